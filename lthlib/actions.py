@@ -1,0 +1,69 @@
+"""What kept weights start from (mask-1 actions) and what pruned weights become (mask-0 actions).
+
+Both act on one member's layer at a time. ``w_init`` is the layer's original
+initialisation (or its rewound weights), ``mask`` is boolean (True = kept),
+all of one layer's shape.
+
+A mask-1 action returns the starting values; only the kept entries matter
+(the trainer multiplies by the mask). A mask-0 action returns the frozen value
+of every pruned weight (the trainer computes ``w * mask + frozen * (1 - mask)``),
+or ``None`` when pruned weights are zero.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def _permute_all(values: torch.Tensor, generator) -> torch.Tensor:
+    flat = values.flatten()
+    return flat[torch.randperm(len(flat), generator=generator).to(flat.device)].view_as(values)
+
+
+def _permute_kept(values: torch.Tensor, mask: torch.Tensor, generator) -> torch.Tensor:
+    out = values.clone().flatten()
+    kept = mask.flatten().nonzero().squeeze(1)
+    out[kept] = out[kept[torch.randperm(len(kept), generator=generator).to(kept.device)]]
+    return out.view_as(values)
+
+
+def _with_signs_of(values: torch.Tensor, signs_from: torch.Tensor) -> torch.Tensor:
+    return values.abs() * torch.sign(signs_from)
+
+
+def _random_signs(values: torch.Tensor, generator) -> torch.Tensor:
+    coin = torch.randint(0, 2, values.shape, generator=generator).to(values.device)
+    return (coin * 2 - 1).to(values.dtype)
+
+
+MASK1_ACTIONS = {
+    "original": lambda w, mask, g: w.clone(),
+    "reinit": lambda w, mask, g: _permute_all(w, g),
+    "reshuffle": lambda w, mask, g: _permute_kept(w, mask, g),
+    "signed_reinit": lambda w, mask, g: _with_signs_of(_permute_all(w, g), w),
+    "signed_reshuffle": lambda w, mask, g: _with_signs_of(_permute_kept(w, mask, g), w),
+    "signed_constant": lambda w, mask, g: torch.sign(w) * w.std(),
+    "rand_signed_constant": lambda w, mask, g: _random_signs(w, g) * w.std(),
+}
+
+
+MASK0_ACTIONS = {
+    "zero": lambda w_init, w_final, mask: None,
+    "freeze_init": lambda w_init, w_final, mask: w_init.clone(),
+    "freeze_init_zero_mask": lambda w_init, w_final, mask: torch.where(
+        w_final.abs() < w_init.abs(), torch.zeros_like(w_init), w_init),
+}
+
+
+def kept_start(action: str, w_init: torch.Tensor, mask: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Starting values of one layer under mask-1 ``action`` (same shape as ``w_init``)."""
+    if action not in MASK1_ACTIONS:
+        raise ValueError(f"unknown mask-1 action {action!r}; valid: {', '.join(MASK1_ACTIONS)}")
+    return MASK1_ACTIONS[action](w_init, mask.bool(), generator)
+
+
+def pruned_value(action: str, w_init: torch.Tensor, w_final: torch.Tensor, mask: torch.Tensor):
+    """Frozen values of one layer's pruned weights under mask-0 ``action``, or ``None`` for zero."""
+    if action not in MASK0_ACTIONS:
+        raise ValueError(f"unknown mask-0 action {action!r}; valid: {', '.join(MASK0_ACTIONS)}")
+    return MASK0_ACTIONS[action](w_init, w_final, mask.bool())

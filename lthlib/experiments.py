@@ -1,0 +1,347 @@
+"""Pruning procedures: dense training, iterative pruning (IMP) and one-shot pruning, with controls.
+
+Each experiment takes a resolved config and returns a record (see
+:mod:`lthlib.store`). Every trained network is a *run*, identified by its
+level (pruning round; 0 = dense), its *arm* and its trial:
+
+- ``ticket``: the mask from ``config.criterion``, kept weights started by
+  ``config.mask1`` (``original`` = the winning-ticket reset), pruned weights
+  set by ``config.mask0``;
+- ``reinit``: the ticket's mask, kept weights randomly reinitialised
+  (a permutation of the layer's initial values);
+- ``random_prune``: a random mask with the ticket's per-layer counts,
+  original initialisation.
+
+All runs of a level train together as one cohort; the trials of one level
+share their data order across arms, so ticket and controls are paired.
+After each level the state is checkpointed in the store, so an interrupted
+run resumes from its last finished level.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import platform
+import subprocess
+import time
+
+import torch
+
+from . import __version__, actions, data, masks, models
+from .config import ExperimentConfig, config_hash, layer_rates, resolve
+from .seeds import derive_seed, generator
+from .store import MissingResult, Store
+from .train import Cohort, TrainSettings, check_finite, effective_weights, train
+
+CONTROL_START = {"reinit": "reinit", "random_prune": "original"}
+MAX_COHORT = 48  # members trained at once by one-shot pruning, to bound memory
+
+
+def arms(config) -> list[str]:
+    return ["ticket", *config.controls]
+
+
+def mask_key(level: int, arm: str, trial: int, layer: str) -> str:
+    return f"level{level}/{arm}/{trial}/{layer}"
+
+
+def load_data(config, device):
+    return data.load(config.dataset, device, val_size=config.val_size, split_seed=config.split_seed,
+                     train_subset=config.train_subset, test_subset=config.test_subset)
+
+
+def architecture(config, dataset) -> models.Architecture:
+    return models.build(config.network, dataset.input_shape, dataset.num_classes)
+
+
+def stack(per_member: list[dict]) -> dict:
+    """``[{layer: tensor}] * K`` -> ``{layer: (K, ...)}``."""
+    return {name: torch.stack([m[name] for m in per_member]) for name in per_member[0]}
+
+
+def member(batched: dict, k: int) -> dict:
+    return {name: tensor[k] for name, tensor in batched.items()}
+
+
+def select(batched: dict, members) -> dict:
+    return {name: tensor[list(members)] for name, tensor in batched.items()}
+
+
+def dense_start(config, arch, device) -> tuple[dict, dict]:
+    """θ0 of every trial: Glorot-normal weights seeded by (seed, trial), zero biases."""
+    gens = [generator(config.seed, "init", t) for t in range(config.trials)]
+    return models.initialise(arch, gens, device)
+
+
+def data_seeds(config, level: int, count: int) -> list[int]:
+    return [derive_seed(config.seed, "data", level, t) for t in range(count)]
+
+
+def ticket_masks(config, arch, level_from: int, rounds: int, alive: dict, w_init: dict, w_final: dict) -> dict:
+    """Every trial's ticket mask after ``rounds`` more rounds of ``config.criterion`` from ``alive``."""
+    rates = layer_rates(config, arch.layers)
+    per_trial = []
+    for t in range(config.trials):
+        live = member(alive, t)
+        counts = masks.keep_counts(live, rates, config.pruning, rounds)
+        gen = generator(config.seed, "prune", level_from + rounds, t)
+        per_trial.append(masks.prune(config.criterion, member(w_init, t), member(w_final, t), live, counts, gen))
+    return stack(per_trial)
+
+
+def random_masks(config, level: int, reference: dict) -> dict:
+    """Random masks with the same per-layer kept counts as ``reference`` (K, ...) masks."""
+    per_trial = []
+    for t in range(config.trials):
+        ref = member(reference, t)
+        full = {name: torch.ones_like(m, dtype=torch.bool) for name, m in ref.items()}
+        counts = {(name,): int(m.sum()) for name, m in ref.items()}
+        gen = generator(config.seed, "random_prune", level, t)
+        per_trial.append(masks.prune("random", full, full, full, counts, gen))
+    return stack(per_trial)
+
+
+def level_cohort(config, level: int, arm_masks: dict, reset: tuple[dict, dict], previous_final: dict | None) -> Cohort:
+    """The cohort of one level: for each arm (ticket first) and trial, start weights, mask, frozen values.
+
+    ``arm_masks``: arm -> {layer: (T, ...) bool}; ``reset``: the (T, ...)
+    weights and biases that kept weights reset to (θ0 or the rewound θk);
+    ``previous_final``: the trained weights the ticket mask came from (needed
+    by ``freeze_init_zero_mask``).
+    """
+    reset_weights, reset_biases = reset
+    starts, frozen_layers, mask_list, biases = [], [], [], []
+    for arm, arm_mask in arm_masks.items():
+        start_action = config.mask1 if arm == "ticket" else CONTROL_START[arm]
+        for t in range(config.trials):
+            w0, mask = member(reset_weights, t), member(arm_mask, t)
+            start = {name: actions.kept_start(start_action, w0[name], mask[name],
+                                              generator(config.seed, "mask1", level, arm, t, name))
+                     for name in w0}
+            final = member(previous_final, t) if previous_final is not None else w0
+            frozen = {name: actions.pruned_value(config.mask0, w0[name], final[name], mask[name]) for name in w0}
+            starts.append(start)
+            frozen_layers.append(frozen)
+            mask_list.append(mask)
+            biases.append(member(reset_biases, t))
+    frozen = {}
+    if config.mask0 != "zero":
+        frozen = stack(frozen_layers)
+    seeds = data_seeds(config, level, config.trials) * len(arm_masks)
+    return Cohort(stack(starts), stack(biases), stack(mask_list), frozen, seeds)
+
+
+def concat_cohorts(cohorts: list[Cohort]) -> Cohort:
+    cat = lambda key: {n: torch.cat([getattr(c, key)[n] for c in cohorts]) for n in getattr(cohorts[0], key)}
+    return Cohort(cat("weights"), cat("biases"), cat("masks"), cat("frozen") if cohorts[0].frozen else {},
+                  [s for c in cohorts for s in c.data_seeds])
+
+
+def run_summary(level: int, arm: str, trial: int, mask: dict, trained, k: int) -> dict:
+    kept = {name: int(m.sum()) for name, m in mask.items()}
+    total = sum(m.numel() for m in mask.values())
+    return {
+        "level": level, "arm": arm, "trial": trial,
+        "remaining": sum(kept.values()) / total,
+        "kept": kept,
+        "curve": trained.curves[k],
+        "early_stop": trained.early_stop(k),
+        "final": trained.final(k),
+    }
+
+
+def _train_cohort(config, arch, dataset, cohort, level, snapshot_at=None, progress=None):
+    settings = TrainSettings.from_config(config)
+    on_step = (lambda done: progress.advance(1)) if progress is not None else None
+    trained = train(arch, dataset, cohort, settings, dropout_seed=derive_seed(config.seed, "dropout", level),
+                    snapshot_at=snapshot_at, progress=on_step)
+    check_finite(trained)
+    return trained
+
+
+def _summaries(level, arm_masks, trained, config, offset=0):
+    out, k = [], offset
+    for arm, arm_mask in arm_masks.items():
+        for t in range(config.trials):
+            out.append(run_summary(level, arm, t, member(arm_mask, t), trained, k))
+            k += 1
+    return out
+
+
+def _masks_to_store(level, arm_masks) -> dict:
+    """The ticket masks of a level, per trial and layer (controls' masks are rebuilt from them and seeds)."""
+    return {mask_key(level, "ticket", t, name): tensor[t].cpu().clone()
+            for name, tensor in arm_masks["ticket"].items() for t in range(tensor.shape[0])}
+
+
+def _train_dense(config, arch, dataset, device, progress):
+    """Level 0: every trial's dense network, with a snapshot at ``config.rewind`` if rewinding."""
+    weights, biases = dense_start(config, arch, device)
+    full = {name: torch.ones_like(w, dtype=torch.bool) for name, w in weights.items()}
+    cohort = Cohort(weights, biases, full, {}, data_seeds(config, 0, config.trials))
+    trained = _train_cohort(config, arch, dataset, cohort, 0, snapshot_at=config.rewind or None, progress=progress)
+    reset = trained.snapshot if config.rewind else (weights, biases)
+    return {"level": 0, "reset": reset, "alive": full, "start": reset[0], "final": trained.weights,
+            "runs": _summaries(0, {"ticket": full}, trained, config),
+            "masks": _masks_to_store(0, {"ticket": full}),
+            "layers": {layer.name: list(layer.shape) for layer in arch.layers}}
+
+
+def _arm_masks(config, level: int, ticket: dict) -> dict:
+    builders = {"reinit": lambda: ticket, "random_prune": lambda: random_masks(config, level, ticket)}
+    return {"ticket": ticket, **{arm: builders[arm]() for arm in config.controls}}
+
+
+def _resume_or_start(config, store, arch, dataset, device, progress) -> dict:
+    state = store.load_checkpoint(config) if store is not None else None
+    if state is not None:
+        if progress is not None:
+            progress.resumed(state["level"])
+        return _to(state, device)
+    state = _train_dense(config, arch, dataset, device, progress)
+    _checkpoint(store, config, state)
+    return state
+
+
+def run_imp(config, store, device, progress=None) -> dict:
+    """Iterative pruning: train, prune ``criterion`` among live weights, reset, repeat ``levels`` times."""
+    dataset = load_data(config, device)
+    arch = architecture(config, dataset)
+    state = _resume_or_start(config, store, arch, dataset, device, progress)
+    for level in range(state["level"] + 1, config.levels + 1):
+        ticket = ticket_masks(config, arch, level - 1, 1, state["alive"], state["start"], state["final"])
+        arm_masks = _arm_masks(config, level, ticket)
+        cohort = level_cohort(config, level, arm_masks, state["reset"], state["final"])
+        trained = _train_cohort(config, arch, dataset, cohort, level, progress=progress)
+        tickets = range(config.trials)
+        state.update(level=level, alive=ticket,
+                     start=select(effective_weights(cohort.weights, cohort.masks, cohort.frozen), tickets),
+                     final=select(trained.weights, tickets))
+        state["runs"] += _summaries(level, arm_masks, trained, config)
+        state["masks"].update(_masks_to_store(level, arm_masks))
+        _checkpoint(store, config, state)
+    return state
+
+
+def run_oneshot(config, store, device, progress=None) -> dict:
+    """One-shot pruning: train once, prune straight to each level's size, reset, train every level."""
+    dataset = load_data(config, device)
+    arch = architecture(config, dataset)
+    state = _resume_or_start(config, store, arch, dataset, device, progress)
+    dense_alive, dense_start_weights, dense_final = state["alive"], state["start"], state["final"]
+    per_level = config.trials * (1 + len(config.controls))
+    chunk = max(1, MAX_COHORT // per_level)
+    remaining = list(range(state["level"] + 1, config.levels + 1))
+    for first in range(0, len(remaining), chunk):
+        levels = remaining[first:first + chunk]
+        all_masks = {}
+        for level in levels:
+            ticket = ticket_masks(config, arch, 0, level, dense_alive, dense_start_weights, dense_final)
+            all_masks[level] = _arm_masks(config, level, ticket)
+        cohort = concat_cohorts([level_cohort(config, level, all_masks[level], state["reset"], dense_final)
+                                 for level in levels])
+        trained = _train_cohort(config, arch, dataset, cohort, levels[0], progress=progress)
+        for index, level in enumerate(levels):
+            state["runs"] += _summaries(level, all_masks[level], trained, config, offset=index * per_level)
+            state["masks"].update(_masks_to_store(level, all_masks[level]))
+        state["level"] = levels[-1]
+        _checkpoint(store, config, state)
+    return state
+
+
+def run_dense(config, store, device, progress=None) -> dict:
+    """Dense training only (level 0) of ``trials`` networks."""
+    dataset = load_data(config, device)
+    arch = architecture(config, dataset)
+    return _resume_or_start(config, store, arch, dataset, device, progress)
+
+
+EXPERIMENTS = {"dense": run_dense, "imp": run_imp, "oneshot": run_oneshot}
+
+
+def _to(tree, device):
+    """Move every tensor in a nested dict/list/tuple to ``device``."""
+    if isinstance(tree, torch.Tensor):
+        return tree.to(device)
+    if isinstance(tree, dict):
+        return {k: _to(v, device) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_to(v, device) for v in tree)
+    return tree
+
+
+def _checkpoint(store, config, state) -> None:
+    if store is not None and not store.read_only:
+        store.save_checkpoint(config, _to(state, "cpu"))
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], capture_output=True, text=True,
+                             timeout=5, cwd=pathlib.Path(__file__).parent)
+        return out.stdout.strip() if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def provenance(device, wall_seconds: float) -> dict:
+    device = torch.device(device)
+    return {
+        "lthlib": __version__,
+        "git_commit": _git_commit(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",
+        "threads": torch.get_num_threads(),
+        "wall_seconds": round(wall_seconds, 1),
+    }
+
+
+def total_steps(config) -> int:
+    """Optimiser steps a full run of the resolved ``config`` takes (for progress bars)."""
+    config = resolve(config)
+    if config.experiment == "oneshot":
+        chunk = max(1, MAX_COHORT // (config.trials * (1 + len(config.controls))))
+        return config.iterations * (1 + -(-config.levels // chunk))
+    levels = config.levels if config.experiment == "imp" else 0
+    return config.iterations * (levels + 1)
+
+
+class Progress:
+    """What an experiment reports while it runs; subclass to show it (the command line draws a bar)."""
+
+    def advance(self, steps: int) -> None:
+        pass
+
+    def resumed(self, level: int) -> None:
+        pass
+
+
+def compute(config: ExperimentConfig, store: Store | None, device="cpu", progress=None) -> dict:
+    """Run ``config`` (resolved) from scratch or from its checkpoint; save and return its record."""
+    config = resolve(config)
+    began = time.perf_counter()
+    state = EXPERIMENTS[config.experiment](config, store, device, progress)
+    record = {
+        "experiment": config.experiment,
+        "hash": config_hash(config),
+        "config": config.to_dict(),
+        "layers": state["layers"],
+        "runs": state["runs"],
+        "provenance": provenance(device, time.perf_counter() - began),
+    }
+    masks_np = {key: mask.cpu().numpy() for key, mask in state["masks"].items()}
+    if store is None:
+        return record
+    return store.save(config, record, masks_np)
+
+
+def result(config: ExperimentConfig, store: Store, device="cpu", allow_train: bool = True, progress=None) -> dict:
+    """The stored record of ``config``, computing it first if missing and ``allow_train``."""
+    config = resolve(config)
+    record = store.load(config)
+    if record is not None:
+        return record
+    if not allow_train:
+        raise MissingResult(store.describe_miss(config))
+    return compute(config, store, device, progress)

@@ -1,0 +1,160 @@
+"""The networks of Frankle & Carbin, written so K independent copies train as one computation.
+
+A network's parameters are dictionaries ``{layer name: tensor}`` whose first
+dimension is the member index k = 0..K-1: fully-connected weights are
+``(K, out, in)``, convolution weights ``(K, out, in, 3, 3)``, biases
+``(K, out)``. Fully-connected layers run as one batched matrix product
+(``torch.baddbmm``) over all K members; convolutions run member by member
+inside the same step (on a CPU this is faster than a grouped convolution, and
+the optimiser, masking, data gathering and evaluation stay batched).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+POOL = "M"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One prunable layer. ``kind`` is ``conv``, ``fc`` or ``output``; ``shape`` is one member's weight shape."""
+
+    name: str
+    kind: str
+    shape: tuple[int, ...]
+
+    @property
+    def fan_in(self) -> int:
+        return math.prod(self.shape[1:])
+
+    @property
+    def fan_out(self) -> int:
+        return self.shape[0] * math.prod(self.shape[2:])
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A network's plan: conv channels (``"M"`` for 2x2 max-pooling), hidden fc widths, classes."""
+
+    name: str
+    conv_plan: tuple
+    hidden: tuple[int, ...]
+    input_shape: tuple[int, ...]
+    num_classes: int
+    layers: tuple[Layer, ...]
+
+    @property
+    def layer_names(self) -> list[str]:
+        return [layer.name for layer in self.layers]
+
+    def layer(self, name: str) -> Layer:
+        return next(layer for layer in self.layers if layer.name == name)
+
+
+# Frankle & Carbin, Figure 2 (3x3 convolutions, 'same' padding).
+ARCHITECTURES = {
+    "lenet": dict(conv_plan=(), hidden=(300, 100)),
+    "conv2": dict(conv_plan=(64, 64, POOL), hidden=(256, 256)),
+    "conv4": dict(conv_plan=(64, 64, POOL, 128, 128, POOL), hidden=(256, 256)),
+    "conv6": dict(conv_plan=(64, 64, POOL, 128, 128, POOL, 256, 256, POOL), hidden=(256, 256)),
+}
+
+
+def build(name: str, input_shape: tuple[int, ...], num_classes: int) -> Architecture:
+    """The architecture ``name`` for inputs of ``input_shape`` (C, H, W) or (L,)."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown network {name!r}; valid: {', '.join(ARCHITECTURES)}")
+    plan = ARCHITECTURES[name]
+    conv_plan, hidden = plan["conv_plan"], plan["hidden"]
+    if conv_plan and len(input_shape) != 3:
+        raise ValueError(f"network {name!r} needs image inputs (C, H, W), got shape {input_shape}")
+    layers = []
+    channels = input_shape[0] if conv_plan else None
+    side = list(input_shape[1:]) if conv_plan else None
+    for entry in conv_plan:
+        if entry == POOL:
+            side = [s // 2 for s in side]
+            continue
+        layers.append(Layer(f"conv{len(layers) + 1}", "conv", (entry, channels, 3, 3)))
+        channels = entry
+    width = channels * math.prod(side) if conv_plan else math.prod(input_shape)
+    for index, units in enumerate(hidden, start=1):
+        layers.append(Layer(f"fc{index}", "fc", (units, width)))
+        width = units
+    layers.append(Layer("output", "output", (num_classes, width)))
+    return Architecture(name, conv_plan, hidden, tuple(input_shape), num_classes, tuple(layers))
+
+
+def glorot_normal(layer: Layer, generator: torch.Generator) -> torch.Tensor:
+    """One member's weights, N(0, 2 / (fan_in + fan_out)) as in the paper; float32 on the CPU."""
+    std = math.sqrt(2.0 / (layer.fan_in + layer.fan_out))
+    return torch.randn(layer.shape, generator=generator) * std
+
+
+def initialise(arch: Architecture, generators: list[torch.Generator], device) -> tuple[dict, dict]:
+    """Weights ``{name: (K, *shape)}`` (Glorot normal, one generator per member) and zero biases ``{name: (K, out)}``.
+
+    Drawn on the CPU so that the same seed gives the same network on every device.
+    """
+    weights = {layer.name: torch.stack([glorot_normal(layer, g) for g in generators]).to(device)
+               for layer in arch.layers}
+    biases = {layer.name: torch.zeros(len(generators), layer.shape[0], device=device)
+              for layer in arch.layers}
+    return weights, biases
+
+
+def forward(arch: Architecture, weights: dict, biases: dict, x: torch.Tensor,
+            dropout: float = 0.0, channels_last: bool = False) -> torch.Tensor:
+    """Logits ``(K, B, classes)``.
+
+    ``x`` is either one batch per member, ``(K, B, *input_shape)``, or one
+    batch shared by all members, ``(B, *input_shape)`` (evaluation).
+    ``dropout`` is the drop probability after each hidden fully-connected
+    layer (0 = off), as in the paper's dropout experiments.
+    """
+    members = next(iter(weights.values())).shape[0]
+    shared = x.dim() == len(arch.input_shape) + 1
+    if arch.conv_plan:
+        h = _conv_stack(arch, weights, biases, x, members, shared, channels_last)
+    else:
+        h = x.flatten(1) if shared else x.flatten(2)
+    for layer in arch.layers:
+        if layer.kind == "conv":
+            continue
+        w = weights[layer.name].transpose(1, 2)
+        b = biases[layer.name].unsqueeze(1)
+        h = torch.baddbmm(b, h, w) if h.dim() == 3 else torch.matmul(h, w) + b
+        if layer.kind == "fc":
+            h = F.relu(h)
+            if dropout:
+                h = F.dropout(h, dropout, training=True)
+    return h
+
+
+def _conv_stack(arch, weights, biases, x, members, shared, channels_last) -> torch.Tensor:
+    """Convolutions and pooling, member by member; returns flattened features (K, B, F)."""
+    features = []
+    for k in range(members):
+        h = x if shared else x[k]
+        if channels_last:
+            h = h.contiguous(memory_format=torch.channels_last)
+        conv_index = 0
+        for entry in arch.conv_plan:
+            if entry == POOL:
+                h = F.max_pool2d(h, 2)
+                continue
+            conv_index += 1
+            name = f"conv{conv_index}"
+            h = F.relu(F.conv2d(h, weights[name][k], biases[name][k], padding=1))
+        features.append(h.flatten(1))
+    return torch.stack(features)
+
+
+def parameter_count(arch: Architecture) -> dict[str, int]:
+    """Prunable weights per layer for one member."""
+    return {layer.name: math.prod(layer.shape) for layer in arch.layers}
