@@ -17,7 +17,7 @@ import json
 import math
 from dataclasses import dataclass, fields
 
-from . import actions, masks, models
+from . import actions, data, masks, models
 
 EXPERIMENTS = ("dense", "imp", "oneshot")
 SCALES = ("smoke", "book", "paper")
@@ -25,7 +25,6 @@ OPTIMIZERS = ("adam", "sgd")
 PRUNING = ("layerwise", "global")
 CONTROLS = ("reinit", "random_prune")
 PRECISIONS = ("float32", "bfloat16")
-DATASETS = ("fashion-mnist", "mnist", "cifar10", "mnist1d")
 
 # Frankle & Carbin, Figure 2: optimiser, learning rate, batch, iterations and
 # pruning rate per round for convolutional / fully-connected / output layers.
@@ -187,7 +186,7 @@ def _optional(check):
 VALIDATORS = {
     "experiment": _one_of(EXPERIMENTS),
     "network": _one_of(tuple(models.ARCHITECTURES)),
-    "dataset": _one_of(DATASETS),
+    "dataset": _one_of(data.DATASETS),
     "scale": _one_of(SCALES),
     "trials": _optional(_positive_int),
     "seed": _non_negative_int,

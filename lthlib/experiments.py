@@ -187,7 +187,7 @@ def _train_dense(config, arch, dataset, device, progress):
             "layers": {layer.name: list(layer.shape) for layer in arch.layers}}
 
 
-def _arm_masks(config, level: int, ticket: dict) -> dict:
+def with_controls(config, level: int, ticket: dict) -> dict:
     builders = {"reinit": lambda: ticket, "random_prune": lambda: random_masks(config, level, ticket)}
     return {"ticket": ticket, **{arm: builders[arm]() for arm in config.controls}}
 
@@ -210,7 +210,7 @@ def run_imp(config, store, device, progress=None) -> dict:
     state = _resume_or_start(config, store, arch, dataset, device, progress)
     for level in range(state["level"] + 1, config.levels + 1):
         ticket = ticket_masks(config, arch, level - 1, 1, state["alive"], state["start"], state["final"])
-        arm_masks = _arm_masks(config, level, ticket)
+        arm_masks = with_controls(config, level, ticket)
         cohort = level_cohort(config, level, arm_masks, state["reset"], state["final"])
         trained = _train_cohort(config, arch, dataset, cohort, level, progress=progress)
         tickets = range(config.trials)
@@ -228,25 +228,36 @@ def run_oneshot(config, store, device, progress=None) -> dict:
     dataset = load_data(config, device)
     arch = architecture(config, dataset)
     state = _resume_or_start(config, store, arch, dataset, device, progress)
-    dense_alive, dense_start_weights, dense_final = state["alive"], state["start"], state["final"]
-    per_level = config.trials * (1 + len(config.controls))
-    chunk = max(1, MAX_COHORT // per_level)
-    remaining = list(range(state["level"] + 1, config.levels + 1))
-    for first in range(0, len(remaining), chunk):
-        levels = remaining[first:first + chunk]
-        all_masks = {}
-        for level in levels:
-            ticket = ticket_masks(config, arch, 0, level, dense_alive, dense_start_weights, dense_final)
-            all_masks[level] = _arm_masks(config, level, ticket)
-        cohort = concat_cohorts([level_cohort(config, level, all_masks[level], state["reset"], dense_final)
+    for levels in cohort_levels(config)[1:]:
+        if levels[-1] <= state["level"]:
+            continue
+        arm_masks = {level: oneshotwith_controls(config, arch, level, state) for level in levels}
+        cohort = concat_cohorts([level_cohort(config, level, arm_masks[level], state["reset"], state["final"])
                                  for level in levels])
         trained = _train_cohort(config, arch, dataset, cohort, levels[0], progress=progress)
+        per_level = config.trials * (1 + len(config.controls))
         for index, level in enumerate(levels):
-            state["runs"] += _summaries(level, all_masks[level], trained, config, offset=index * per_level)
-            state["masks"].update(_masks_to_store(level, all_masks[level]))
+            state["runs"] += _summaries(level, arm_masks[level], trained, config, offset=index * per_level)
+            state["masks"].update(_masks_to_store(level, arm_masks[level]))
         state["level"] = levels[-1]
         _checkpoint(store, config, state)
     return state
+
+
+def oneshotwith_controls(config, arch, level: int, dense_state: dict) -> dict:
+    """Masks of one one-shot level: pruned from the dense network straight to ``level`` rounds' size."""
+    ticket = ticket_masks(config, arch, 0, level, dense_state["alive"], dense_state["start"], dense_state["final"])
+    return with_controls(config, level, ticket)
+
+
+def cohort_levels(config) -> list[list[int]]:
+    """Which levels train together: one per cohort for IMP; for one-shot, as many as fit ``MAX_COHORT``."""
+    if config.experiment != "oneshot":
+        return [[level] for level in range(config.levels + 1)]
+    per_level = config.trials * (1 + len(config.controls))
+    chunk = max(1, MAX_COHORT // per_level)
+    pruned = list(range(1, config.levels + 1))
+    return [[0]] + [pruned[i:i + chunk] for i in range(0, len(pruned), chunk)]
 
 
 def run_dense(config, store, device, progress=None) -> dict:
@@ -300,11 +311,7 @@ def provenance(device, wall_seconds: float) -> dict:
 def total_steps(config) -> int:
     """Optimiser steps a full run of the resolved ``config`` takes (for progress bars)."""
     config = resolve(config)
-    if config.experiment == "oneshot":
-        chunk = max(1, MAX_COHORT // (config.trials * (1 + len(config.controls))))
-        return config.iterations * (1 + -(-config.levels // chunk))
-    levels = config.levels if config.experiment == "imp" else 0
-    return config.iterations * (levels + 1)
+    return config.iterations * len(cohort_levels(config))
 
 
 class Progress:

@@ -108,27 +108,73 @@ def initialise(arch: Architecture, generators: list[torch.Generator], device) ->
     return weights, biases
 
 
-def forward(arch: Architecture, weights: dict, biases: dict, x: torch.Tensor,
-            dropout: float = 0.0, channels_last: bool = False) -> torch.Tensor:
-    """Logits ``(K, B, classes)``.
+class MaskedLinear(torch.autograd.Function):
+    """K masked fully-connected layers as one batched product, with a hand-written backward.
+
+    ``h``: (K, B, in) or shared (B, in); ``w``, ``mask``, ``frozen``: (K, out, in)
+    (``mask``/``frozen`` may be ``None``: all kept / zero); ``b``: (K, out).
+    Computes ``h @ (w * mask + frozen)^T + b`` in ``dtype``. The backward
+    multiplies the weight gradient by the mask (the chain rule of the
+    reparametrisation), writes it in ``w``'s own layout without a transposed
+    copy, and skips the input gradient when the input needs none.
+    """
+
+    @staticmethod
+    def forward(ctx, h, w, mask, frozen, b, dtype):
+        effective = w if mask is None else w * mask
+        if frozen is not None:
+            effective = effective + frozen
+        effective = effective.to(dtype)
+        h = h.to(dtype)
+        ctx.save_for_backward(h, effective, mask)
+        if h.dim() == 2:
+            return torch.matmul(h, effective.transpose(1, 2)).float() + b.unsqueeze(1)
+        return torch.baddbmm(b.unsqueeze(1).to(dtype), h, effective.transpose(1, 2)).float()
+
+    @staticmethod
+    def backward(ctx, grad):
+        h, effective, mask = ctx.saved_tensors
+        grad = grad.to(effective.dtype)
+        grad_h = torch.bmm(grad, effective).float() if ctx.needs_input_grad[0] else None
+        grad_w = torch.bmm(grad.transpose(1, 2), h).float()
+        if mask is not None:
+            grad_w.mul_(mask)
+        grad_b = grad.float().sum(1)
+        return grad_h, grad_w, None, None, grad_b, None
+
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def forward(arch: Architecture, weights: dict, biases: dict, x: torch.Tensor, masks: dict | None = None,
+            frozen: dict | None = None, dropout: float = 0.0, precision: str = "float32") -> torch.Tensor:
+    """Logits ``(K, B, classes)`` in float32.
 
     ``x`` is either one batch per member, ``(K, B, *input_shape)``, or one
     batch shared by all members, ``(B, *input_shape)`` (evaluation).
-    ``dropout`` is the drop probability after each hidden fully-connected
-    layer (0 = off), as in the paper's dropout experiments.
+    ``masks``/``frozen``: ``{layer: (K, *shape)}`` float masks and frozen
+    values of pruned weights (missing = dense / zero); the network computes
+    with ``w * mask + frozen``. ``dropout`` is the drop probability after each
+    hidden fully-connected layer (0 = off), as in the paper's dropout
+    experiments. ``precision`` ``bfloat16`` computes products in bfloat16
+    (float32 accumulation, weights and optimiser state stay float32).
     """
+    masks, frozen = masks or {}, frozen or {}
+    dtype = DTYPES[precision]
     members = next(iter(weights.values())).shape[0]
     shared = x.dim() == len(arch.input_shape) + 1
     if arch.conv_plan:
-        h = _conv_stack(arch, weights, biases, x, members, shared, channels_last)
+        conv_weights = {layer.name: _masked(weights[layer.name], masks.get(layer.name), frozen.get(layer.name))
+                        for layer in arch.layers if layer.kind == "conv"}
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+            h = _conv_stack(arch, conv_weights, biases, x, members, shared).float()
     else:
         h = x.flatten(1) if shared else x.flatten(2)
     for layer in arch.layers:
         if layer.kind == "conv":
             continue
-        w = weights[layer.name].transpose(1, 2)
-        b = biases[layer.name].unsqueeze(1)
-        h = torch.baddbmm(b, h, w) if h.dim() == 3 else torch.matmul(h, w) + b
+        name = layer.name
+        h = MaskedLinear.apply(h, weights[name], masks.get(name), frozen.get(name), biases[name], dtype)
         if layer.kind == "fc":
             h = F.relu(h)
             if dropout:
@@ -136,13 +182,19 @@ def forward(arch: Architecture, weights: dict, biases: dict, x: torch.Tensor,
     return h
 
 
-def _conv_stack(arch, weights, biases, x, members, shared, channels_last) -> torch.Tensor:
+def _masked(w, mask, frozen):
+    if mask is not None:
+        w = w * mask
+    if frozen is not None:
+        w = w + frozen
+    return w
+
+
+def _conv_stack(arch, weights, biases, x, members, shared) -> torch.Tensor:
     """Convolutions and pooling, member by member; returns flattened features (K, B, F)."""
     features = []
     for k in range(members):
         h = x if shared else x[k]
-        if channels_last:
-            h = h.contiguous(memory_format=torch.channels_last)
         conv_index = 0
         for entry in arch.conv_plan:
             if entry == POOL:

@@ -15,7 +15,6 @@ is read there, never used to choose anything.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass, field
 
@@ -108,12 +107,6 @@ def effective_weights(weights: dict, masks: dict, frozen: dict) -> dict:
     return out
 
 
-def _autocast(device: torch.device, precision: str):
-    if precision == "bfloat16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 @torch.no_grad()
 def evaluate(arch, weights: dict, biases: dict, split, precision: str = "float32") -> tuple[torch.Tensor, torch.Tensor]:
     """Mean cross-entropy (nats) and accuracy (0..1) of each member on ``split``: two (K,) tensors."""
@@ -121,11 +114,9 @@ def evaluate(arch, weights: dict, biases: dict, split, precision: str = "float32
     device = split.x.device
     loss_sum = torch.zeros(members, device=device)
     correct = torch.zeros(members, device=device)
-    channels_last = precision == "bfloat16" and bool(arch.conv_plan)
     for start in range(0, len(split), EVAL_CHUNK):
         x, y = split.x[start:start + EVAL_CHUNK], split.y[start:start + EVAL_CHUNK]
-        with _autocast(device, precision):
-            logits = models.forward(arch, weights, biases, x, channels_last=channels_last).float()
+        logits = models.forward(arch, weights, biases, x, precision=precision)
         targets = y.expand(members, -1)
         loss_sum += F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view(members, -1).sum(1)
         correct += (logits.argmax(-1) == targets).sum(1)
@@ -154,7 +145,7 @@ class _BatchSampler:
 
 def _optimizer(settings: TrainSettings, params: list):
     if settings.optimizer == "adam":
-        return torch.optim.Adam(params, lr=settings.lr)
+        return torch.optim.Adam(params, lr=settings.lr, fused=True)
     if settings.optimizer == "sgd":
         return torch.optim.SGD(params, lr=settings.lr, momentum=settings.momentum)
     raise ValueError(f"unknown optimizer {settings.optimizer!r}; valid: adam, sgd")
@@ -180,7 +171,6 @@ def train(arch, data, cohort: Cohort, settings: TrainSettings, dropout_seed: int
     optimizer = _optimizer(settings, [*weights.values(), *biases.values()])
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_factor(settings.warmup))
     sampler = _BatchSampler(cohort.data_seeds, len(data.train), settings.batch_size, device)
-    channels_last = settings.precision == "bfloat16" and bool(arch.conv_plan)
     members = cohort.size
     curves = [{key: [] for key in ("iteration", "train_loss", "val_loss", "val_acc", "test_loss", "test_acc")}
               for _ in range(members)]
@@ -219,10 +209,8 @@ def train(arch, data, cohort: Cohort, settings: TrainSettings, dropout_seed: int
         for step in range(settings.iterations):
             idx = sampler.indices(step)
             x, y = data.train.x[idx], data.train.y[idx]
-            with _autocast(device, settings.precision):
-                logits = models.forward(arch, effective_weights(weights, masks, frozen), biases, x,
-                                        dropout=settings.dropout, channels_last=channels_last)
-            per_member = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
+            logits = models.forward(arch, weights, biases, x, masks, frozen, settings.dropout, settings.precision)
+            per_member = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
             per_member = per_member.view(members, -1).mean(1)
             optimizer.zero_grad(set_to_none=True)
             per_member.sum().backward()

@@ -1,0 +1,135 @@
+"""Re-train the first N iterations of a stored record and compare with its stored curves.
+
+Level 0 (dense) is rebuilt from the config's seeds; a pruned level from the
+stored ticket masks, its controls from the same seeds as the original run.
+Each level trains as the cohort it trained in, so on the same kind of machine
+the curves match to the last bit; the tolerance only absorbs the rounding
+differences of other BLAS builds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from dataclasses import dataclass
+
+import torch
+
+from . import experiments
+from .config import ExperimentConfig
+from .seeds import derive_seed
+from .store import MASKS, Store, unpack_masks
+from .train import Cohort, TrainSettings, train
+
+TOLERANCE = 1e-3
+COMPARED = ("val_loss", "val_acc", "test_loss", "test_acc")
+
+
+@dataclass
+class LevelCheck:
+    level: int
+    iterations: list
+    max_deviation: float
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.max_deviation <= TOLERANCE
+
+
+@dataclass
+class Report:
+    record: str
+    steps: int
+    checks: list
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def lines(self) -> list[str]:
+        out = []
+        for check in self.checks:
+            verdict = "reproduced" if check.ok else "MISMATCH"
+            out.append(f"level {check.level}: {verdict} at iterations {check.iterations} "
+                       f"(largest deviation {check.max_deviation:.2e}, tolerance {TOLERANCE:.0e}){check.note}")
+        out.append(f"{self.record}: {'reproduced' if self.ok else 'NOT reproduced'} over the first {self.steps} iterations")
+        return out
+
+
+def _deviation(stored_runs, trained, steps) -> tuple[list, float]:
+    worst, compared = 0.0, []
+    for k, run in enumerate(stored_runs):
+        stored, fresh = run["curve"], trained.curves[k]
+        fresh_at = {it: i for i, it in enumerate(fresh["iteration"])}
+        for i, iteration in enumerate(stored["iteration"]):
+            if iteration > steps or iteration not in fresh_at:
+                continue
+            compared.append(iteration)
+            j = fresh_at[iteration]
+            worst = max(worst, *(abs(stored[key][i] - fresh[key][j]) for key in COMPARED))
+    return sorted(set(compared)), worst
+
+
+def _ticket(stored_masks, config, level, full, device) -> dict:
+    return {name: torch.stack([torch.from_numpy(stored_masks[experiments.mask_key(level, "ticket", t, name)])
+                               for t in range(config.trials)]).to(device)
+            for name in full}
+
+
+class _Slice:
+    """The curves of some members of a trained cohort, indexed from 0."""
+
+    def __init__(self, trained, members):
+        self.curves = [trained.curves[k] for k in members]
+
+
+def verify(record_path, steps: int = 200, device="cpu", all_levels: bool = False) -> Report:
+    """Re-train each checked level for ``steps`` iterations; levels 0 and the last unless ``all_levels``."""
+    record_path = pathlib.Path(record_path)
+    record = Store.read_record(record_path)
+    config = ExperimentConfig.from_dict(record["config"])
+    steps = min(steps, config.iterations)
+    settings = dataclasses.replace(TrainSettings.from_config(config), iterations=max(steps, config.rewind))
+    dataset = experiments.load_data(config, device)
+    arch = experiments.architecture(config, dataset)
+    stored_masks = unpack_masks((record_path.parent / MASKS).read_bytes())
+    runs_by_level = {}
+    for run in record["runs"]:
+        runs_by_level.setdefault(run["level"], []).append(run)
+    levels = sorted(runs_by_level)
+    if not all_levels:
+        levels = sorted({levels[0], levels[-1]})
+
+    weights, biases = experiments.dense_start(config, arch, device)
+    full = {name: torch.ones_like(w, dtype=torch.bool) for name, w in weights.items()}
+    dense = Cohort(weights, biases, full, {}, experiments.data_seeds(config, 0, config.trials))
+    trained = train(arch, dataset, dense, settings, derive_seed(config.seed, "dropout", 0),
+                    snapshot_at=config.rewind or None)
+    reset = trained.snapshot if config.rewind else (weights, biases)
+    checks = []
+    for group in experiments.cohort_levels(config):
+        wanted = [level for level in group if level in levels]
+        if not wanted:
+            continue
+        if group == [0]:
+            iterations, worst = _deviation(runs_by_level[0], trained, steps)
+            checks.append(LevelCheck(0, iterations, worst))
+            continue
+        if config.mask0 == "freeze_init_zero_mask":
+            checks += [LevelCheck(level, [], 0.0, " (skipped: freeze_init_zero_mask needs the trained weights "
+                                  "the mask came from)") for level in wanted]
+            continue
+        cohort = experiments.concat_cohorts([
+            experiments.level_cohort(config, level, experiments.with_controls(
+                config, level, _ticket(stored_masks, config, level, full, device)), reset, None)
+            for level in group])
+        fresh = train(arch, dataset, cohort, dataclasses.replace(settings, iterations=steps),
+                      derive_seed(config.seed, "dropout", group[0]))
+        per_level = len(runs_by_level[group[0]])
+        for index, level in enumerate(group):
+            if level in wanted:
+                members = range(index * per_level, (index + 1) * per_level)
+                iterations, worst = _deviation(runs_by_level[level], _Slice(fresh, members), steps)
+                checks.append(LevelCheck(level, iterations, worst))
+    return Report(str(record_path), steps, checks)

@@ -1,0 +1,181 @@
+"""Iterative and one-shot pruning end to end on real Fashion-MNIST (smoke scale)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from lthlib import experiments, masks
+from lthlib.config import config_hash, resolve
+from lthlib.store import Store, unpack_masks
+from lthlib.train import Cohort, TrainSettings, train
+
+
+def runs(record, level=None, arm=None):
+    return [r for r in record["runs"] if (level is None or r["level"] == level) and (arm is None or r["arm"] == arm)]
+
+
+def test_smoke_imp_finds_tickets_well_above_chance(smoke_record):
+    tickets = runs(smoke_record, level=2, arm="ticket")
+    assert len(tickets) == 2
+    assert all(r["early_stop"]["test_acc"] > 0.7 for r in tickets)  # chance is 0.1
+
+
+def test_record_holds_levels_arms_and_curves(smoke_record, smoke_config):
+    config = resolve(smoke_config)
+    assert smoke_record["hash"] == config_hash(config)
+    assert [r["arm"] for r in runs(smoke_record, level=1)] == ["ticket"] * 2 + ["reinit"] * 2 + ["random_prune"] * 2
+    assert len(runs(smoke_record, level=0)) == 2
+    curve = runs(smoke_record, level=1)[0]["curve"]
+    assert curve["iteration"] == [0, 50, 100, 150, 200]
+    for key in ("train_loss", "val_loss", "val_acc", "test_loss", "test_acc"):
+        assert len(curve[key]) == 5
+    provenance = smoke_record["provenance"]
+    assert {"torch", "device", "threads", "wall_seconds", "lthlib"} <= set(provenance)
+
+
+def test_kept_counts_per_layer_are_exact_after_each_round(smoke_record, smoke_store, smoke_config):
+    stored = smoke_store.load_masks(smoke_config)
+    sizes = {name: torch.Size(shape).numel() for name, shape in smoke_record["layers"].items()}
+    rates = {"fc1": 0.2, "fc2": 0.2, "output": 0.1}
+    for level in (1, 2):
+        for run in runs(smoke_record, level=level):
+            for name, total in sizes.items():
+                assert run["kept"][name] == masks.surviving_after(total, rates[name], level)
+        for trial in (0, 1):
+            for name in sizes:
+                mask = stored[experiments.mask_key(level, "ticket", trial, name)]
+                previous = stored[experiments.mask_key(level - 1, "ticket", trial, name)]
+                assert int(mask.sum()) == masks.surviving_after(sizes[name], rates[name], level)
+                assert not (mask & ~previous).any()  # pruned weights stay pruned
+    # the paper's reference: 0.8 * 0.8 of the fc weights after two rounds
+    assert runs(smoke_record, level=2)[0]["remaining"] == pytest.approx(0.64, abs=0.002)
+
+
+def test_controls_really_differ_from_the_ticket(smoke_config, fashion):
+    config = resolve(smoke_config)
+    dataset = experiments.load_data(config, "cpu")
+    arch = experiments.architecture(config, dataset)
+    weights, biases = experiments.dense_start(config, arch, "cpu")
+    final = {n: w + torch.randn_like(w) * 0.1 for n, w in weights.items()}
+    alive = {n: torch.ones_like(w, dtype=torch.bool) for n, w in weights.items()}
+    ticket = experiments.ticket_masks(config, arch, 0, 1, alive, weights, final)
+    arm_masks = experiments.with_controls(config, 1, ticket)
+    cohort = experiments.level_cohort(config, 1, arm_masks, (weights, biases), final)
+    t = config.trials
+    ticket_start, reinit_start, random_start = (cohort.weights["fc1"][i * t] for i in range(3))
+    ticket_mask, reinit_mask, random_mask = (cohort.masks["fc1"][i * t] for i in range(3))
+    assert torch.equal(ticket_start, weights["fc1"][0])                     # the winning-ticket reset
+    assert torch.equal(reinit_mask, ticket_mask)                            # same mask ...
+    assert not torch.allclose(reinit_start[ticket_mask], ticket_start[ticket_mask])  # ... other values
+    assert int(random_mask.sum()) == int(ticket_mask.sum())                 # same count ...
+    assert (random_mask != ticket_mask).float().mean() > 0.2                # ... other places
+    assert torch.equal(random_start, weights["fc1"][0])
+    assert cohort.data_seeds[0] == cohort.data_seeds[t] == cohort.data_seeds[2 * t]  # paired data order
+
+
+def test_rewinding_resets_to_the_weights_of_iteration_k(smoke_config, fashion, tmp_path):
+    config = resolve(smoke_config.replace(rewind=50, levels=1, controls=()))
+    dataset = experiments.load_data(config, "cpu")
+    arch = experiments.architecture(config, dataset)
+    state = experiments._train_dense(config, arch, dataset, "cpu", None)
+    weights, biases = experiments.dense_start(config, arch, "cpu")
+    full = {n: torch.ones_like(w, dtype=torch.bool) for n, w in weights.items()}
+    first_50 = train(arch, dataset, Cohort(weights, biases, full, {}, experiments.data_seeds(config, 0, config.trials)),
+                     dataclasses.replace(TrainSettings.from_config(config), iterations=50))
+    for name in weights:
+        assert torch.equal(state["reset"][0][name], first_50.weights[name])
+        assert torch.equal(state["reset"][1][name], first_50.biases[name])
+    rewound = runs(experiments.result(config, Store(tmp_path)), level=1, arm="ticket")
+    reset = runs(experiments.result(config.replace(rewind=0), Store(tmp_path)), level=1, arm="ticket")
+    assert rewound[0]["curve"]["val_loss"][0] < reset[0]["curve"]["val_loss"][0]
+
+
+def test_oneshot_prunes_straight_to_each_size(smoke_config, fashion, tmp_path):
+    config = smoke_config.replace(experiment="oneshot", levels=3, controls=("random_prune",))
+    record = experiments.result(config, Store(tmp_path))
+    fc1 = torch.Size(record["layers"]["fc1"]).numel()
+    for level in (1, 2, 3):
+        for run in runs(record, level=level):
+            assert run["kept"]["fc1"] == masks.surviving_after(fc1, 0.2, level)
+    assert all(r["early_stop"]["test_acc"] > 0.7 for r in runs(record, level=3, arm="ticket"))
+
+
+def test_dense_experiment_trains_only_level_zero(smoke_config, fashion, tmp_path):
+    record = experiments.result(smoke_config.replace(experiment="dense"), Store(tmp_path))
+    assert {r["level"] for r in record["runs"]} == {0}
+    assert record["config"]["levels"] == 0 and record["config"]["controls"] == []
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_without_recomputing(smoke_config, fashion, tmp_path, monkeypatch):
+    config = smoke_config.replace(levels=4, controls=("reinit",))
+    store = Store(tmp_path)
+    real_checkpoint = experiments._checkpoint
+    saved = []
+
+    def stop_after_level_two(store_, config_, state):
+        real_checkpoint(store_, config_, state)
+        saved.append(state["level"])
+        if state["level"] == 2:
+            raise Interrupt
+
+    monkeypatch.setattr(experiments, "_checkpoint", stop_after_level_two)
+    with pytest.raises(Interrupt):
+        experiments.result(config, store)
+    assert saved == [0, 1, 2] and store.load(config) is None
+
+    trained_levels = []
+    real_train = experiments._train_cohort
+
+    def counting(config_, arch, dataset, cohort, level, **kwargs):
+        trained_levels.append(level)
+        return real_train(config_, arch, dataset, cohort, level, **kwargs)
+
+    monkeypatch.setattr(experiments, "_checkpoint", real_checkpoint)
+    monkeypatch.setattr(experiments, "_train_cohort", counting)
+    resumed = experiments.result(config, store)
+    assert trained_levels == [3, 4]
+
+    monkeypatch.setattr(experiments, "_train_cohort", real_train)
+    uninterrupted = experiments.compute(config, None)
+    assert resumed["runs"] == uninterrupted["runs"]
+    assert not (store.directory(config) / "checkpoint.pt").exists()
+
+
+def test_killed_process_resumes_from_its_last_finished_level(fashion, tmp_path):
+    """A real SIGKILL mid-run; the second run reports where it resumed and finishes the same record."""
+    args = [sys.executable, "-m", "lthlib", "run", "imp", "--scale", "smoke", "--levels", "6",
+            "--controls", "reinit", "--store", str(tmp_path), "--device", "cpu"]
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    checkpoint = None
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        found = list(tmp_path.glob("imp/*/checkpoint.pt"))
+        if found:
+            checkpoint = found[0]
+            break
+        time.sleep(0.05)
+    assert checkpoint is not None, "the run finished or failed before writing a checkpoint"
+    time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    level = torch.load(checkpoint, weights_only=True)["state"]["level"]
+    assert 0 <= level < 6
+    finished = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert f"resuming after finished level {level}" in finished.stderr
+    record = Store.read_record(checkpoint.parent / "record.json")
+    assert sorted({r["level"] for r in record["runs"]}) == list(range(7))
+    assert set(unpack_masks((checkpoint.parent / "masks.npz").read_bytes())) >= {"level6/ticket/0/fc1"}

@@ -1,0 +1,95 @@
+"""K batched networks compute exactly what K ordinary networks compute."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lthlib import bench, models
+
+SHAPES = {"lenet": (1, 28, 28), "conv2": (1, 28, 28), "conv4": (3, 32, 32), "conv6": (3, 32, 32)}
+
+
+def copy_into(module: torch.nn.Module, weights: dict, biases: dict, k: int, arch) -> None:
+    params = [p for p in module.modules() if isinstance(p, (torch.nn.Linear, torch.nn.Conv2d))]
+    for layer, target in zip(arch.layers, params):
+        target.weight.data.copy_(weights[layer.name][k])
+        target.bias.data.copy_(biases[layer.name][k])
+
+
+@pytest.mark.parametrize("network", list(SHAPES))
+def test_batched_forward_matches_ordinary_modules(network):
+    arch = models.build(network, SHAPES[network], 10)
+    weights, biases = models.initialise(arch, [torch.Generator().manual_seed(k) for k in range(3)], "cpu")
+    biases = {n: torch.randn_like(b) for n, b in biases.items()}
+    x = torch.randn(3, 4, *SHAPES[network])
+    out = models.forward(arch, weights, biases, x)
+    assert out.shape == (3, 4, 10)
+    for k in range(3):
+        module = bench.textbook_module(arch)
+        copy_into(module, weights, biases, k, arch)
+        assert torch.allclose(out[k], module(x[k]), atol=1e-5)
+    shared = models.forward(arch, weights, biases, x[0])
+    for k in range(3):
+        module = bench.textbook_module(arch)
+        copy_into(module, weights, biases, k, arch)
+        assert torch.allclose(shared[k], module(x[0]), atol=1e-5)
+
+
+def test_paper_layer_sizes():
+    lenet = models.build("lenet", (1, 28, 28), 10)
+    assert [l.shape for l in lenet.layers] == [(300, 784), (100, 300), (10, 100)]
+    conv2 = models.build("conv2", (3, 32, 32), 10)
+    assert [l.shape for l in conv2.layers] == [(64, 3, 3, 3), (64, 64, 3, 3), (256, 16384), (256, 256), (10, 256)]
+    assert [l.kind for l in conv2.layers] == ["conv", "conv", "fc", "fc", "output"]
+    conv6 = models.build("conv6", (3, 32, 32), 10)
+    assert conv6.layer("fc1").shape == (256, 256 * 4 * 4)
+
+
+def test_glorot_normal_std():
+    layer = models.Layer("fc", "fc", (300, 784))
+    w = models.glorot_normal(layer, torch.Generator().manual_seed(0))
+    assert float(w.std()) == pytest.approx(math.sqrt(2 / (300 + 784)), rel=0.02)
+    assert abs(float(w.mean())) < 1e-3
+
+
+def test_members_get_different_inits_from_different_seeds():
+    arch = models.build("lenet", (1, 28, 28), 10)
+    weights, _ = models.initialise(arch, [torch.Generator().manual_seed(k) for k in (0, 0, 1)], "cpu")
+    assert torch.equal(weights["fc1"][0], weights["fc1"][1])
+    assert not torch.equal(weights["fc1"][0], weights["fc1"][2])
+
+
+def test_masked_linear_gradients_follow_the_reparametrisation():
+    torch.manual_seed(0)
+    h = torch.randn(2, 5, 4, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(2, 3, 4, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    mask = (torch.rand(2, 3, 4) > 0.5).double()
+    frozen = torch.randn(2, 3, 4, dtype=torch.float64) * (1 - mask)
+    out = models.MaskedLinear.apply(h, w, mask, frozen, b, torch.float64)
+    reference = torch.baddbmm(b.unsqueeze(1), h, (w * mask + frozen).transpose(1, 2))
+    assert out.dtype == torch.float32 and torch.allclose(out, reference.float(), atol=1e-6)
+    grads = torch.autograd.grad(out.sin().sum(), (h, w, b))
+    expected = torch.autograd.grad(reference.sin().sum(), (h, w, b))
+    for got, want in zip(grads, expected):
+        assert torch.allclose(got, want, atol=1e-5)
+    assert torch.all(grads[1][mask == 0] == 0)
+
+
+def test_unknown_network_and_wrong_input():
+    with pytest.raises(ValueError, match="'vgg'.*lenet"):
+        models.build("vgg", (1, 28, 28), 10)
+    with pytest.raises(ValueError, match="image inputs"):
+        models.build("conv2", (40,), 10)
+
+
+def test_conv_networks_need_3d_inputs_and_lenet_takes_1d():
+    arch = models.build("lenet", (40,), 10)
+    weights, biases = models.initialise(arch, [torch.Generator().manual_seed(0)], "cpu")
+    out = models.forward(arch, weights, biases, torch.randn(1, 7, 40))
+    assert out.shape == (1, 7, 10)
+    assert F.softmax(out, -1).sum(-1).allclose(torch.ones(1, 7))

@@ -1,0 +1,110 @@
+"""The trainer: masks hold through training, members are independent, early stopping reads validation only."""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+
+import pytest
+import torch
+
+from lthlib import data, models
+from lthlib.train import Cohort, TrainSettings, early_stop_summary, train
+
+SETTINGS = TrainSettings(optimizer="adam", lr=1.2e-3, batch_size=60, iterations=60, eval_every=20)
+
+
+@pytest.fixture(scope="module")
+def small(fashion):
+    return data.load("fashion-mnist", "cpu", val_size=500, train_subset=2000, test_subset=500)
+
+
+def cohort(arch, seeds, masks=None, frozen=None, data_seeds=None):
+    weights, biases = models.initialise(arch, [torch.Generator().manual_seed(s) for s in seeds], "cpu")
+    masks = masks or {n: torch.ones_like(w, dtype=torch.bool) for n, w in weights.items()}
+    return Cohort(weights, biases, masks, frozen or {}, data_seeds or list(seeds))
+
+
+def random_masks(weights, keep=0.3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return {n: torch.rand(w.shape, generator=g) < keep for n, w in weights.items()}
+
+
+def test_pruned_weights_stay_zero_and_kept_weights_train(small):
+    arch = models.build("lenet", small.input_shape, 10)
+    start = cohort(arch, [0, 1])
+    masks = random_masks(start.weights)
+    trained = train(arch, small, dataclasses.replace(start, masks=masks), SETTINGS)
+    for name, w in trained.weights.items():
+        assert torch.all(w[~masks[name]] == 0)
+        assert not torch.equal(w[masks[name]], start.weights[name][masks[name]])
+
+
+def test_frozen_weights_stay_at_their_value(small):
+    arch = models.build("lenet", small.input_shape, 10)
+    start = cohort(arch, [0])
+    masks = random_masks(start.weights)
+    frozen = {n: w.clone() for n, w in start.weights.items()}  # freeze_init
+    trained = train(arch, small, dataclasses.replace(start, masks=masks, frozen=frozen), SETTINGS)
+    for name, w in trained.weights.items():
+        assert torch.equal(w[~masks[name]], start.weights[name][~masks[name]])
+
+
+def test_a_member_trains_the_same_alone_or_in_a_cohort(small):
+    arch = models.build("lenet", small.input_shape, 10)
+    together = train(arch, small, cohort(arch, [4, 5]), SETTINGS)
+    alone = train(arch, small, cohort(arch, [5]), SETTINGS)
+    assert together.curves[1]["iteration"] == alone.curves[0]["iteration"]
+    for key in ("val_loss", "test_acc"):
+        assert together.curves[1][key] == pytest.approx(alone.curves[0][key], abs=1e-4)
+    assert together.curves[0]["val_loss"] != together.curves[1]["val_loss"]
+
+
+def test_training_is_deterministic_and_learns(small):
+    arch = models.build("lenet", small.input_shape, 10)
+    a = train(arch, small, cohort(arch, [0]), SETTINGS)
+    b = train(arch, small, cohort(arch, [0]), SETTINGS)
+    assert a.curves == b.curves
+    assert a.curves[0]["iteration"] == [0, 20, 40, 60]
+    assert a.curves[0]["train_loss"][0] is None
+    assert a.curves[0]["val_acc"][-1] > 0.6 > a.curves[0]["val_acc"][0]
+
+
+def test_snapshot_for_rewinding(small):
+    arch = models.build("lenet", small.input_shape, 10)
+    start = cohort(arch, [0])
+    trained = train(arch, small, start, SETTINGS, snapshot_at=10)
+    short = train(arch, small, start, dataclasses.replace(SETTINGS, iterations=10, eval_every=10))
+    weights, _ = trained.snapshot
+    for name in weights:
+        assert torch.allclose(weights[name], short.weights[name])
+
+
+def test_early_stop_reads_the_lowest_validation_loss():
+    curve = {"iteration": [0, 100, 200, 300], "val_loss": [2.3, 0.5, 0.4, 0.45],
+             "val_acc": [0.1, 0.8, 0.85, 0.84], "test_acc": [0.1, 0.79, 0.83, 0.9]}
+    assert early_stop_summary(curve) == {"iteration": 200, "val_loss": 0.4, "val_acc": 0.85, "test_acc": 0.83}
+
+
+def test_sgd_with_warmup_runs(small):
+    arch = models.build("lenet", small.input_shape, 10)
+    settings = dataclasses.replace(SETTINGS, optimizer="sgd", lr=0.1, warmup=20)
+    trained = train(arch, small, cohort(arch, [0]), settings)
+    assert trained.curves[0]["val_acc"][-1] > 0.5
+
+
+@pytest.mark.parametrize("network, steps, subset", [("lenet", 300, 5000), ("conv2", 60, 1000)])
+def test_bfloat16_stays_within_the_noise_of_float32(small, fashion, network, steps, subset):
+    """bfloat16 products must not change what a short run learns beyond seed-to-seed noise."""
+    dataset = data.load("fashion-mnist", "cpu", val_size=1000, train_subset=subset, test_subset=1000)
+    arch = models.build(network, dataset.input_shape, 10)
+    settings = TrainSettings("adam", 1.2e-3 if network == "lenet" else 2e-4, 60, steps, steps)
+    seeds = [0, 1, 2]
+    accuracy = {}
+    for precision in ("float32", "bfloat16"):
+        trained = train(arch, dataset, cohort(arch, seeds), dataclasses.replace(settings, precision=precision))
+        accuracy[precision] = [c["test_acc"][-1] for c in trained.curves]
+    spread = max(statistics.stdev(accuracy["float32"]), 0.005)
+    gap = abs(statistics.mean(accuracy["float32"]) - statistics.mean(accuracy["bfloat16"]))
+    assert gap < 3 * spread, accuracy
+    assert min(accuracy["bfloat16"]) > 0.6
