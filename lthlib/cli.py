@@ -120,7 +120,7 @@ def command_run(args: list[str]) -> int:
     config, extras = parse_run(args)
     store = Store(extras["store"], read_only=extras["read_only"])
     resolved = resolve(config)
-    record = store.load(resolved)
+    record = store.load(config)
     if record is None:
         bar = _Bar(experiments.total_steps(resolved), resolved.iterations, f"{resolved.experiment} {config_hash(resolved)}")
         record = experiments.compute(resolved, store, extras["device"], progress=bar)
