@@ -16,7 +16,7 @@ test: $(INSTALLED) $(FASHION)
 	$(PY) -m pytest
 
 bench: $(INSTALLED) $(FASHION)
-	$(PY) -m lthlib bench
+	$(PY) benchmarks/throughput.py
 
 install: $(INSTALLED)
 
