@@ -6,17 +6,29 @@ INSTALLED := $(VENV)/.installed
 FASHION := data/FashionMNIST/raw/train-images-idx3-ubyte
 export PYTHONHASHSEED := 0
 
-.PHONY: book test bench data install clean
+CHAPTERS := $(basename $(notdir $(wildcard book/*.ipynb)))
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
+
+.PHONY: book test bench run data install clean
 
 book: $(INSTALLED) $(FASHION)
 	rm -rf _build/html
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 
 test: $(INSTALLED) $(FASHION)
-	$(PY) -m pytest
+	$(PY) -m pytest tests $(wildcard book/*.ipynb) $(NBVAL)
 
 bench: $(INSTALLED) $(FASHION)
 	$(PY) benchmarks/throughput.py
+
+# make run CHAPTER=lottery-ticket PARAMS='-p dataset mnist -p trials 5'
+run: $(INSTALLED) $(FASHION)
+	@test -n "$(CHAPTER)" -a -f "book/$(CHAPTER).ipynb" || \
+		{ echo "make run: CHAPTER='$(CHAPTER)' is not a chapter; valid: $(CHAPTERS)"; exit 2; }
+	mkdir -p runs
+	cd book && ../$(VENV)/bin/papermill $(CHAPTER).ipynb ../runs/$(CHAPTER).ipynb --kernel python3 \
+		-p allow_train True -p store $(CURDIR)/runs/results $(PARAMS)
+	@echo "executed notebook: runs/$(CHAPTER).ipynb; new results: runs/results"
 
 install: $(INSTALLED)
 

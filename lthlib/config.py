@@ -281,12 +281,16 @@ def config_hash(config: ExperimentConfig) -> str:
 
 
 def command_line(config: ExperimentConfig) -> str:
-    """The ``python -m lthlib run`` command that computes ``config``."""
+    """The shortest ``python -m lthlib run`` command that computes ``config`` (resolved or not)."""
     defaults = ExperimentConfig()
+    baseline = resolve(ExperimentConfig(experiment=config.experiment, network=config.network, scale=config.scale))
     parts = ["python -m lthlib run", config.experiment]
     for f in fields(config):
         value = getattr(config, f.name)
-        if f.name == "experiment" or value == getattr(defaults, f.name):
+        if f.name in ("network", "scale"):
+            if value == getattr(defaults, f.name):
+                continue
+        elif f.name == "experiment" or value is None or value == getattr(baseline, f.name):
             continue
         text = ",".join(value) if isinstance(value, tuple) else str(value)
         parts.append(f"--{f.name.replace('_', '-')} {text if text else 'none'}")

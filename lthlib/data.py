@@ -420,6 +420,14 @@ def _prepare_mnist1d(root: pathlib.Path) -> str:
 
 # ---------------------------------------------------------------- the table
 
+CLASS_NAMES: dict[str, tuple[str, ...]] = {
+    "fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                      "Ankle boot"),
+    "mnist": tuple(str(d) for d in range(10)),
+    "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+    "mnist1d": tuple(str(d) for d in range(10)),
+}
+
 _SPECS: dict[str, _Spec] = {
     "fashion-mnist": _Spec(
         read=_read_idx("fashion-mnist", torchvision.datasets.FashionMNIST, _FASHION_HOW),

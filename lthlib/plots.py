@@ -7,13 +7,9 @@ fixed seed so a re-executed notebook draws the same figure.
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.ticker import FixedLocator, NullLocator  # noqa: E402
+import matplotlib.pyplot as plt
+import seaborn as sns
+from matplotlib.ticker import FixedLocator, NullLocator, PercentFormatter
 
 ARM_LABELS = {"ticket": "winning ticket", "reinit": "random reinit", "random_prune": "random pruning",
               "oneshot": "one-shot ticket", "iterative": "iterative ticket", "dense": "dense"}
@@ -40,12 +36,19 @@ def _percent_axis(ax, values) -> None:
     ax.set_xlabel("weights remaining (%)")
 
 
-def versus_remaining(frame, y: str, ylabel: str, hue: str = "arm", ax=None, title: str | None = None):
-    """Mean of ``y`` against percent remaining (log axis), one line per ``hue``, 95 % band over trials."""
+def _accuracy_axis(ax, column: str) -> None:
+    if column.endswith("acc"):
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+
+
+def versus_remaining(frame, y: str, ylabel: str, hue: str = "arm", ax=None, title: str | None = None,
+                     style: str | None = None):
+    """Mean of ``y`` against percent remaining (log axis), one line per ``hue`` (and ``style``), 95 % band over trials."""
     ax = ax or plt.subplots()[1]
-    frame = frame.assign(**{hue: frame[hue].map(lambda a: ARM_LABELS.get(a, a))})
-    sns.lineplot(data=frame, x="percent", y=y, hue=hue, marker="o", markersize=4, ax=ax, **BAND)
+    frame = frame.assign(arm=frame["arm"].map(lambda a: ARM_LABELS.get(a, a)))
+    sns.lineplot(data=frame, x="percent", y=y, hue=hue, style=style, marker="o", markersize=4, ax=ax, **BAND)
     _percent_axis(ax, frame["percent"].tolist())
+    _accuracy_axis(ax, y)
     ax.set_ylabel(ylabel)
     ax.legend(title=None)
     if title:
@@ -61,6 +64,7 @@ def learning_curves(curves, metric: str, ylabel: str, ax=None, title: str | None
     sns.lineplot(data=frame, x="iteration", y=metric, hue="remaining", hue_order=order, ax=ax,
                  palette="viridis", **BAND)
     ax.set_xlabel("training iteration")
+    _accuracy_axis(ax, metric)
     ax.set_ylabel(ylabel)
     ax.legend(title="weights remaining", ncols=2)
     if title:
@@ -72,3 +76,26 @@ def side_by_side(n: int = 2, width: float = 12.0, height: float = 4.2):
     """A row of ``n`` axes sharing nothing, for paired panels (iteration and accuracy)."""
     fig, axes = plt.subplots(1, n, figsize=(width, height))
     return fig, axes
+
+
+def examples(dataset, class_names, per_class: int = 1):
+    """The first training example of each class: images as a grid, 1-D signals as lines."""
+    fig, axes = plt.subplots(per_class, dataset.num_classes, figsize=(1.3 * dataset.num_classes, 1.5 * per_class),
+                             squeeze=False)
+    for label in range(dataset.num_classes):
+        found = (dataset.train.y == label).nonzero().flatten()[:per_class]
+        for row, index in enumerate(found.tolist()):
+            ax = axes[row][label]
+            x = dataset.train.x[index].cpu()
+            if x.dim() == 3:
+                image = x.permute(1, 2, 0).squeeze(-1)
+                ax.imshow((image - image.min()) / (image.max() - image.min()), cmap="gray_r")
+            else:
+                ax.plot(x.numpy(), linewidth=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+            if row == 0:
+                ax.set_title(class_names[label], fontsize="small")
+    fig.tight_layout()
+    return fig

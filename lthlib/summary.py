@@ -72,3 +72,56 @@ def by_level(frame: pd.DataFrame, column: str, arm: str = "ticket") -> pd.DataFr
     table = selected.groupby("level").agg(percent=("percent", "mean"), mean=(column, "mean"), std=(column, "std"),
                                           trials=(column, "size"))
     return table.reset_index()
+
+
+def combine(frames: dict) -> pd.DataFrame:
+    """Stack frames, relabelling each one's ``arm`` column with its key (e.g. iterative vs one-shot)."""
+    return concat([frame.assign(arm=label) for label, frame in frames.items()])
+
+
+def concat(frames) -> pd.DataFrame:
+    return pd.concat(list(frames), ignore_index=True)
+
+
+def describe_scale(record: dict) -> str:
+    """The settings a record was trained at, in one sentence."""
+    c = record["config"]
+    test = f"the first {c['test_subset']:,} test images" if c["test_subset"] else "the full test set"
+    train = f"{c['train_subset']:,} training images" if c["train_subset"] else "the full training split"
+    return (f"{c['network']}: {c['iterations']:,} iterations of {c['optimizer']} (lr {c['lr']:g}, batch "
+            f"{c['batch_size']}), {_count(c['trials'], 'trial')}, {_count(c['levels'], 'pruning round')}, "
+            f"{c['precision']} products, "
+            f"{train}, {c['val_size'] or 'the default'} validation images, {test}.")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def architecture_table(input_shape, num_classes: int, networks=("lenet", "conv2", "conv4", "conv6")) -> pd.DataFrame:
+    """Layers, weights per layer and pruning rate per round of each network, for inputs of ``input_shape``."""
+    from . import models
+    from .config import PAPER_SETTINGS
+
+    rows = []
+    for network in networks:
+        arch = models.build(network, input_shape, num_classes)
+        rates = {"conv": PAPER_SETTINGS[network]["conv_rate"], "fc": PAPER_SETTINGS[network]["fc_rate"],
+                 "output": PAPER_SETTINGS[network]["output_rate"]}
+        for layer in arch.layers:
+            rows.append({"network": network, "layer": layer.name, "weight shape": " x ".join(map(str, layer.shape)),
+                         "weights": models.parameter_count(arch)[layer.name],
+                         "pruned per round": f"{100 * rates[layer.kind]:g} %"})
+    return pd.DataFrame(rows)
+
+
+def protocol_table(scale: str, networks=("lenet", "conv2", "conv4", "conv6")) -> pd.DataFrame:
+    """Optimiser, learning rate, batch, iterations and evaluation interval of each network at ``scale``."""
+    from .config import ExperimentConfig, resolve
+
+    rows = []
+    for network in networks:
+        c = resolve(ExperimentConfig(network=network, scale=scale))
+        rows.append({"network": network, "optimiser": c.optimizer, "learning rate": c.lr, "batch": c.batch_size,
+                     "iterations": c.iterations, "evaluated every": c.eval_every, "default trials": c.trials})
+    return pd.DataFrame(rows)
