@@ -105,9 +105,12 @@ class Chapter:
         seconds = sum(r["provenance"]["wall_seconds"] for r in self.used)
         devices = sorted({f"{r['provenance']['device']}, {r['provenance']['threads']} threads" for r in self.used})
         scales = sorted({r["config"]["scale"] for r in self.used})
+        untimed = sum(r["provenance"].get("untimed_levels", 0) for r in self.used)
+        caveat = (f" The time of {untimed} pruning levels finished before an interruption was not recorded."
+                  if untimed else "")
         return (f"The results in this chapter were computed at scale {' and '.join(scales)} on "
                 f"{'; '.join(devices)}, in {format_duration(seconds)} of training in all "
-                f"({len(self.used)} stored experiments).")
+                f"({len(self.used)} stored experiments).{caveat}")
 
 
 def format_duration(seconds: float) -> str:

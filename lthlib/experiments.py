@@ -193,12 +193,24 @@ def with_controls(config, level: int, ticket: dict) -> dict:
 
 
 def _resume_or_start(config, store, arch, dataset, device, progress) -> dict:
+    """The checkpointed state of an interrupted run, or a fresh one with level 0 trained.
+
+    ``state["clock"]`` is the origin of this process's clock from which the
+    run's cumulative training time is measured across interruptions.
+    """
     state = store.load_checkpoint(config) if store is not None else None
     if state is not None:
         if progress is not None:
             progress.resumed(state["level"])
-        return _to(state, device)
+        state = _to(state, device)
+        state.setdefault("resumed_after_levels", []).append(state["level"])
+        if "seconds" not in state:  # a checkpoint that kept no time: its levels stay untimed
+            state["untimed_levels"] = state["level"] + 1
+        state["clock"] = time.perf_counter() - state.get("seconds", 0.0)
+        return state
+    began = time.perf_counter()
     state = _train_dense(config, arch, dataset, device, progress)
+    state["clock"] = began
     _checkpoint(store, config, state)
     return state
 
@@ -282,6 +294,7 @@ def _to(tree, device):
 
 
 def _checkpoint(store, config, state) -> None:
+    state["seconds"] = time.perf_counter() - state["clock"]
     if store is not None and not store.read_only:
         store.save_checkpoint(config, _to(state, "cpu"))
 
@@ -295,8 +308,10 @@ def _git_commit() -> str | None:
         return None
 
 
-def provenance(device, wall_seconds: float) -> dict:
+def provenance(device, state: dict) -> dict:
+    """Where and how long: library and torch versions, device, threads, cumulative wall time (s)."""
     device = torch.device(device)
+    wall_seconds = time.perf_counter() - state["clock"]
     return {
         "lthlib": __version__,
         "git_commit": _git_commit(),
@@ -305,6 +320,8 @@ def provenance(device, wall_seconds: float) -> dict:
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",
         "threads": torch.get_num_threads(),
         "wall_seconds": round(wall_seconds, 1),
+        "resumed_after_levels": state.get("resumed_after_levels", []),
+        "untimed_levels": state.get("untimed_levels", 0),
     }
 
 
@@ -327,7 +344,6 @@ class Progress:
 def compute(config: ExperimentConfig, store: Store | None, device="cpu", progress=None) -> dict:
     """Run ``config`` (resolved) from scratch or from its checkpoint; save and return its record."""
     config = resolve(config)
-    began = time.perf_counter()
     state = EXPERIMENTS[config.experiment](config, store, device, progress)
     record = {
         "experiment": config.experiment,
@@ -335,7 +351,7 @@ def compute(config: ExperimentConfig, store: Store | None, device="cpu", progres
         "config": config.to_dict(),
         "layers": state["layers"],
         "runs": state["runs"],
-        "provenance": provenance(device, time.perf_counter() - began),
+        "provenance": provenance(device, state),
     }
     masks_np = {key: mask.cpu().numpy() for key, mask in state["masks"].items()}
     if store is None:

@@ -127,8 +127,10 @@ class MaskedLinear(torch.autograd.Function):
         effective = effective.to(dtype)
         h = h.to(dtype)
         ctx.save_for_backward(h, effective, mask)
-        if h.dim() == 2:
-            return torch.matmul(h, effective.transpose(1, 2)).float() + b.unsqueeze(1)
+        if h.dim() == 2:  # one input batch shared by all members: a single (B, in) x (in, K*out) product
+            members, out, _ = effective.shape
+            product = h @ effective.reshape(members * out, -1).T
+            return product.view(len(h), members, out).transpose(0, 1).float() + b.unsqueeze(1)
         return torch.baddbmm(b.unsqueeze(1).to(dtype), h, effective.transpose(1, 2)).float()
 
     @staticmethod

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from . import models
 from .seeds import generator
 
-EVAL_CHUNK = 2500
+EVAL_CHUNK = 1000
 
 
 @dataclass(frozen=True)
