@@ -13,7 +13,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.
 
 book: $(INSTALLED) $(FASHION)
 	rm -rf _build/html
-	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 
 test: $(INSTALLED) $(FASHION)
 	$(PY) -m pytest tests $(wildcard book/*.ipynb) $(NBVAL)

@@ -102,7 +102,7 @@ class _Bar:
         from tqdm import tqdm
 
         self.iterations = iterations
-        self.bar = tqdm(total=total, desc=description, unit="step", file=sys.stderr, dynamic_ncols=True)
+        self.bar = tqdm(total=total, desc=description, unit="step", file=sys.stderr, dynamic_ncols=True, miniters=1)
 
     def advance(self, steps: int) -> None:
         self.bar.update(steps)

@@ -37,10 +37,6 @@ CONTROL_START = {"reinit": "reinit", "random_prune": "original"}
 MAX_COHORT = 48  # members trained at once by one-shot pruning, to bound memory
 
 
-def arms(config) -> list[str]:
-    return ["ticket", *config.controls]
-
-
 def mask_key(level: int, arm: str, trial: int, layer: str) -> str:
     return f"level{level}/{arm}/{trial}/{layer}"
 
@@ -188,6 +184,7 @@ def _train_dense(config, arch, dataset, device, progress):
 
 
 def with_controls(config, level: int, ticket: dict) -> dict:
+    """``{arm: masks}`` for the ticket and each control of ``config.controls``, all (T, ...) boolean."""
     builders = {"reinit": lambda: ticket, "random_prune": lambda: random_masks(config, level, ticket)}
     return {"ticket": ticket, **{arm: builders[arm]() for arm in config.controls}}
 
@@ -243,7 +240,7 @@ def run_oneshot(config, store, device, progress=None) -> dict:
     for levels in cohort_levels(config)[1:]:
         if levels[-1] <= state["level"]:
             continue
-        arm_masks = {level: oneshotwith_controls(config, arch, level, state) for level in levels}
+        arm_masks = {level: oneshot_masks(config, arch, level, state) for level in levels}
         cohort = concat_cohorts([level_cohort(config, level, arm_masks[level], state["reset"], state["final"])
                                  for level in levels])
         trained = _train_cohort(config, arch, dataset, cohort, levels[0], progress=progress)
@@ -256,7 +253,7 @@ def run_oneshot(config, store, device, progress=None) -> dict:
     return state
 
 
-def oneshotwith_controls(config, arch, level: int, dense_state: dict) -> dict:
+def oneshot_masks(config, arch, level: int, dense_state: dict) -> dict:
     """Masks of one one-shot level: pruned from the dense network straight to ``level`` rounds' size."""
     ticket = ticket_masks(config, arch, 0, level, dense_state["alive"], dense_state["start"], dense_state["final"])
     return with_controls(config, level, ticket)
