@@ -27,7 +27,10 @@ def style() -> None:
 def _percent_axis(ax, values) -> None:
     """Log-scale 'percent of weights remaining', densest on the left as in the papers."""
     ax.set_xscale("log")
-    ticks = sorted({round(v, 1) for v in values}, reverse=True)
+    ticks = []
+    for value in sorted({round(v, 1) for v in values}, reverse=True):
+        if not ticks or ticks[-1] / value > 1.15:  # drop ticks that would overlap on the log axis
+            ticks.append(value)
     shown = [t for i, t in enumerate(ticks) if i % max(1, len(ticks) // 8) == 0 or t == ticks[-1]]
     ax.xaxis.set_major_locator(FixedLocator(shown))
     ax.xaxis.set_minor_locator(NullLocator())
@@ -36,9 +39,17 @@ def _percent_axis(ax, values) -> None:
     ax.set_xlabel("weights remaining (%)")
 
 
+def _zoom_past_first_evaluation(ax, curves, metric: str) -> None:
+    """Fit the y axis to the values after iteration 0, as the paper's curves do, so trained nets can be told apart."""
+    later = curves[curves["iteration"] > 0][metric]
+    low, high = later.quantile(0.01), later.quantile(0.99)
+    margin = 0.1 * (high - low)
+    ax.set_ylim(low - margin, high + margin)
+
+
 def _accuracy_axis(ax, column: str) -> None:
     if column.endswith("acc"):
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
 
 
 def versus_remaining(frame, y: str, ylabel: str, hue: str = "arm", ax=None, title: str | None = None,
@@ -65,6 +76,7 @@ def learning_curves(curves, metric: str, ylabel: str, ax=None, title: str | None
                  palette="viridis", **BAND)
     ax.set_xlabel("training iteration")
     _accuracy_axis(ax, metric)
+    _zoom_past_first_evaluation(ax, curves, metric)
     ax.set_ylabel(ylabel)
     ax.legend(title="weights remaining", ncols=2)
     if title:
@@ -73,9 +85,9 @@ def learning_curves(curves, metric: str, ylabel: str, ax=None, title: str | None
 
 
 def side_by_side(n: int = 2, width: float = 12.0, height: float = 4.2):
-    """A row of ``n`` axes sharing nothing, for paired panels (iteration and accuracy)."""
-    fig, axes = plt.subplots(1, n, figsize=(width, height))
-    return fig, axes
+    """A figure with a row of ``n`` panels; returns the figure and a list of ``n`` axes."""
+    fig, axes = plt.subplots(1, n, figsize=(width, height), squeeze=False)
+    return fig, list(axes[0])
 
 
 def examples(dataset, class_names, per_class: int = 1):
