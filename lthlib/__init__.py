@@ -4,7 +4,10 @@ One module, one job: ``config`` (experiment settings and their hash), ``data``
 (datasets as device tensors), ``models`` (K networks as one batched
 computation), ``masks`` (pruning criteria), ``actions`` (what kept and pruned
 weights become), ``train`` (the trainer), ``experiments`` (pruning
-procedures), ``store`` (the result store), ``plots`` (the book's figures).
+procedures), ``store`` (the result store), ``verify`` (re-training a stored
+curve), ``bench`` (throughput against a textbook loop), ``cli`` (the command
+line), and for the book: ``chapter`` (checked parameters and store access),
+``summary`` (tidy tables), ``claims`` (verdict rules), ``plots`` (figures).
 """
 
 __version__ = "0.1.0"
