@@ -328,18 +328,11 @@ def total_steps(config) -> int:
     return config.iterations * len(cohort_levels(config))
 
 
-class Progress:
-    """What an experiment reports while it runs; subclass to show it (the command line draws a bar)."""
-
-    def advance(self, steps: int) -> None:
-        pass
-
-    def resumed(self, level: int) -> None:
-        pass
-
-
 def compute(config: ExperimentConfig, store: Store | None, device="cpu", progress=None) -> dict:
-    """Run ``config`` (resolved) from scratch or from its checkpoint; save and return its record."""
+    """Run ``config`` (resolved) from scratch or from its checkpoint; save and return its record.
+
+    ``progress``, if given, has ``advance(steps)`` and ``resumed(level)`` (the command line draws a bar).
+    """
     config = resolve(config)
     state = EXPERIMENTS[config.experiment](config, store, device, progress)
     record = {

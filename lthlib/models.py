@@ -48,10 +48,6 @@ class Architecture:
     num_classes: int
     layers: tuple[Layer, ...]
 
-    @property
-    def layer_names(self) -> list[str]:
-        return [layer.name for layer in self.layers]
-
     def layer(self, name: str) -> Layer:
         return next(layer for layer in self.layers if layer.name == name)
 

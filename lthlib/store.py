@@ -172,10 +172,6 @@ class Store:
             raise CorruptRecord(f"{path}: checkpoint belongs to another config; delete it to start over")
         return saved["state"]
 
-    def records(self, experiment: str | None = None) -> list[pathlib.Path]:
-        pattern = f"{experiment}/*/{RECORD}" if experiment else f"*/*/{RECORD}"
-        return sorted(self.root.glob(pattern))
-
     def _check_writable(self):
         if self.read_only:
             raise StoreError(f"the store at {self.root} is read-only")
