@@ -46,23 +46,20 @@ def _options(args: list[str], flags: set[str], valued: set[str]) -> tuple[list[s
             positional.append(arg)
             i += 1
             continue
-        name = arg[2:].replace("-", "_")
-        if "=" in name:
-            name, value = name.split("=", 1)
+        name, has_value, value = arg[2:].partition("=")
+        name = name.replace("-", "_")
+        if has_value:
             options[name] = value
         elif name in flags:
             options[name] = True
-        else:
-            if name not in valued:
-                valid = ", ".join(f"--{v.replace('_', '-')}" for v in sorted(valued | flags))
-                raise UsageError(f"unknown option {arg!r}; valid: {valid}")
+        elif name in valued:
             if i + 1 >= len(args):
                 raise UsageError(f"{arg} needs a value")
             options[name] = args[i + 1]
             i += 1
         if name not in valued | flags:
             valid = ", ".join(f"--{v.replace('_', '-')}" for v in sorted(valued | flags))
-            raise UsageError(f"unknown option '--{name}'; valid: {valid}")
+            raise UsageError(f"unknown option '--{name.replace('_', '-')}'; valid: {valid}")
         i += 1
     return positional, options
 

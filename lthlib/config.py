@@ -224,8 +224,6 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
             raise ConfigError(message)
     if config.network != "lenet" and config.dataset == "mnist1d":
         raise ConfigError(f"network={config.network!r} needs images; mnist1d is one-dimensional, use network='lenet'")
-    if config.iterations is not None and config.rewind >= config.iterations:
-        raise ConfigError(f"rewind={config.rewind} must be smaller than iterations={config.iterations}")
     return config
 
 

@@ -117,10 +117,7 @@ class MaskedLinear(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, h, w, mask, frozen, b, dtype):
-        effective = w if mask is None else w * mask
-        if frozen is not None:
-            effective = effective + frozen
-        effective = effective.to(dtype)
+        effective = masked_weight(w, mask, frozen).to(dtype)
         h = h.to(dtype)
         ctx.save_for_backward(h, effective, mask)
         if h.dim() == 2:  # one input batch shared by all members: a single (B, in) x (in, K*out) product
@@ -162,7 +159,7 @@ def forward(arch: Architecture, weights: dict, biases: dict, x: torch.Tensor, ma
     members = next(iter(weights.values())).shape[0]
     shared = x.dim() == len(arch.input_shape) + 1
     if arch.conv_plan:
-        conv_weights = {layer.name: _masked(weights[layer.name], masks.get(layer.name), frozen.get(layer.name))
+        conv_weights = {layer.name: masked_weight(weights[layer.name], masks.get(layer.name), frozen.get(layer.name))
                         for layer in arch.layers if layer.kind == "conv"}
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
             h = _conv_stack(arch, conv_weights, biases, x, members, shared).float()
@@ -180,11 +177,12 @@ def forward(arch: Architecture, weights: dict, biases: dict, x: torch.Tensor, ma
     return h
 
 
-def _masked(w, mask, frozen):
+def masked_weight(w, mask=None, frozen_pruned=None):
+    """``w * mask + frozen_pruned``; ``frozen_pruned`` holds values at pruned places only (zero elsewhere)."""
     if mask is not None:
         w = w * mask
-    if frozen is not None:
-        w = w + frozen
+    if frozen_pruned is not None:
+        w = w + frozen_pruned
     return w
 
 

@@ -98,13 +98,8 @@ def early_stop_summary(curve: dict) -> dict:
 
 def effective_weights(weights: dict, masks: dict, frozen: dict) -> dict:
     """``w * mask + frozen * (1 - mask)`` per layer; frozen values absent mean zero."""
-    out = {}
-    for name, w in weights.items():
-        mask = masks[name]
-        out[name] = w * mask
-        if name in frozen:
-            out[name] = out[name] + frozen[name] * (1 - mask)
-    return out
+    return {name: models.masked_weight(w, masks[name], frozen[name] * (1 - masks[name]) if name in frozen else None)
+            for name, w in weights.items()}
 
 
 @torch.no_grad()

@@ -43,6 +43,13 @@ def test_bad_arguments_get_one_line_naming_the_value_and_the_valid_ones(args, na
         assert name in err, err
 
 
+def test_option_values_after_an_equals_sign_keep_their_dashes():
+    from lthlib.cli import parse_run
+
+    config, _ = parse_run(["imp", "--dataset=fashion-mnist", "--fc-rate=0.3"])
+    assert config.dataset == "fashion-mnist" and config.fc_rate == 0.3
+
+
 def test_exit_code_two_from_a_real_process():
     finished = cli("run", "imp", "--criterion", "largest")
     assert finished.returncode == 2

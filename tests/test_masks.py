@@ -142,6 +142,6 @@ def test_keep_top_is_exact_for_all_counts():
     for n in range(6):
         top = masks.keep_top(scores, n, generator(7))
         assert int(top.sum()) == n
-        if n:
-            assert scores[top].min() >= scores[~top].max() if n < 5 else True
+        if 0 < n < 5:
+            assert scores[top].min() >= scores[~top].max()
     assert list(itertools.compress(range(5), masks.keep_top(scores, 1, generator(0)).tolist())) == [0]
