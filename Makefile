@@ -6,7 +6,6 @@ INSTALLED := $(VENV)/.installed
 FASHION := data/FashionMNIST/raw/train-images-idx3-ubyte
 export PYTHONHASHSEED := 0
 
-CHAPTERS := $(basename $(notdir $(wildcard book/*.ipynb)))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
 .PHONY: book test bench run data install clean
@@ -22,13 +21,9 @@ bench: $(INSTALLED) $(FASHION)
 	$(PY) benchmarks/throughput.py
 
 # make run CHAPTER=lottery-ticket PARAMS='-p dataset mnist -p trials 5'
+# Executes book/CHAPTER.ipynb into runs/CHAPTER.ipynb (new results in runs/results) and renders runs/_build/html.
 run: $(INSTALLED) $(FASHION)
-	@test -n "$(CHAPTER)" -a -f "book/$(CHAPTER).ipynb" || \
-		{ echo "make run: CHAPTER='$(CHAPTER)' is not a chapter; valid: $(CHAPTERS)"; exit 2; }
-	mkdir -p runs
-	cd book && ../$(VENV)/bin/papermill $(CHAPTER).ipynb ../runs/$(CHAPTER).ipynb --kernel python3 \
-		-p allow_train True -p store $(CURDIR)/runs/results $(PARAMS)
-	@echo "executed notebook: runs/$(CHAPTER).ipynb; new results: runs/results"
+	$(PY) -m lthlib chapter $(CHAPTER) $(PARAMS)
 
 install: $(INSTALLED)
 

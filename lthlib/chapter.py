@@ -1,32 +1,73 @@
 """What a chapter notebook needs: checked parameters, results from the store, and a note on provenance.
 
 A chapter opens with ``book = chapter.open(...)`` on its papermill
-parameters. Every parameter is checked there, so a bad value stops the
-notebook in its first cells with a message listing the valid ones. Results
-come from the store; a missing one is computed only when ``allow_train`` is
-true, and is otherwise an error naming the command that computes it. When
-``store`` names another directory than the book's committed store, the
-committed store is still read first and new results go to ``store``.
+parameters. A parameter left at ``None`` means "the scale decides": its value
+comes from :data:`SCALE_DEFAULTS`, one table per scale (``book`` holds the
+values the committed results were computed with, so the book reads the
+committed store; ``smoke`` runs in seconds; ``paper`` is the papers'
+settings). Every parameter is checked there, alone and together with the
+others (the rewinding iteration against the training length at that scale,
+the convolutional runs against the dataset), so a bad value stops the
+notebook in its first cells with a :class:`ParameterError` that names it and
+the valid values.
+
+Results come from the store; a missing one is computed only when
+``allow_train`` is true, with a progress bar, and is otherwise an error naming
+the command that computes it. When ``store`` names another directory than the
+book's committed store, the committed store is still read first and new
+results go to ``store``.
 """
 
 from __future__ import annotations
 
 import pathlib
+import warnings
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
-import torch
+import pandas as pd
 
-from . import experiments
-from .config import SCALES, ConfigError, ExperimentConfig, resolve
-from .data import DATASETS
-from .store import Store, default_root
+from . import data, experiments
+from .config import (DEFAULT_LEVELS, DEVICES, PRECISIONS, SCALE_SETTINGS, SCALES, ConfigError, ExperimentConfig,
+                     resolve, resolve_device)
+from .store import Store, StoreError, default_root
 
-DEVICES = ("auto", "cpu", "cuda")
 CONV_NETWORKS = ("conv2", "conv4", "conv6")
 
 
-class ParameterError(ValueError):
+class ParameterError(ConfigError):
     """A chapter parameter has a bad value; the message names it and the valid values."""
+
+
+# What a chapter parameter left at None becomes, per scale. A value of None in
+# this table leaves the matching experiment setting unset, so lthlib.config
+# resolves it from the scale and the network (e.g. the paper's iterations of
+# each convolutional network at scale paper).
+#
+# book: exactly the settings of the committed results in book/results.
+# smoke: seconds on a CPU (tests, CI): one Conv-2 run, as short as the smoke evaluation interval
+#   allows (50 iterations), judged on 500 validation and 500 test images.
+# paper: Frankle & Carbin's settings (lthlib.config.PAPER_SETTINGS and the
+#   paper scale of SCALE_SETTINGS): full training length and data, 5 trials,
+#   float32, Conv-2/4/6 with and without dropout.
+# rewind is 5 % of LeNet's training length at every scale.
+SCALE_DEFAULTS = {
+    "smoke": dict(trials=SCALE_SETTINGS["smoke"]["trials"], levels=SCALE_SETTINGS["smoke"]["levels"], rewind=10,
+                  extra_trials=2, conv_network="conv2", conv_runs="conv2:0", conv_trials=1, conv_levels=1,
+                  conv_iterations=50, conv_precision="bfloat16", conv_val_size=500, conv_test_subset=500),
+    "book": dict(trials=5, levels=18, rewind=250, extra_trials=3, conv_network="conv2",
+                 conv_runs="conv2:0,conv2:0.5,conv4:0,conv4:0.5", conv_trials=2, conv_levels=3,
+                 conv_iterations=400, conv_precision="bfloat16", conv_val_size=1000, conv_test_subset=2000),
+    "paper": dict(trials=SCALE_SETTINGS["paper"]["trials"], levels=DEFAULT_LEVELS["lenet"], rewind=2500,
+                  extra_trials=SCALE_SETTINGS["paper"]["trials"], conv_network="conv2",
+                  conv_runs="conv2:0,conv2:0.5,conv4:0,conv4:0.5,conv6:0,conv6:0.5",
+                  conv_trials=SCALE_SETTINGS["paper"]["trials"], conv_levels=None, conv_iterations=None,
+                  conv_precision="float32", conv_val_size=None, conv_test_subset=None),
+}
+
+# The experiment setting each convolutional parameter sets.
+CONV_FIELDS = {"conv_trials": "trials", "conv_levels": "levels", "conv_iterations": "iterations",
+               "conv_precision": "precision", "conv_val_size": "val_size", "conv_test_subset": "test_subset"}
 
 
 def check_choice(name: str, value, valid) -> None:
@@ -53,9 +94,15 @@ def check_fraction(name: str, value, low_inclusive: bool = True) -> None:
 
 
 def parse_conv_runs(text: str) -> list[tuple[str, float]]:
-    """``"conv2:0,conv4:0.5"`` -> ``[("conv2", 0.0), ("conv4", 0.5)]`` (network and dropout rate)."""
+    """``"conv2:0,conv4:0.5"`` -> ``[("conv2", 0.0), ("conv4", 0.5)]`` (network and dropout rate); ``""`` -> ``[]``."""
+    if not isinstance(text, str):
+        raise ParameterError(f"parameter conv_runs={text!r} is not valid; valid: network:dropout pairs separated "
+                             f"by commas, e.g. 'conv2:0,conv4:0.5' (networks: {', '.join(CONV_NETWORKS)}), "
+                             f"or '' for none")
     runs = []
-    for item in str(text).split(","):
+    for item in text.split(","):
+        if not item.strip():
+            continue
         network, _, dropout = item.strip().partition(":")
         check_choice("conv_runs network", network, CONV_NETWORKS)
         try:
@@ -67,9 +114,39 @@ def parse_conv_runs(text: str) -> list[tuple[str, float]]:
     return runs
 
 
+def _check_precision(name, value):
+    check_choice(name, value, PRECISIONS)
+
+
+def _check_conv_network(name, value):
+    check_choice(name, value, CONV_NETWORKS)
+
+
+# Each chapter parameter beyond dataset, scale, device, store and allow_train, with its check.
+CHECKS = {
+    "trials": check_positive_int,
+    "levels": check_positive_int,
+    "rewind": check_non_negative_int,
+    "extra_trials": check_positive_int,
+    "conv_network": _check_conv_network,
+    "conv_runs": lambda name, value: parse_conv_runs(value),
+    "conv_trials": check_positive_int,
+    "conv_levels": check_positive_int,
+    "conv_iterations": check_positive_int,
+    "conv_precision": _check_precision,
+    "conv_val_size": check_positive_int,
+    "conv_test_subset": check_positive_int,
+}
+
+
+def is_image_dataset(name: str) -> bool:
+    """Whether ``name``'s examples are images (convolutional networks need them); mnist1d's are 1-D sequences."""
+    return len(data.info(name).input_shape) == 3
+
+
 @dataclass
 class Chapter:
-    """A chapter's shared settings and its access to the store."""
+    """A chapter's shared settings, its resolved parameters and its access to the store."""
 
     dataset: str
     scale: str
@@ -79,6 +156,46 @@ class Chapter:
     allow_train: bool
     committed: Store | None = None
     used: list = field(default_factory=list)
+    parameters: SimpleNamespace = field(default_factory=SimpleNamespace)
+    given: frozenset = frozenset()
+
+    @property
+    def images(self) -> bool:
+        """Whether the dataset is made of images; if not, sections on convolutional networks are skipped."""
+        return is_image_dataset(self.dataset)
+
+    @property
+    def networks(self) -> tuple[str, ...]:
+        """The networks this dataset can feed: LeNet always, the convolutional networks on images only."""
+        return ("lenet", *CONV_NETWORKS) if self.images else ("lenet",)
+
+    @property
+    def conv_runs(self) -> list[tuple[str, float]]:
+        """The (network, dropout) pairs to run: ``conv_runs`` parsed, empty on a dataset without images."""
+        if not self.images or not hasattr(self.parameters, "conv_runs"):
+            return []
+        return parse_conv_runs(self.parameters.conv_runs)
+
+    @property
+    def conv_skipped(self) -> str | None:
+        """Why the sections on convolutional networks are skipped (a clause), or ``None`` when they run."""
+        if not self.images:
+            shape = data.info(self.dataset).input_shape
+            return (f"the convolutional networks need images, and the examples of {self.dataset} are "
+                    f"one-dimensional sequences of length {shape[0]}")
+        if hasattr(self.parameters, "conv_runs") and not self.conv_runs:
+            return "the parameter conv_runs is empty"
+        return None
+
+    def conv_settings(self, experiment: str = "imp") -> dict:
+        """The experiment settings of the convolutional runs set by the conv_* parameters (unset ones omitted)."""
+        settings = {}
+        for name, setting in CONV_FIELDS.items():
+            value = getattr(self.parameters, name, None)
+            if value is None or (setting == "levels" and experiment == "dense"):
+                continue
+            settings[setting] = value
+        return settings
 
     def config(self, **fields) -> ExperimentConfig:
         """The resolved config of an experiment with this chapter's dataset, scale and trials."""
@@ -90,11 +207,19 @@ class Chapter:
             raise ParameterError(str(error)) from None
 
     def result(self, **fields) -> dict:
-        """The record of ``config(**fields)``: from the committed store, else this chapter's store."""
+        """The record of ``config(**fields)``: from the committed store, else this chapter's store.
+
+        A record computed here shows a progress bar while it trains; a stored one shows nothing.
+        """
         config = self.config(**fields)
         record = self.committed.load(config) if self.committed is not None else None
+        if record is None and self.allow_train:
+            record = self.store.load(config)
+            if record is None:
+                with ProgressBar(config) as bar:
+                    record = experiments.result(config, self.store, self.device, allow_train=True, progress=bar)
         if record is None:
-            record = experiments.result(config, self.store, self.device, allow_train=self.allow_train)
+            record = experiments.result(config, self.store, self.device, allow_train=False)  # or names the command
         self.used.append(record)
         return record
 
@@ -112,6 +237,74 @@ class Chapter:
                 f"{'; '.join(devices)}, in {format_duration(seconds)} of training in all "
                 f"({len(self.used)} stored experiments).{caveat}")
 
+    def parameters_table(self) -> pd.DataFrame:
+        """The value of every scale-driven parameter and where it came from (given, or the scale's table)."""
+        rows = []
+        conv_networks = list(dict.fromkeys(network for network, _ in self.conv_runs))
+        if not conv_networks and self.images and getattr(self.parameters, "conv_network", None):
+            conv_networks = [self.parameters.conv_network]
+        for name, value in self.parameter_values().items():
+            if name.startswith("conv_") and not self.images:
+                shown = "not used: no images"
+            elif name.startswith("conv_") and name != "conv_runs" and self.conv_skipped:
+                shown = "not used: conv_runs is empty"
+            elif name in CONV_FIELDS and value is None:
+                shown = self._describe_unset(name, conv_networks)
+            else:
+                shown = "none" if value == "" else f"{value:,}" if isinstance(value, int) else str(value)
+            rows.append({"parameter": name, "value": shown,
+                         "from": "given" if name in self.given else f"scale {self.scale}"})
+        return pd.DataFrame(rows)
+
+    def parameter_values(self) -> dict:
+        """Every scale-driven parameter of this chapter as resolved: ``trials`` first, then the chapter's own."""
+        return {"trials": self.trials, **vars(self.parameters)}
+
+    def _describe_unset(self, name: str, networks: list[str]) -> str:
+        """An unset convolutional setting as the configs resolve it, per network when they differ."""
+        setting = CONV_FIELDS[name]
+        values = {}
+        for network in networks:
+            value = getattr(self.config(experiment="imp", network=network, **self.conv_settings()), setting)
+            if value is None and setting == "val_size":
+                value = f"{data.info(self.dataset).default_val_size:,} (the dataset's default)"
+            elif value is None and setting == "test_subset":
+                value = "the full test set"
+            values[network] = f"{value:,}" if isinstance(value, int) else str(value)
+        if len(set(values.values())) <= 1:
+            return next(iter(values.values()), "the experiment's default")
+        return "; ".join(f"{network} {value}" for network, value in values.items())
+
+
+class ProgressBar:
+    """A tqdm bar (``tqdm.auto``: a widget in Jupyter where available, else text) fed by an experiment.
+
+    It has the two methods :func:`lthlib.experiments.result` calls: ``advance(steps)``
+    after training steps and ``resumed(level)`` when a run resumes after a
+    finished pruning level. The bar is redrawn at most once a second.
+    """
+
+    def __init__(self, config: ExperimentConfig):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tqdm.auto warns when ipywidgets is missing, then uses text
+            from tqdm.auto import tqdm
+        self.config = config
+        self.bar = tqdm(total=experiments.total_steps(config), unit="step", mininterval=1.0,
+                        desc=f"training {config.experiment} {config.network} ({config.dataset}, {config.scale})")
+
+    def advance(self, steps: int) -> None:
+        self.bar.update(steps)
+
+    def resumed(self, level: int) -> None:
+        finished = [group for group in experiments.cohort_levels(self.config) if group[-1] <= level]
+        self.bar.update(len(finished) * self.config.iterations - self.bar.n)
+
+    def __enter__(self) -> "ProgressBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()
+
 
 def format_duration(seconds: float) -> str:
     minutes = seconds / 60
@@ -122,21 +315,89 @@ def format_duration(seconds: float) -> str:
     return f"{minutes / 60:.1f} h"
 
 
-def open(dataset: str = "fashion-mnist", scale: str = "book", trials: int = 5, device: str = "auto",
-         store: str | None = None, allow_train: bool = False) -> Chapter:
-    """Check the common parameters and return the chapter's :class:`Chapter`."""
-    check_choice("dataset", dataset, DATASETS)
+def _lenet_iterations(dataset: str, scale: str) -> int:
+    return resolve(ExperimentConfig(network="lenet", dataset=dataset, scale=scale)).iterations
+
+
+def _check_together(book: Chapter) -> None:
+    """The checks of parameters that combine: each names the parameter, its value at this scale and the valid ones."""
+    p, scale = book.parameters, book.scale
+    if getattr(p, "rewind", None) is not None:
+        iterations = _lenet_iterations(book.dataset, scale)
+        if p.rewind >= iterations:
+            raise ParameterError(
+                f"parameter rewind={p.rewind} is not valid at scale {scale}: LeNet-300-100 trains for {iterations:,} "
+                f"iterations there, and rewinding resets to an iteration before the end; "
+                f"valid: an integer from 0 to {iterations - 1:,}")
+    networks = [network for network, _ in book.conv_runs]
+    if not networks and book.images and getattr(p, "conv_network", None):
+        networks = [p.conv_network]
+    if not networks:
+        return
+    eval_every = SCALE_SETTINGS[scale]["eval_every"]
+    iterations = getattr(p, "conv_iterations", None)
+    if iterations is not None and iterations < eval_every:
+        raise ParameterError(
+            f"parameter conv_iterations={iterations} is not valid at scale {scale}: networks are evaluated every "
+            f"{eval_every} iterations there; valid: an integer >= {eval_every}")
+    settings = book.conv_settings()
+    for network in dict.fromkeys(networks):
+        try:
+            config = resolve(ExperimentConfig(**{"experiment": "imp", "network": network, "dataset": book.dataset,
+                                                 "scale": scale, "trials": book.trials, **settings}))
+            data.check_sizes(book.dataset, val_size=config.val_size, train_subset=config.train_subset,
+                             test_subset=config.test_subset)
+        except (ConfigError, ValueError) as error:
+            raise ParameterError(f"{_conv_parameter_named(book, str(error))} is not valid for {book.dataset} at "
+                                 f"scale {scale}: {error}") from None
+
+
+def _conv_parameter_named(book: Chapter, message: str) -> str:
+    """``parameter conv_val_size=70000`` when ``message`` is about ``val_size=...``, else the conv parameters."""
+    for name, setting in CONV_FIELDS.items():
+        if message.startswith(f"{setting}="):
+            return f"parameter {name}={getattr(book.parameters, name, None)!r}"
+    return f"the parameters {', '.join(name for name in CONV_FIELDS if hasattr(book.parameters, name))}"
+
+
+def open(dataset: str = "fashion-mnist", scale: str = "book", trials: int | None = None, device: str = "auto",
+         store: str | None = None, allow_train: bool = False, **knobs) -> Chapter:
+    """Check the parameters, fill those left at ``None`` from the scale's table, and return the :class:`Chapter`.
+
+    ``knobs`` are the chapter's own parameters (names in :data:`CHECKS`, e.g.
+    ``levels=None, rewind=None, conv_runs=None``); their resolved values are
+    ``book.parameters.<name>``.
+    """
+    check_choice("dataset", dataset, data.names())
     check_choice("scale", scale, SCALES)
-    check_positive_int("trials", trials)
     check_choice("device", device, DEVICES)
     check_choice("allow_train", allow_train, (True, False))
+    unknown = sorted(set(knobs) - set(CHECKS))
+    if unknown:
+        raise ParameterError(f"unknown chapter parameter {unknown[0]!r}; valid: {', '.join(CHECKS)}")
     if store is not None and not isinstance(store, (str, pathlib.Path)):
         raise ParameterError(f"parameter store={store!r} is not valid; valid: None (the book's store) or a directory")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ParameterError("parameter device='cuda' is not valid here: no CUDA device; valid: auto, cpu")
-    resolved_device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-    committed_root = default_root()
-    root = pathlib.Path(store).resolve() if store is not None else committed_root
+    defaults = SCALE_DEFAULTS[scale]
+    given, values = set(), {}
+    for name, value in {"trials": trials, **knobs}.items():
+        if value is None:
+            value = defaults[name]
+        else:
+            CHECKS[name](name, value)
+            given.add(name)
+        values[name] = value
+    try:
+        resolved_device = resolve_device(device)
+        committed_root = default_root()
+        root = pathlib.Path(store).resolve() if store not in (None, "") else committed_root
+        results = Store(root if store != "" else "", read_only=not allow_train)
+        if allow_train:
+            results.check_writable()
+    except (ConfigError, StoreError) as error:
+        raise ParameterError(f"parameter {'store' if isinstance(error, StoreError) else 'device'}: {error}") from None
     committed = Store(committed_root) if root != committed_root else None  # only ever read
-    return Chapter(dataset, scale, trials, resolved_device, Store(root, read_only=not allow_train),
-                   allow_train, committed)
+    trials = values.pop("trials")
+    book = Chapter(dataset, scale, trials, resolved_device, results,
+                   allow_train, committed, parameters=SimpleNamespace(**values), given=frozenset(given))
+    _check_together(book)
+    return book

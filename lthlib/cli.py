@@ -1,130 +1,169 @@
-"""``python -m lthlib run|verify|bench|data``: every bad argument is one line on stderr and exit code 2."""
+"""``python -m lthlib run|verify|bench|data|chapter``: every bad argument is one line on stderr and exit code 2.
+
+The options of ``run`` are generated from the fields of
+:class:`lthlib.config.ExperimentConfig` (name, type and help text), and every
+value is checked by :func:`lthlib.config.resolve` before any work starts,
+together with the store (a writable directory) and the device.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
 
-from .config import EXPERIMENTS, PRECISIONS, ConfigError, ExperimentConfig, field_names, field_types
-
-USAGE = """usage:
-  python -m lthlib run EXPERIMENT [--SETTING VALUE ...] [--store DIR] [--device auto|cpu|cuda] [--read-only]
-  python -m lthlib verify RECORD [--steps N] [--all-levels] [--device auto|cpu|cuda]
-  python -m lthlib bench [--members K] [--steps N] [--networks lenet,conv2] [--precisions float32,bfloat16]
-  python -m lthlib data [NAME ...]
-EXPERIMENT is one of: {experiments}. SETTINGs: {settings}."""
-
-DEVICES = ("auto", "cpu", "cuda")
+from .config import (DEVICES, EXPERIMENTS, PRECISIONS, ConfigError, ExperimentConfig, field_help, field_names,
+                     field_types, resolve_device)
 
 
 class UsageError(Exception):
     """A bad command line; the message is printed on one line."""
 
 
-def _convert(name: str, text: str):
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line and exit code 2, raised rather than printed with the usage."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+class _Once(argparse.Action):
+    """An option that may be given once: a repeated option is refused rather than silently overridden."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = namespace.__dict__.setdefault("_given", set())
+        if self.dest in seen:
+            raise UsageError(f"{option_string} is given twice; give each option once")
+        seen.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
+class _OnceFlag(_Once):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        super().__call__(parser, namespace, True, option_string)
+
+
+def _converter(name: str):
+    """The text -> value function of config field ``name`` (from its annotation), with one-line errors."""
     kind = field_types()[name]
-    if "tuple" in kind:
-        return tuple(part for part in text.split(",") if part and part != "none")
-    if text.lower() == "none" and "None" in kind:
-        return None
-    converters = (("int", int, "an integer"), ("float", float, "a number"), ("str", str, "text"))
-    for token, convert, description in converters:
-        if kind.startswith(token):
-            try:
-                return convert(text)
-            except ValueError:
-                raise UsageError(f"--{name.replace('_', '-')} {text!r} is not {description}") from None
-    raise UsageError(f"cannot parse --{name}")
+    option = f"--{name.replace('_', '-')}"
+
+    def convert(text: str):
+        if "tuple" in kind:
+            return tuple(part for part in text.split(",") if part and part != "none")
+        if text.lower() == "none" and "None" in kind:
+            return None
+        for token, parse, description in (("int", int, "an integer"), ("float", float, "a number"),
+                                          ("str", str, "text")):
+            if kind.startswith(token):
+                try:
+                    return parse(text)
+                except ValueError:
+                    raise UsageError(f"{option} {text!r} is not {description}") from None
+        raise UsageError(f"cannot parse {option}")
+
+    return convert
 
 
-def _options(args: list[str], flags: set[str], valued: set[str]) -> tuple[list[str], dict]:
-    """Split ``args`` into positionals and ``{option: value}``; ``flags`` take no value."""
-    positional, options = [], {}
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if not arg.startswith("--"):
-            positional.append(arg)
-            i += 1
+def _positive(option: str):
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise UsageError(f"{option} {text!r} is not an integer") from None
+        if value <= 0:
+            raise UsageError(f"{option} {value} must be a positive integer")
+        return value
+    return convert
+
+
+def _run_parser() -> _Parser:
+    parser = _Parser(prog="python -m lthlib run", allow_abbrev=False)
+    parser.add_argument("experiment", help=f"one of: {', '.join(EXPERIMENTS)}")
+    helps = field_help()
+    for name in field_names():
+        if name == "experiment":
             continue
-        name, has_value, value = arg[2:].partition("=")
-        name = name.replace("-", "_")
-        if has_value:
-            options[name] = value
-        elif name in flags:
-            options[name] = True
-        elif name in valued:
-            if i + 1 >= len(args):
-                raise UsageError(f"{arg} needs a value")
-            options[name] = args[i + 1]
-            i += 1
-        if name not in valued | flags:
-            valid = ", ".join(f"--{v.replace('_', '-')}" for v in sorted(valued | flags))
-            raise UsageError(f"unknown option '--{name.replace('_', '-')}'; valid: {valid}")
-        i += 1
-    return positional, options
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_converter(name), action=_Once,
+                            default=argparse.SUPPRESS, help=helps[name])
+    parser.add_argument("--store", action=_Once, help="result store directory (default: the book's)")
+    parser.add_argument("--device", action=_Once, default="auto", help=", ".join(DEVICES))
+    parser.add_argument("--read-only", action=_OnceFlag, help="a missing result is an error, nothing is computed")
+    return parser
 
 
-def _device(name: str):
-    import torch
-
-    if name not in DEVICES:
-        raise UsageError(f"--device {name!r} is not valid; valid: {', '.join(DEVICES)}")
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA device is available; valid here: auto, cpu")
-    return name
+def _parse(parser: _Parser, args: list[str]) -> argparse.Namespace:
+    known = {action.option_strings[0].split("=")[0] for action in parser._actions if action.option_strings}
+    for arg in args:
+        option = arg.split("=", 1)[0]
+        if option.startswith("--") and option not in known:
+            raise UsageError(f"unknown option {option!r}; valid: {', '.join(sorted(known - {'--help'}))}")
+    namespace = parser.parse_args(args)
+    namespace.__dict__.pop("_given", None)
+    return namespace
 
 
 def parse_run(args: list[str]) -> tuple[ExperimentConfig, dict]:
-    settings = set(field_names()) - {"experiment"}
-    positional, options = _options(args, {"read_only"}, settings | {"store", "device"})
-    if len(positional) != 1:
-        raise UsageError(f"run takes one EXPERIMENT, got {positional or 'none'}; valid: {', '.join(EXPERIMENTS)}")
-    values = {"experiment": positional[0]}
-    values.update({name: _convert(name, value) for name, value in options.items() if name in settings})
+    """The config and the run's other options (store, device, read_only), all checked before any work."""
+    from .store import Store
+
+    options = vars(_parse(_run_parser(), args))
+    if options["experiment"] not in EXPERIMENTS:
+        raise UsageError(f"experiment {options['experiment']!r} is not valid; valid: {', '.join(EXPERIMENTS)}")
+    settings = {name: options[name] for name in field_names() if name in options}
+    config = ExperimentConfig(**settings)
     from .config import resolve
 
-    config = ExperimentConfig(**values)
     resolve(config)
-    extras = {"store": options.get("store"), "device": _device(options.get("device", "auto")),
-              "read_only": bool(options.get("read_only"))}
+    store = Store(options["store"], read_only=options["read_only"])
+    if not store.read_only:
+        store.check_writable()
+    extras = {"store": store, "device": resolve_device(options["device"]), "read_only": options["read_only"]}
     return config, extras
 
 
 class _Bar:
-    """A tqdm bar on stderr fed by an experiment's progress reports."""
+    """A tqdm bar on stderr fed by an experiment's progress reports; drawn only once training starts."""
 
     def __init__(self, total: int, iterations: int, description: str):
-        from tqdm import tqdm
+        self.total, self.iterations, self.description = total, iterations, description
+        self.bar = None
 
-        self.iterations = iterations
-        self.bar = tqdm(total=total, desc=description, unit="step", file=sys.stderr, dynamic_ncols=True, miniters=1)
+    def _open(self):
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, desc=self.description, unit="step", file=sys.stderr,
+                            dynamic_ncols=True, miniters=1)
+        return self.bar
 
     def advance(self, steps: int) -> None:
-        self.bar.update(steps)
+        self._open().update(steps)
 
     def resumed(self, level: int) -> None:
-        self.bar.write(f"resuming after finished level {level}", file=sys.stderr)
+        self._open().write(f"resuming after finished level {level}", file=sys.stderr)
         self.bar.update((level + 1) * self.iterations)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def command_run(args: list[str]) -> int:
     from . import experiments
     from .config import config_hash, resolve
-    from .store import Store
 
     config, extras = parse_run(args)
-    store = Store(extras["store"], read_only=extras["read_only"])
-    resolved = resolve(config)
-    record = store.load(config)
-    if record is None:
-        bar = _Bar(experiments.total_steps(resolved), resolved.iterations, f"{resolved.experiment} {config_hash(resolved)}")
-        record = experiments.compute(resolved, store, extras["device"], progress=bar)
-        bar.bar.close()
-        print(f"computed {store.directory(resolved) / 'record.json'}")
-    else:
-        print(f"already stored: {store.directory(resolved) / 'record.json'}")
+    store, resolved = extras["store"], resolve(config)
+    bar = _Bar(experiments.total_steps(resolved), resolved.iterations, f"{resolved.experiment} {config_hash(resolved)}")
+    try:
+        record = experiments.result(resolved, store, extras["device"], allow_train=not store.read_only, progress=bar)
+    finally:
+        bar.close()
+    path = store.directory(resolved) / "record.json"
+    print(f"computed {path}" if bar.bar is not None else f"already stored: {path}")
     for line in summary_lines(record):
         print(line)
     return 0
@@ -143,78 +182,86 @@ def summary_lines(record: dict) -> list[str]:
 def command_verify(args: list[str]) -> int:
     from .verify import verify
 
-    positional, options = _options(args, {"all_levels"}, {"steps", "device"})
-    if len(positional) != 1:
-        raise UsageError("verify takes one RECORD path (a record.json in the store)")
-    steps = _convert_positive("steps", options.get("steps", "200"))
-    report = verify(positional[0], steps, _device(options.get("device", "auto")), bool(options.get("all_levels")))
+    parser = _Parser(prog="python -m lthlib verify", allow_abbrev=False)
+    parser.add_argument("record", help="a result folder of the store, or its record.json")
+    parser.add_argument("--steps", type=_positive("--steps"), default=200, action=_Once)
+    parser.add_argument("--all-levels", action=_OnceFlag)
+    parser.add_argument("--device", default="auto", action=_Once)
+    options = _parse(parser, args)
+    report = verify(options.record, options.steps, resolve_device(options.device), options.all_levels)
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1
 
 
-def _convert_positive(name: str, text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f"--{name} {text!r} is not an integer") from None
-    if value <= 0:
-        raise UsageError(f"--{name} {value} must be a positive integer")
-    return value
+def _choices(option: str, valid):
+    def convert(text: str) -> tuple[str, ...]:
+        values = tuple(text.split(","))
+        bad = [v for v in values if v not in valid]
+        if bad:
+            raise UsageError(f"{option} {bad[0]!r} is not valid; valid: {', '.join(valid)}")
+        return values
+    return convert
 
 
 def command_bench(args: list[str]) -> int:
     from . import bench
 
-    positional, options = _options(args, set(), {"members", "steps", "networks", "precisions"})
-    if positional:
-        raise UsageError(f"bench takes no positional arguments, got {positional}")
-    networks = tuple(options.get("networks", "lenet,conv2").split(","))
-    bad = [n for n in networks if n not in bench.NETWORKS]
-    if bad:
-        raise UsageError(f"--networks {bad[0]!r} is not valid; valid: {', '.join(bench.NETWORKS)}")
-    precisions = tuple(options.get("precisions", "float32,bfloat16").split(","))
-    bad = [p for p in precisions if p not in PRECISIONS]
-    if bad:
-        raise UsageError(f"--precisions {bad[0]!r} is not valid; valid: {', '.join(PRECISIONS)}")
-    bench.main(networks, members=_convert_positive("members", options.get("members", "8")),
-               steps=_convert_positive("steps", options.get("steps", "60")), precisions=precisions)
+    parser = _Parser(prog="python -m lthlib bench", allow_abbrev=False)
+    parser.add_argument("--members", type=_positive("--members"), default=8, action=_Once)
+    parser.add_argument("--steps", type=_positive("--steps"), default=60, action=_Once)
+    parser.add_argument("--networks", type=_choices("--networks", bench.NETWORKS), default=("lenet", "conv2"),
+                        action=_Once)
+    parser.add_argument("--precisions", type=_choices("--precisions", PRECISIONS), default=PRECISIONS, action=_Once)
+    options = _parse(parser, args)
+    bench.main(options.networks, members=options.members, steps=options.steps, precisions=options.precisions)
     return 0
 
 
 def command_data(args: list[str]) -> int:
     from . import data
 
-    positional, _ = _options(args, set(), set())
-    for name in positional or ["fashion-mnist"]:
-        if name not in data.DATASETS:
-            raise UsageError(f"unknown dataset {name!r}; valid: {', '.join(data.DATASETS)}")
+    parser = _Parser(prog="python -m lthlib data", allow_abbrev=False)
+    parser.add_argument("names", nargs="*", type=_choices("dataset", data.names()), default=[("fashion-mnist",)])
+    options = _parse(parser, args)
+    for (name,) in options.names:
         print(data.prepare(name))
     return 0
 
 
-COMMANDS = {"run": command_run, "verify": command_verify, "bench": command_bench, "data": command_data}
+def command_chapter(args: list[str]) -> int:
+    from . import chapter_run
+
+    return chapter_run.main(args)
+
+
+COMMANDS = {"run": command_run, "verify": command_verify, "bench": command_bench, "data": command_data,
+            "chapter": command_chapter}
+
+USAGE = """usage:
+  python -m lthlib run EXPERIMENT [--SETTING VALUE ...] [--store DIR] [--device auto|cpu|cuda] [--read-only]
+  python -m lthlib verify RECORD [--steps N] [--all-levels] [--device auto|cpu|cuda]
+  python -m lthlib bench [--members K] [--steps N] [--networks lenet,conv2] [--precisions float32,bfloat16]
+  python -m lthlib data [NAME ...]
+  python -m lthlib chapter NAME [-p KEY VALUE ...]
+EXPERIMENT is one of: {experiments}. `python -m lthlib run EXPERIMENT --help` lists the SETTINGs."""
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE.format(experiments=", ".join(EXPERIMENTS), settings=", ".join(field_names()[1:])))
+        print(USAGE.format(experiments=", ".join(EXPERIMENTS)))
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
         print(f"lthlib: error: unknown command {command!r}; valid: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
+    from .data import DatasetUnavailable
+    from .store import StoreError
+
     try:
         return COMMANDS[command](rest)
-    except (UsageError, ConfigError) as error:
-        print(f"lthlib: error: {error}", file=sys.stderr)
+    except (UsageError, ConfigError, DatasetUnavailable, StoreError) as error:
+        message = " ".join(str(error).split())
+        print(f"lthlib: error: {message}", file=sys.stderr)
         return 2
-    except Exception as error:
-        from .data import DatasetUnavailable
-        from .store import StoreError
-
-        if isinstance(error, (DatasetUnavailable, StoreError)):
-            print(f"lthlib: error: {error}", file=sys.stderr)
-            return 1
-        raise

@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 from dataclasses import dataclass, fields
 
 from . import actions, data, masks, models
@@ -25,6 +26,7 @@ OPTIMIZERS = ("adam", "sgd")
 PRUNING = ("layerwise", "global")
 CONTROLS = ("reinit", "random_prune")
 PRECISIONS = ("float32", "bfloat16")
+DEVICES = ("auto", "cpu", "cuda")
 
 # Frankle & Carbin, Figure 2: optimiser, learning rate, batch, iterations and
 # pruning rate per round for convolutional / fully-connected / output layers.
@@ -59,43 +61,49 @@ class ConfigError(ValueError):
     """A setting has a bad value; the message names it and the valid ones."""
 
 
+def _setting(default, help: str):
+    """A config field with its help text (the command line's ``--help`` shows it)."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class ExperimentConfig:
     """Everything that determines one stored result.
 
     Units: ``lr`` per step, ``iterations``/``eval_every``/``rewind``/``warmup``
     in optimiser steps, rates as the fraction of live weights pruned per round.
+    ``None`` means "the paper's setting for the network, at the scale".
     """
 
-    experiment: str = "imp"
-    network: str = "lenet"
-    dataset: str = "fashion-mnist"
-    scale: str = "book"
-    trials: int | None = None
-    seed: int = 0
-    optimizer: str | None = None
-    lr: float | None = None
-    momentum: float = 0.9
-    warmup: int = 0
-    batch_size: int | None = None
-    iterations: int | None = None
-    eval_every: int | None = None
-    levels: int | None = None
-    conv_rate: float | None = None
-    fc_rate: float | None = None
-    output_rate: float | None = None
-    pruning: str = "layerwise"
-    criterion: str = "large_final"
-    mask1: str = "original"
-    mask0: str = "zero"
-    rewind: int = 0
-    controls: tuple[str, ...] = ("reinit", "random_prune")
-    dropout: float = 0.0
-    precision: str = "float32"
-    train_subset: int | None = None
-    test_subset: int | None = None
-    val_size: int | None = None
-    split_seed: int = 0
+    experiment: str = _setting("imp", "what to compute: " + ", ".join(EXPERIMENTS))
+    network: str = _setting("lenet", "lenet, conv2, conv4 or conv6")
+    dataset: str = _setting("fashion-mnist", "a dataset name (lthlib.data.names())")
+    scale: str = _setting("book", "smoke (seconds), book (the committed results) or paper")
+    trials: int | None = _setting(None, "independent networks (seeds) per arm")
+    seed: int = _setting(0, "master seed of initialisation, data order, pruning ties and controls")
+    optimizer: str | None = _setting(None, "adam or sgd")
+    lr: float | None = _setting(None, "learning rate per step")
+    momentum: float = _setting(0.9, "SGD momentum (sgd only)")
+    warmup: int = _setting(0, "steps of linear learning-rate warm-up")
+    batch_size: int | None = _setting(None, "examples per step")
+    iterations: int | None = _setting(None, "optimiser steps per training run")
+    eval_every: int | None = _setting(None, "steps between evaluations on validation and test")
+    levels: int | None = _setting(None, "pruning rounds after the dense network")
+    conv_rate: float | None = _setting(None, "fraction of live conv weights pruned per round (conv networks)")
+    fc_rate: float | None = _setting(None, "fraction of live hidden fully-connected weights pruned per round")
+    output_rate: float | None = _setting(None, "fraction of live output-layer weights pruned per round")
+    pruning: str = _setting("layerwise", "layerwise or global")
+    criterion: str = _setting("large_final", "mask criterion (Zhou et al.)")
+    mask1: str = _setting("original", "what kept weights start from")
+    mask0: str = _setting("zero", "what pruned weights become")
+    rewind: int = _setting(0, "reset kept weights to their values at this step (0 = θ0)")
+    controls: tuple[str, ...] = _setting(("reinit", "random_prune"), "control arms, comma-separated, or none")
+    dropout: float = _setting(0.0, "dropout probability after each hidden fully-connected layer")
+    precision: str = _setting("float32", "float32 or bfloat16 products")
+    train_subset: int | None = _setting(None, "train on the first N training examples only")
+    test_subset: int | None = _setting(None, "test on the first N test examples only")
+    val_size: int | None = _setting(None, "validation examples carved from the training set")
+    split_seed: int = _setting(0, "seed of the train/validation split")
 
     def replace(self, **changes) -> "ExperimentConfig":
         return dataclasses.replace(self, **changes)
@@ -127,6 +135,10 @@ def field_types() -> dict[str, str]:
     return {f.name: str(f.type) for f in fields(ExperimentConfig)}
 
 
+def field_help() -> dict[str, str]:
+    return {f.name: f.metadata.get("help", "") for f in fields(ExperimentConfig)}
+
+
 def _one_of(valid):
     def check(name, value):
         if value not in valid:
@@ -134,14 +146,22 @@ def _one_of(valid):
     return check
 
 
-def _positive_int(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        return f"{name}={value!r} must be a positive integer"
+# Upper bounds that no sensible run reaches; they stop overflowing or memory-exhausting values early.
+MAX_SEED = 2**63 - 1
+MAX_TRIALS = 10_000
+MAX_ITERATIONS = 10_000_000
+MAX_LEVELS = 200
 
 
-def _non_negative_int(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        return f"{name}={value!r} must be a non-negative integer"
+def _int_in(low: int, high: int):
+    def check(name, value):
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            return f"{name}={value!r} is not valid; valid: an integer from {low:,} to {high:,}"
+    return check
+
+
+_positive_int = _int_in(1, MAX_ITERATIONS)
+_non_negative_int = _int_in(0, MAX_ITERATIONS)
 
 
 def _rate(name, value):
@@ -186,10 +206,10 @@ def _optional(check):
 VALIDATORS = {
     "experiment": _one_of(EXPERIMENTS),
     "network": _one_of(tuple(models.ARCHITECTURES)),
-    "dataset": _one_of(data.DATASETS),
+    "dataset": lambda name, value: _one_of(data.names())(name, value),
     "scale": _one_of(SCALES),
-    "trials": _optional(_positive_int),
-    "seed": _non_negative_int,
+    "trials": _optional(_int_in(1, MAX_TRIALS)),
+    "seed": _int_in(0, MAX_SEED),
     "optimizer": _optional(_one_of(OPTIMIZERS)),
     "lr": _optional(_positive_float),
     "momentum": _momentum,
@@ -197,7 +217,7 @@ VALIDATORS = {
     "batch_size": _optional(_positive_int),
     "iterations": _optional(_positive_int),
     "eval_every": _optional(_positive_int),
-    "levels": _optional(_non_negative_int),
+    "levels": _optional(_int_in(0, MAX_LEVELS)),
     "conv_rate": _optional(_conv_rate),
     "fc_rate": _optional(_rate),
     "output_rate": _optional(_rate),
@@ -209,11 +229,16 @@ VALIDATORS = {
     "controls": _controls,
     "dropout": _dropout,
     "precision": _one_of(PRECISIONS),
-    "train_subset": _optional(_positive_int),
-    "test_subset": _optional(_positive_int),
-    "val_size": _optional(_positive_int),
-    "split_seed": _non_negative_int,
+    "train_subset": _optional(_int_in(1, MAX_SEED)),
+    "test_subset": _optional(_int_in(1, MAX_SEED)),
+    "val_size": _optional(_int_in(1, MAX_SEED)),
+    "split_seed": _int_in(0, MAX_SEED),
 }
+
+# Settings that mean nothing for some experiments or networks: giving them is refused rather than
+# stored as a second record of the same computation.
+PRUNING_ONLY = ("levels", "conv_rate", "fc_rate", "output_rate", "pruning", "criterion", "mask1", "mask0",
+                "rewind", "controls")
 
 
 def validate(config: ExperimentConfig) -> ExperimentConfig:
@@ -222,8 +247,14 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
         message = check(name, getattr(config, name))
         if message:
             raise ConfigError(message)
-    if config.network != "lenet" and config.dataset == "mnist1d":
-        raise ConfigError(f"network={config.network!r} needs images; mnist1d is one-dimensional, use network='lenet'")
+    if config.network != "lenet" and len(data.info(config.dataset).input_shape) != 3:
+        raise ConfigError(f"network={config.network!r} needs images; {config.dataset} is one-dimensional; "
+                          f"valid: network='lenet'")
+    if config.network == "lenet" and config.conv_rate not in (None, 0.0):
+        raise ConfigError(f"conv_rate={config.conv_rate!r} does not apply to network='lenet' (no convolutions); "
+                          f"valid: leave it out, or a conv network")
+    if config.optimizer == "adam" and config.momentum != ExperimentConfig().momentum:
+        raise ConfigError(f"momentum={config.momentum!r} does not apply to optimizer='adam'; valid: optimizer='sgd'")
     return config
 
 
@@ -253,13 +284,76 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
     )
     changes = {name: value for name, value in filled.items() if getattr(config, name) is None}
     if config.experiment == "dense":
+        _refuse_pruning_settings(config, filled)
         changes.update(levels=0, controls=())
     resolved = validate(config.replace(**changes))
-    if resolved.eval_every > resolved.iterations:
-        raise ConfigError(f"eval_every={resolved.eval_every} must not exceed iterations={resolved.iterations}")
+    for name in ("eval_every", "warmup"):
+        if getattr(resolved, name) > resolved.iterations:
+            raise ConfigError(f"{name}={getattr(resolved, name)} must not exceed iterations={resolved.iterations}; "
+                              f"valid: 0..{resolved.iterations}")
     if resolved.rewind >= resolved.iterations:
-        raise ConfigError(f"rewind={resolved.rewind} must be smaller than iterations={resolved.iterations}")
+        raise ConfigError(f"rewind={resolved.rewind} must be smaller than iterations={resolved.iterations}; "
+                          f"valid: 0..{resolved.iterations - 1}")
+    _check_against_data(resolved)
     return resolved
+
+
+def _refuse_pruning_settings(config: ExperimentConfig, filled: dict) -> None:
+    """A dense run prunes nothing: a pruning setting other than its default would only duplicate its record."""
+    defaults = ExperimentConfig()
+    for name in PRUNING_ONLY:
+        value = getattr(config, name)
+        if value in (None, getattr(defaults, name), filled.get(name)) or (name, value) in (("levels", 0), ("controls", ())):
+            continue
+        raise ConfigError(f"{name}={value!r} does not apply to experiment='dense' (it prunes nothing); "
+                          f"valid: leave it out, or experiment='imp' or 'oneshot'")
+
+
+def _check_against_data(config: ExperimentConfig) -> None:
+    """Sizes against the dataset, pruning rounds against layer sizes, memory against the machine."""
+    try:
+        val_size = data.check_sizes(config.dataset, config.val_size, config.train_subset, config.test_subset)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    info = data.info(config.dataset)
+    n_train = config.train_subset or info.train_size - val_size
+    if config.batch_size > n_train:
+        raise ConfigError(f"batch_size={config.batch_size} exceeds the {n_train:,} training examples; "
+                          f"valid: 1..{n_train:,}")
+    arch = models.build(config.network, info.input_shape, info.num_classes)
+    rates = layer_rates(config, arch.layers)
+    for layer in arch.layers:
+        total = math.prod(layer.shape)
+        if config.levels and masks.surviving_after(total, rates[layer.name], config.levels) < 1:
+            most = next(n for n in range(config.levels) if masks.surviving_after(total, rates[layer.name], n + 1) < 1)
+            raise ConfigError(f"levels={config.levels} would prune every weight of layer {layer.name}; "
+                              f"valid: at most {most}")
+    needed, available = memory_estimate(config, arch), _physical_memory()
+    if available and needed > 0.8 * available:
+        raise ConfigError(f"trials={config.trials} would need about {needed / 2**30:,.1f} GiB for one cohort of "
+                          f"{cohort_size(config)} networks; this machine has {available / 2**30:,.1f} GiB; "
+                          f"valid: fewer trials or controls")
+
+
+def cohort_size(config: ExperimentConfig) -> int:
+    """Networks trained at once by the resolved ``config`` (one-shot trains several levels together)."""
+    per_level = config.trials * (1 + len(config.controls))
+    if config.experiment == "oneshot":
+        return per_level * max(1, min(config.levels, 48 // per_level))
+    return per_level
+
+
+def memory_estimate(config: ExperimentConfig, arch) -> int:
+    """Bytes one cohort needs, roughly: about 16 float32 copies of every weight per member, and the trials' state."""
+    weights = sum(math.prod(layer.shape) for layer in arch.layers)
+    return 4 * weights * (16 * cohort_size(config) + 8 * config.trials)
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
 
 
 def canonical_json(values: dict) -> str:
@@ -300,3 +394,16 @@ def layer_rates(config: ExperimentConfig, layers) -> dict[str, float]:
     by_kind = {"conv": config.conv_rate, "fc": config.fc_rate, "output": config.output_rate}
     return {layer.name: by_kind[layer.kind] for layer in layers}
 
+
+
+def resolve_device(name: str) -> str:
+    """``auto`` -> ``cuda`` when a GPU is there, else ``cpu``; ``cuda`` without a GPU is a :class:`ConfigError`."""
+    import torch
+
+    if name not in DEVICES:
+        raise ConfigError(f"device={name!r} is not valid; valid: {', '.join(DEVICES)}")
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device='cuda' is not valid here: no CUDA device is available; valid here: auto, cpu")
+    return name

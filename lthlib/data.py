@@ -1,96 +1,74 @@
-"""Datasets as normalised tensors on a device.
+"""Datasets as normalised tensors on a device, from a table of named datasets.
 
 ``load(name, device)`` returns a :class:`Dataset` whose three splits
 (train / val / test) are already on ``device``: the whole dataset fits in
 memory for every dataset the book uses, so training loops index tensors
-instead of iterating a ``DataLoader``.
+instead of iterating a ``DataLoader``. Getting the built-in datasets' files
+(download, Debian package, generation) and reading them into raw tensors is
+:mod:`lthlib.sources`' job; this module splits, subsets, normalises and caches.
 
-Sources
-    fashion-mnist, mnist
-        The unpacked IDX files read by :class:`torchvision.datasets.FashionMNIST`
-        / :class:`torchvision.datasets.MNIST` under ``<root>/FashionMNIST/raw`` and
-        ``<root>/MNIST/raw``. 60 000 train and 10 000 test images of 1x28x28.
-    cifar10
-        The python pickles read by :class:`torchvision.datasets.CIFAR10` under
-        ``<root>/cifar-10-batches-py``. 50 000 train and 10 000 test images of 3x32x32.
-    mnist1d
-        Generated in memory by the ``mnist1d`` package with seed
-        :data:`MNIST1D_SEED`: :data:`MNIST1D_NUM_SAMPLES` = 13 000 sequences of
-        length 40, the first :data:`MNIST1D_NUM_TRAIN` = 11 000 for training (10 000
-        after the default 1 000 validation examples are carved off) and the
-        last 2 000 for testing. Cached as ``.npz`` under ``<root>/mnist1d``.
+The table
+    The built-in datasets :data:`DATASETS` (``fashion-mnist``, ``mnist``,
+    ``cifar10``, ``mnist1d``) and whatever :func:`register` added in this
+    process; :func:`names` lists them all and :func:`info` describes one
+    without loading it. A registered dataset is any function that returns
+    raw train and test tensors; it is then used by name like a built-in one.
 
 Splits
     The validation split is carved from the training set with a permutation
     drawn from ``torch.Generator().manual_seed(split_seed)``: the first
-    ``val_size`` permuted indices are validation, the rest training. The test
-    split is the dataset's own test set.
+    ``val_size`` permuted indices are validation, the rest training
+    (``train_subset`` keeps the first n of those). The test split is the
+    dataset's own test set (``test_subset`` keeps its first n examples).
+    Default ``val_size``: 5 000 for the built-in image datasets, 1 000 for
+    mnist1d, the registered value for a registered dataset.
 
 Normalisation
-    Image pixels are scaled to [0, 1]; then every split has the per-channel mean
-    subtracted and is divided by the per-channel standard deviation, both
-    computed on the returned training split only. mnist1d is one channel.
-
-``prepare(name)`` fetches or unpacks the files ``load`` reads; it is what
-``python -m lthlib data NAME`` runs.
+    Built-in image pixels are scaled to [0, 1]; then every split has the
+    per-channel mean subtracted and is divided by the per-channel standard
+    deviation, both computed on the returned training split only. Sequences
+    (N, L) are one channel.
 """
 
 from __future__ import annotations
 
 import functools
-import gzip
+import math
 import os
 import pathlib
-import random
-import shutil
-import subprocess
-import tempfile
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
 import torch
-import torchvision
+
+from . import sources
+from .sources import DatasetUnavailable, default_root
 
 __all__ = [
+    "CLASS_NAMES",
     "DATASETS",
+    "DatasetInfo",
     "DatasetUnavailable",
     "Split",
     "Dataset",
-    "default_root",
-    "load",
-    "prepare",
+    "check_sizes",
     "clear_cache",
+    "default_root",
+    "info",
+    "load",
+    "names",
+    "prepare",
+    "register",
+    "unregister",
 ]
-
-DATA_ENV_VAR = "LTHLIB_DATA"
-
-IDX_FILES: tuple[str, ...] = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
-
-DEBIAN_FASHION_MNIST_PACKAGE = "dataset-fashion-mnist"
-DEBIAN_FASHION_MNIST_DIR = pathlib.Path("/usr/share/datasets/fashion-mnist")
-APT_GET = "apt-get"
-
-MNIST1D_SEED = 0
-MNIST1D_NUM_SAMPLES = 13_000
-MNIST1D_NUM_TRAIN = 11_000
-MNIST1D_LENGTH = 40
 
 _IMAGE_VAL_SIZE = 5000
 _MNIST1D_VAL_SIZE = 1000
 _CACHE_SIZE = 8
-
-
-class DatasetUnavailable(RuntimeError):
-    """The files a dataset is read from are missing or unreadable.
-
-    The message says what is missing, where it was looked for, and how to get it.
-    """
+_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+_RAW_FIELDS = ("x_train", "y_train", "x_test", "y_test")
 
 
 @dataclass(frozen=True)
@@ -128,297 +106,36 @@ class Dataset:
 
 
 @dataclass(frozen=True)
-class _Raw:
-    """A dataset as read from disk, before splitting and normalisation.
+class DatasetInfo:
+    """What a dataset is, known without loading it.
 
-    x_*: float32, pixels in [0, 1] for images. y_*: int64, (N,).
+    train_size: examples in the training set *before* the validation split is
+    carved from it; test_size: examples in the test set; input_shape: one
+    example, (C, H, W) for images or (L,) for sequences; default_val_size:
+    validation examples when ``load`` gets ``val_size=None``; class_names: one
+    per class index 0..num_classes-1; builtin: False for a registered dataset.
     """
 
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
+    name: str
+    train_size: int
+    test_size: int
+    input_shape: tuple[int, ...]
+    num_classes: int
+    default_val_size: int
+    class_names: tuple[str, ...]
+    builtin: bool = True
+
+    @property
+    def unit(self) -> str:
+        """What one example is called in messages: "images" or "sequences"."""
+        return "images" if len(self.input_shape) == 3 else "sequences"
 
 
 @dataclass(frozen=True)
-class _Spec:
-    read: Callable[[pathlib.Path], _Raw]
-    prepare: Callable[[pathlib.Path], str]
-    num_classes: int
-    val_size: int
+class _Entry:
+    read: Callable[[pathlib.Path], sources.Raw]
+    info: Callable[[], DatasetInfo]
 
-
-def default_root() -> pathlib.Path:
-    """``$LTHLIB_DATA`` if set, else ``<repository root>/data``."""
-    env = os.environ.get(DATA_ENV_VAR)
-    if env:
-        return pathlib.Path(env).expanduser()
-    return pathlib.Path(__file__).resolve().parent.parent / "data"
-
-
-def _root(root: str | os.PathLike | None) -> pathlib.Path:
-    return default_root() if root is None else pathlib.Path(root).expanduser()
-
-
-def _show(path: pathlib.Path) -> str:
-    """``path`` relative to the working directory when it lies below it."""
-    try:
-        return str(path.resolve().relative_to(pathlib.Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _has_files(folder: pathlib.Path, names) -> bool:
-    return all((folder / n).is_file() for n in names)
-
-
-# ---------------------------------------------------------------- IDX datasets
-
-
-def _idx_folder(cls: type, root: pathlib.Path) -> pathlib.Path:
-    return root / cls.__name__ / "raw"
-
-
-def _idx_unavailable(name: str, cls: type, root: pathlib.Path, how: str) -> DatasetUnavailable:
-    folder = _idx_folder(cls, root)
-    return DatasetUnavailable(
-        f"{name}: the unpacked IDX files {', '.join(IDX_FILES)} were not found "
-        f"(or are unreadable) in {folder}. {how}"
-    )
-
-
-_FASHION_HOW = (
-    "Get them with `python -m lthlib data fashion-mnist`, which unpacks the Debian "
-    f"package {DEBIAN_FASHION_MNIST_PACKAGE} (`apt-get install {DEBIAN_FASHION_MNIST_PACKAGE}`, "
-    f"files in {DEBIAN_FASHION_MNIST_DIR}) or else downloads them (needs internet); "
-    f"or point ${DATA_ENV_VAR} at a folder that has them."
-)
-_MNIST_HOW = (
-    "Get them with `python -m lthlib data mnist` on a machine with internet access "
-    "(torchvision downloads them) and copy the folder here, "
-    f"or point ${DATA_ENV_VAR} at a folder that has them."
-)
-_CIFAR_HOW = (
-    "Get them with `python -m lthlib data cifar10` on a machine with internet access "
-    "(torchvision downloads and unpacks cifar-10-python.tar.gz) and copy the folder here, "
-    f"or point ${DATA_ENV_VAR} at a folder that has them."
-)
-
-
-def _read_idx(name: str, cls: type, how: str) -> Callable[[pathlib.Path], _Raw]:
-    """Reader for an MNIST-format torchvision dataset: images (N, 1, 28, 28) in [0, 1]."""
-
-    def read(root: pathlib.Path) -> _Raw:
-        try:
-            train = cls(str(root), train=True, download=False)
-            test = cls(str(root), train=False, download=False)
-        except (RuntimeError, OSError, AssertionError) as err:
-            raise _idx_unavailable(name, cls, root, how) from err
-        return _Raw(
-            x_train=train.data.unsqueeze(1).float().div_(255),
-            y_train=train.targets.long(),
-            x_test=test.data.unsqueeze(1).float().div_(255),
-            y_test=test.targets.long(),
-        )
-
-    return read
-
-
-def _gunzip_into(src_dir: pathlib.Path, dest: pathlib.Path) -> None:
-    """Unpack ``src_dir/<f>.gz`` to ``dest/<f>`` for the four IDX files."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in IDX_FILES:
-        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.")
-        try:
-            with gzip.open(src_dir / f"{name}.gz", "rb") as src, os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(src, out)
-            os.replace(tmp, dest / name)
-        except BaseException:
-            pathlib.Path(tmp).unlink(missing_ok=True)
-            raise
-
-
-def _debian_files_present() -> bool:
-    return _has_files(DEBIAN_FASHION_MNIST_DIR, [f"{n}.gz" for n in IDX_FILES])
-
-
-def _is_root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def _apt_install_fashion() -> bool:
-    """Install the Debian package with apt-get; True when its files are then present."""
-    apt = shutil.which(APT_GET)
-    if apt is None or not _is_root():
-        return False
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    try:
-        subprocess.run([apt, "update"], check=True, env=env)
-        subprocess.run([apt, "install", "-y", DEBIAN_FASHION_MNIST_PACKAGE], check=True, env=env)
-    except (subprocess.CalledProcessError, OSError):
-        return False
-    return _debian_files_present()
-
-
-def _torchvision_download(name: str, cls: type, root: pathlib.Path, how: str) -> None:
-    try:
-        cls(str(root), train=True, download=True)
-        cls(str(root), train=False, download=True)
-    except Exception as err:
-        detail = " ".join(str(err).split())[:300] or "no message"
-        raise DatasetUnavailable(
-            f"{name}: downloading with torchvision into {root} failed "
-            f"({err.__class__.__name__}: {detail}); this needs internet access. {how}"
-        ) from err
-
-
-def _prepare_fashion(root: pathlib.Path) -> str:
-    raw = _idx_folder(torchvision.datasets.FashionMNIST, root)
-    if _has_files(raw, IDX_FILES):
-        return f"fashion-mnist: already present in {_show(raw)}"
-    if _debian_files_present():
-        _gunzip_into(DEBIAN_FASHION_MNIST_DIR, raw)
-        return (
-            f"fashion-mnist: unpacked from the Debian package {DEBIAN_FASHION_MNIST_PACKAGE} "
-            f"into {_show(raw)}"
-        )
-    if _apt_install_fashion():
-        _gunzip_into(DEBIAN_FASHION_MNIST_DIR, raw)
-        return (
-            f"fashion-mnist: installed the Debian package {DEBIAN_FASHION_MNIST_PACKAGE} with "
-            f"{APT_GET} and unpacked it into {_show(raw)}"
-        )
-    _torchvision_download("fashion-mnist", torchvision.datasets.FashionMNIST, root, _FASHION_HOW)
-    return f"fashion-mnist: downloaded with torchvision into {_show(raw)}"
-
-
-def _prepare_mnist(root: pathlib.Path) -> str:
-    raw = _idx_folder(torchvision.datasets.MNIST, root)
-    if _has_files(raw, IDX_FILES):
-        return f"mnist: already present in {_show(raw)}"
-    _torchvision_download("mnist", torchvision.datasets.MNIST, root, _MNIST_HOW)
-    return f"mnist: downloaded with torchvision into {_show(raw)}"
-
-
-# ---------------------------------------------------------------- CIFAR-10
-
-
-def _cifar_files() -> list[str]:
-    cls = torchvision.datasets.CIFAR10
-    return [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
-
-
-def _read_cifar10(root: pathlib.Path) -> _Raw:
-    """Images (N, 3, 32, 32) in [0, 1]."""
-    cls = torchvision.datasets.CIFAR10
-    try:
-        train = cls(str(root), train=True, download=False)
-        test = cls(str(root), train=False, download=False)
-    except (RuntimeError, OSError, KeyError, EOFError, ValueError) as err:
-        folder = root / cls.base_folder
-        raise DatasetUnavailable(
-            f"cifar10: the files {', '.join(_cifar_files())} were not found, are unreadable "
-            f"or fail their md5 check in {folder}. {_CIFAR_HOW}"
-        ) from err
-
-    def images(data: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(data).permute(0, 3, 1, 2).float().div_(255).contiguous()
-
-    return _Raw(
-        x_train=images(train.data),
-        y_train=torch.as_tensor(train.targets, dtype=torch.int64),
-        x_test=images(test.data),
-        y_test=torch.as_tensor(test.targets, dtype=torch.int64),
-    )
-
-
-def _prepare_cifar10(root: pathlib.Path) -> str:
-    folder = root / torchvision.datasets.CIFAR10.base_folder
-    if _has_files(folder, _cifar_files()):
-        return f"cifar10: already present in {_show(folder)}"
-    _torchvision_download("cifar10", torchvision.datasets.CIFAR10, root, _CIFAR_HOW)
-    return f"cifar10: downloaded and unpacked with torchvision into {_show(folder)}"
-
-
-# ---------------------------------------------------------------- MNIST-1D
-
-
-def _mnist1d_path(root: pathlib.Path) -> pathlib.Path:
-    name = f"mnist1d_seed{MNIST1D_SEED}_n{MNIST1D_NUM_SAMPLES}_train{MNIST1D_NUM_TRAIN}.npz"
-    return root / "mnist1d" / name
-
-
-def _generate_mnist1d() -> dict[str, np.ndarray]:
-    """Sequences x (N, 40) float32 and labels y (N,) int64, N = MNIST1D_NUM_SAMPLES.
-
-    ``make_dataset`` reseeds the global ``random`` and ``numpy`` generators; their
-    state is restored afterwards.
-    """
-    try:
-        from mnist1d.data import get_dataset_args, make_dataset
-    except ImportError as err:
-        raise DatasetUnavailable(
-            "mnist1d: the `mnist1d` package, which generates this dataset, is not "
-            f"importable ({err}). Install it with `pip install mnist1d`."
-        ) from err
-    if MNIST1D_NUM_SAMPLES % 10:
-        raise ValueError(f"MNIST1D_NUM_SAMPLES must be a multiple of 10, got {MNIST1D_NUM_SAMPLES}")
-    if not 0 < MNIST1D_NUM_TRAIN < MNIST1D_NUM_SAMPLES:
-        raise ValueError(
-            f"MNIST1D_NUM_TRAIN must lie in (0, {MNIST1D_NUM_SAMPLES}), got {MNIST1D_NUM_TRAIN}"
-        )
-    args = get_dataset_args()
-    args.seed = MNIST1D_SEED
-    args.num_samples = MNIST1D_NUM_SAMPLES
-    args.final_seq_length = MNIST1D_LENGTH
-    py_state, np_state = random.getstate(), np.random.get_state()
-    try:
-        made = make_dataset(args)
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
-    x = np.concatenate([made["x"], made["x_test"]]).astype(np.float32)
-    y = np.concatenate([made["y"], made["y_test"]]).astype(np.int64)
-    return {"x": x, "y": y}
-
-
-def _mnist1d_arrays(root: pathlib.Path) -> tuple[dict[str, np.ndarray], str]:
-    """The generated arrays and how they were obtained ("cached", "generated", ...)."""
-    path = _mnist1d_path(root)
-    if path.is_file():
-        try:
-            with np.load(path) as f:
-                arrays = {"x": f["x"], "y": f["y"]}
-            if arrays["x"].shape == (MNIST1D_NUM_SAMPLES, MNIST1D_LENGTH):
-                return arrays, f"already cached in {_show(path)}"
-        except (OSError, ValueError, KeyError):
-            pass
-    arrays = _generate_mnist1d()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mnist1d.", suffix=".npz")
-        with os.fdopen(fd, "wb") as out:
-            np.savez(out, **arrays)
-        os.replace(tmp, path)
-    except OSError as err:
-        return arrays, f"generated {MNIST1D_NUM_SAMPLES} examples (seed {MNIST1D_SEED}); not cached: {err}"
-    return arrays, f"generated {MNIST1D_NUM_SAMPLES} examples (seed {MNIST1D_SEED}) and cached them in {_show(path)}"
-
-
-def _read_mnist1d(root: pathlib.Path) -> _Raw:
-    """Sequences (N, 40) as generated (roughly zero mean, unit std)."""
-    arrays, _ = _mnist1d_arrays(root)
-    x, y = torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"])
-    n = MNIST1D_NUM_TRAIN
-    return _Raw(x_train=x[:n], y_train=y[:n], x_test=x[n:], y_test=y[n:])
-
-
-def _prepare_mnist1d(root: pathlib.Path) -> str:
-    _, how = _mnist1d_arrays(root)
-    return f"mnist1d: {how}"
-
-
-# ---------------------------------------------------------------- the table
 
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -428,41 +145,263 @@ CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "mnist1d": tuple(str(d) for d in range(10)),
 }
 
-_SPECS: dict[str, _Spec] = {
-    "fashion-mnist": _Spec(
-        read=_read_idx("fashion-mnist", torchvision.datasets.FashionMNIST, _FASHION_HOW),
-        prepare=_prepare_fashion,
-        num_classes=10,
-        val_size=_IMAGE_VAL_SIZE,
-    ),
-    "mnist": _Spec(
-        read=_read_idx("mnist", torchvision.datasets.MNIST, _MNIST_HOW),
-        prepare=_prepare_mnist,
-        num_classes=10,
-        val_size=_IMAGE_VAL_SIZE,
-    ),
-    "cifar10": _Spec(
-        read=_read_cifar10,
-        prepare=_prepare_cifar10,
-        num_classes=10,
-        val_size=_IMAGE_VAL_SIZE,
-    ),
-    "mnist1d": _Spec(
-        read=_read_mnist1d,
-        prepare=_prepare_mnist1d,
-        num_classes=10,
-        val_size=_MNIST1D_VAL_SIZE,
-    ),
+
+def _builtin(name: str, sizes: Callable[[], tuple[int, int, tuple[int, ...]]], val_size: int) -> _Entry:
+    """A built-in dataset: ``sizes()`` gives (train_size, test_size, input_shape) of its files."""
+
+    def read(root: pathlib.Path) -> sources.Raw:
+        return sources.read(name, root)
+
+    def describe() -> DatasetInfo:
+        train_size, test_size, input_shape = sizes()
+        return DatasetInfo(name, train_size, test_size, input_shape, len(CLASS_NAMES[name]), val_size,
+                           CLASS_NAMES[name])
+
+    return _Entry(read=read, info=describe)
+
+
+def _mnist1d_sizes() -> tuple[int, int, tuple[int, ...]]:
+    n_train = sources.MNIST1D_NUM_TRAIN
+    return n_train, sources.MNIST1D_NUM_SAMPLES - n_train, (sources.MNIST1D_LENGTH,)
+
+
+_TABLE: dict[str, _Entry] = {
+    "fashion-mnist": _builtin("fashion-mnist", lambda: (60_000, 10_000, (1, 28, 28)), _IMAGE_VAL_SIZE),
+    "mnist": _builtin("mnist", lambda: (60_000, 10_000, (1, 28, 28)), _IMAGE_VAL_SIZE),
+    "cifar10": _builtin("cifar10", lambda: (50_000, 10_000, (3, 32, 32)), _IMAGE_VAL_SIZE),
+    "mnist1d": _builtin("mnist1d", _mnist1d_sizes, _MNIST1D_VAL_SIZE),
 }
 
-DATASETS: tuple[str, ...] = tuple(_SPECS)
+DATASETS: tuple[str, ...] = tuple(_TABLE)
+"""The built-in datasets, in the book's order; :func:`names` adds the registered ones."""
 
 
-def _spec(name: str) -> _Spec:
-    spec = _SPECS.get(name) if isinstance(name, str) else None
-    if spec is None:
-        raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
-    return spec
+def names() -> tuple[str, ...]:
+    """Every dataset ``load`` accepts: the built-in ones, then the registered ones in registration order."""
+    return tuple(_TABLE)
+
+
+def _entry(name: str) -> _Entry:
+    entry = _TABLE.get(name) if isinstance(name, str) else None
+    if entry is None:
+        raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(names())}")
+    return entry
+
+
+def info(name: str) -> DatasetInfo:
+    """Sizes, shapes and classes of dataset ``name``, without loading it.
+
+    Built-in datasets: constants of their published files. Registered ones:
+    computed once, at registration. Raises ``ValueError`` naming the valid
+    datasets when ``name`` is unknown.
+    """
+    return _entry(name).info()
+
+
+# ---------------------------------------------------------------- sizes
+
+
+def _count_error(label: str, value, low: int, high: int, problem: str) -> ValueError:
+    return ValueError(f"{label}={value!r} {problem}; valid: {low:,}..{high:,}")
+
+
+def _check_int(label: str, value, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _count_error(label, value, low, high, "is not an integer")
+    if value < low:
+        raise _count_error(label, value, low, high, "is negative" if value < 0 else f"must be at least {low:,}")
+
+
+def _check_counts(
+    name: str, unit: str, n_train: int, n_test: int, val_size, train_subset, test_subset
+) -> None:
+    """Raise ``ValueError`` unless 0 <= val_size < n_train, 1 <= train_subset <= n_train - val_size
+    and 1 <= test_subset <= n_test (``None`` subsets mean "all")."""
+    _check_int("val_size", val_size, 0, n_train - 1)
+    if val_size > n_train:
+        raise _count_error("val_size", val_size, 0, n_train - 1,
+                           f"is larger than {name}'s {n_train:,} training {unit}")
+    if val_size == n_train:
+        raise _count_error("val_size", val_size, 0, n_train - 1,
+                           f"leaves none of {name}'s {n_train:,} training {unit} for training")
+    left = n_train - val_size
+    if train_subset is not None:
+        _check_int("train_subset", train_subset, 1, left)
+        if train_subset > left:
+            raise _count_error("train_subset", train_subset, 1, left,
+                               f"is larger than the {left:,} training {unit} of {name} left after "
+                               f"val_size={val_size:,}")
+    if test_subset is not None:
+        _check_int("test_subset", test_subset, 1, n_test)
+        if test_subset > n_test:
+            raise _count_error("test_subset", test_subset, 1, n_test,
+                               f"is larger than {name}'s {n_test:,} test {unit}")
+
+
+def check_sizes(
+    name: str,
+    val_size: int | None = None,
+    train_subset: int | None = None,
+    test_subset: int | None = None,
+) -> int:
+    """Check the split sizes ``load`` would get, from :func:`info` alone; return the resolved ``val_size``.
+
+    ``val_size=None`` means the dataset's default. Valid: 0 <= val_size <
+    train_size, 1 <= train_subset <= train_size - val_size, 1 <= test_subset
+    <= test_size (``None`` subsets keep everything). Raises ``ValueError``
+    with a one-line message naming the bad value and the valid range, e.g.
+    "val_size=100000 is larger than fashion-mnist's 60,000 training images;
+    valid: 0..59,999", or naming the valid datasets when ``name`` is unknown.
+    """
+    meta = info(name)
+    val = meta.default_val_size if val_size is None else val_size
+    _check_counts(name, meta.unit, meta.train_size, meta.test_size, val, train_subset, test_subset)
+    return val
+
+
+# ---------------------------------------------------------------- registration
+
+
+def _refuse(name, problem: str) -> ValueError:
+    return ValueError(f"cannot register dataset {name!r}: {problem}")
+
+
+def _tensor(name: str, field: str, value) -> torch.Tensor:
+    try:
+        return torch.as_tensor(value).detach()
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise _refuse(name, f"the loader's {field} is not convertible to a tensor ({err})") from err
+
+
+def _checked_raw(name: str, out, num_classes: int) -> sources.Raw:
+    """The loader's output as float32 x and int64 y on the CPU, or a ``ValueError`` saying what is wrong."""
+    if isinstance(out, Mapping):
+        missing = [f for f in _RAW_FIELDS if f not in out]
+        if missing:
+            raise _refuse(name, f"the loader returned a mapping without {', '.join(missing)}")
+        out = tuple(out[f] for f in _RAW_FIELDS)
+    if not isinstance(out, (tuple, list)) or len(out) != 4:
+        raise _refuse(name, f"the loader must return (x_train, y_train, x_test, y_test); got {type(out).__name__}"
+                            + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+    x_train, y_train, x_test, y_test = (_tensor(name, f, v) for f, v in zip(_RAW_FIELDS, out))
+    for field, x in (("x_train", x_train), ("x_test", x_test)):
+        if x.dtype == torch.bool or x.is_complex():
+            raise _refuse(name, f"{field} must be real numbers; got dtype {x.dtype}")
+        if x.dim() not in (2, 4):
+            raise _refuse(name, f"{field} must be (N, C, H, W) images or (N, L) sequences; "
+                                f"got shape {tuple(x.shape)}")
+    if x_test.shape[1:] != x_train.shape[1:]:
+        raise _refuse(name, f"x_test examples have shape {tuple(x_test.shape[1:])} but x_train examples "
+                            f"have {tuple(x_train.shape[1:])}")
+    if math.prod(x_train.shape[1:]) == 0:
+        raise _refuse(name, f"examples of shape {tuple(x_train.shape[1:])} are empty")
+    for field, y, x in (("y_train", y_train, x_train), ("y_test", y_test, x_test)):
+        if y.dim() != 1:
+            raise _refuse(name, f"{field} must be one class index per example, shape (N,); got {tuple(y.shape)}")
+        if y.dtype == torch.bool or y.is_floating_point() or y.is_complex():
+            raise _refuse(name, f"{field} must be integer class indices; got dtype {y.dtype}")
+        if len(y) != len(x):
+            raise _refuse(name, f"{field} has {len(y):,} labels but x{field[1:]} has {len(x):,} examples")
+        if len(y) and not (0 <= int(y.min()) and int(y.max()) < num_classes):
+            raise _refuse(name, f"{field} has labels in {int(y.min())}..{int(y.max())}, outside "
+                                f"0..{num_classes - 1} for num_classes={num_classes}")
+    if len(y_train) < 2:
+        raise _refuse(name, f"it needs at least 2 training examples (one for validation); got {len(y_train)}")
+    if len(y_test) < 1:
+        raise _refuse(name, "it needs at least 1 test example; got 0")
+    x_train, x_test = (x.to("cpu", torch.float32) for x in (x_train, x_test))
+    for field, x in (("x_train", x_train), ("x_test", x_test)):
+        if not bool(torch.isfinite(x).all()):
+            raise _refuse(name, f"{field} has NaN or infinite values")
+    return sources.Raw(x_train, y_train.to("cpu", torch.int64), x_test, y_test.to("cpu", torch.int64))
+
+
+def register(
+    name: str,
+    loader: Callable[[], tuple],
+    *,
+    num_classes: int,
+    val_size: int,
+    class_names: tuple[str, ...] | list[str] | None = None,
+) -> DatasetInfo:
+    """Make ``load(name, ...)``, :func:`info`, :func:`names` and experiment configs know a dataset of your own.
+
+    ``loader()`` returns ``(x_train, y_train, x_test, y_test)`` (a tuple or a
+    mapping with those keys): x as (N, C, H, W) images or (N, L) sequences of
+    real numbers, any scale (they are standardised with the training split's
+    per-channel mean and std); y as (N,) integer class indices in
+    0..num_classes-1. Tensors or numpy arrays, on any device. ``val_size``
+    validation examples (1 <= val_size < N_train) are carved from the training
+    set by default. ``class_names`` default to "0", "1", ....
+
+    ``loader`` is called once here, to check its output and compute
+    :func:`info`, and again by each ``load`` not served from the cache. The
+    name is what identifies the data in an experiment config and hence in the
+    result store's hash: give different tensors a different name. Registering
+    an already registered name replaces it (and clears the ``load`` cache); a
+    built-in name cannot be registered. A bad registration raises one
+    ``ValueError`` that says what is wrong. Returns the dataset's
+    :class:`DatasetInfo`.
+    """
+    if not isinstance(name, str) or not _NAME_PATTERN.fullmatch(name):
+        raise _refuse(name, "a name is 1 to 64 letters, digits, '.', '_', '+' or '-', starting with a "
+                            "letter or digit")
+    if name in DATASETS:
+        raise _refuse(name, f"it is a built-in dataset (built-in: {', '.join(DATASETS)}); choose another name")
+    if not callable(loader):
+        raise _refuse(name, f"loader must be a function of no arguments; got {type(loader).__name__}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise _refuse(name, f"num_classes must be an integer >= 2; got {num_classes!r}")
+    if class_names is None:
+        labels = tuple(str(k) for k in range(num_classes))
+    elif isinstance(class_names, str) or not all(isinstance(c, str) for c in class_names):
+        raise _refuse(name, "class_names must be a sequence of strings")
+    else:
+        labels = tuple(class_names)
+        if len(labels) != num_classes:
+            raise _refuse(name, f"class_names has {len(labels)} names for num_classes={num_classes}")
+    raw = _checked_raw(name, loader(), num_classes)
+    n_train = len(raw.y_train)
+    if isinstance(val_size, bool) or not isinstance(val_size, int) or not 1 <= val_size < n_train:
+        raise _refuse(name, f"val_size={val_size!r} must be an integer in 1..{n_train - 1:,} "
+                            f"(the loader gives {n_train:,} training examples)")
+    described = DatasetInfo(
+        name=name,
+        train_size=n_train,
+        test_size=len(raw.y_test),
+        input_shape=tuple(raw.x_train.shape[1:]),
+        num_classes=num_classes,
+        default_val_size=val_size,
+        class_names=labels,
+        builtin=False,
+    )
+
+    def read(root: pathlib.Path) -> sources.Raw:
+        again = _checked_raw(name, loader(), num_classes)
+        shapes = (len(again.y_train), len(again.y_test), tuple(again.x_train.shape[1:]))
+        if shapes != (described.train_size, described.test_size, described.input_shape):
+            raise ValueError(
+                f"dataset {name!r}: the loader now returns {shapes[0]:,} train and {shapes[1]:,} test examples "
+                f"of shape {shapes[2]}, but {described.train_size:,} and {described.test_size:,} of shape "
+                f"{described.input_shape} at registration; register changed data under a new name"
+            )
+        return again
+
+    if name in _TABLE:
+        clear_cache()
+    _TABLE[name] = _Entry(read=read, info=lambda: described)
+    CLASS_NAMES[name] = labels
+    return described
+
+
+def unregister(name: str) -> None:
+    """Forget the registered dataset ``name`` and clear the ``load`` cache; built-in names are refused."""
+    if name in DATASETS:
+        raise ValueError(f"cannot unregister {name!r}: it is a built-in dataset")
+    _entry(name)
+    del _TABLE[name]
+    CLASS_NAMES.pop(name, None)
+    clear_cache()
 
 
 # ---------------------------------------------------------------- splitting
@@ -479,11 +418,6 @@ def _standardise(train: torch.Tensor, *others: torch.Tensor) -> list[torch.Tenso
     return [(t - mean) / std for t in (train, *others)]
 
 
-def _check_count(label: str, value: int | None, low: int, high: int) -> None:
-    if value is not None and not (isinstance(value, int) and low <= value <= high):
-        raise ValueError(f"{label} must be an int in [{low}, {high}], got {value!r}")
-
-
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _load_cached(
     name: str,
@@ -494,12 +428,11 @@ def _load_cached(
     train_subset: int | None,
     test_subset: int | None,
 ) -> Dataset:
-    spec = _SPECS[name]
-    raw = spec.read(pathlib.Path(root))
+    entry = _TABLE[name]
+    meta = entry.info()
+    raw = entry.read(pathlib.Path(root))
     n_train, n_test = len(raw.y_train), len(raw.y_test)
-    _check_count("val_size", val_size, 0, n_train - 1)
-    _check_count("train_subset", train_subset, 1, n_train - val_size)
-    _check_count("test_subset", test_subset, 1, n_test)
+    _check_counts(name, meta.unit, n_train, n_test, val_size, train_subset, test_subset)
 
     perm = torch.randperm(n_train, generator=torch.Generator().manual_seed(split_seed))
     val_idx, train_idx = perm[:val_size], perm[val_size:]
@@ -520,7 +453,7 @@ def _load_cached(
         train=split(x_train, y_train),
         val=split(x_val, y_val),
         test=split(x_test, y_test),
-        num_classes=spec.num_classes,
+        num_classes=meta.num_classes,
         input_shape=tuple(x_train.shape[1:]),
     )
 
@@ -537,24 +470,20 @@ def load(
 ) -> Dataset:
     """Dataset ``name`` with train / val / test splits as normalised tensors on ``device``.
 
-    ``val_size`` examples (default 5000 for images, 1000 for mnist1d) are carved
+    ``val_size`` examples (default ``info(name).default_val_size``) are carved
     from the training set by a permutation seeded with ``split_seed``;
     ``train_subset`` keeps the first n remaining training examples and
-    ``test_subset`` the first n test examples. Results are cached in-process on
-    all arguments, so repeated calls return the same object: do not modify its
-    tensors in place. Raises ``ValueError`` for an unknown name and
-    :class:`DatasetUnavailable` when the files are missing.
+    ``test_subset`` the first n test examples. ``root`` is where the built-in
+    datasets' files are (default :func:`default_root`); registered datasets
+    ignore it. Results are cached in-process on all arguments, so repeated
+    calls return the same object: do not modify its tensors in place. Raises
+    ``ValueError`` for an unknown name or a size out of range (see
+    :func:`check_sizes`) and :class:`DatasetUnavailable` when files are missing.
     """
-    spec = _spec(name)
-    return _load_cached(
-        name,
-        str(torch.device(device)),
-        str(_root(root).resolve()),
-        spec.val_size if val_size is None else val_size,
-        split_seed,
-        train_subset,
-        test_subset,
-    )
+    entry = _entry(name)
+    val = check_sizes(name, val_size, train_subset, test_subset)
+    where = str(sources.resolve_root(root).resolve()) if entry.info().builtin else ""
+    return _load_cached(name, str(torch.device(device)), where, val, split_seed, train_subset, test_subset)
 
 
 def clear_cache() -> None:
@@ -565,10 +494,11 @@ def clear_cache() -> None:
 def prepare(name: str, root: str | os.PathLike | None = None) -> str:
     """Make dataset ``name`` available under ``root``; a one-line message says what happened.
 
-    fashion-mnist: already unpacked, else unpacked from the Debian package's files,
-    else the package is installed with apt-get (when running as root), else
-    torchvision downloads it. mnist, cifar10: already present, else torchvision
-    downloads them. mnist1d: generated and cached. Raises
-    :class:`DatasetUnavailable` when nothing works.
+    Built-in datasets: :func:`lthlib.sources.prepare` (unpack, install,
+    download or generate; :class:`DatasetUnavailable` when nothing works, after
+    removing whatever a failed download created). Registered datasets live in
+    memory and need nothing. Raises ``ValueError`` for an unknown name.
     """
-    return _spec(name).prepare(_root(root))
+    if _entry(name).info().builtin:
+        return sources.prepare(name, root)
+    return f"{name}: registered in this process; nothing to fetch"

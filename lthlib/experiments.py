@@ -13,17 +13,20 @@ level (pruning round; 0 = dense), its *arm* and its trial:
   original initialisation.
 
 All runs of a level train together as one cohort; the trials of one level
-share their data order across arms, so ticket and controls are paired.
-After each level the state is checkpointed in the store, so an interrupted
-run resumes from its last finished level.
+share their data order (and dropout noise) across arms, so ticket and
+controls are paired. After each level the :class:`LevelState` is
+checkpointed in the store, so an interrupted run resumes from its last
+finished level; one process at a time computes a result (a file lock).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 import platform
 import subprocess
 import time
+from dataclasses import dataclass, field, fields
 
 import torch
 
@@ -35,6 +38,42 @@ from .train import Cohort, TrainSettings, check_finite, effective_weights, train
 
 CONTROL_START = {"reinit": "reinit", "random_prune": "original"}
 MAX_COHORT = 48  # members trained at once by one-shot pruning, to bound memory
+
+
+@dataclass
+class LevelState:
+    """Where an experiment stands after finishing ``level``; also the checkpoint's contents.
+
+    Tensors are per trial, ``{layer: (T, ...)}``: ``reset_weights``/``reset_biases``
+    are what kept weights reset to (θ0, or θk when rewinding), ``alive`` the
+    ticket masks of ``level``, ``start``/``final`` the tickets' weights before
+    and after training at ``level`` (the next mask is computed from them).
+    ``runs`` and ``masks`` accumulate what the record stores. ``seconds`` is the
+    cumulative training time across interruptions.
+    """
+
+    level: int
+    reset_weights: dict
+    reset_biases: dict
+    alive: dict
+    start: dict
+    final: dict
+    runs: list
+    masks: dict
+    layers: dict
+    seconds: float = 0.0
+    resumed_after_levels: list = field(default_factory=list)
+
+    @property
+    def reset(self) -> tuple[dict, dict]:
+        return self.reset_weights, self.reset_biases
+
+    def to_checkpoint(self) -> dict:
+        return {f.name: _to(getattr(self, f.name), "cpu") for f in fields(self)}
+
+    @classmethod
+    def from_checkpoint(cls, saved: dict, device) -> "LevelState":
+        return cls(**{name: _to(value, device) for name, value in saved.items()})
 
 
 def mask_key(level: int, arm: str, trial: int, layer: str) -> str:
@@ -146,11 +185,13 @@ def run_summary(level: int, arm: str, trial: int, mask: dict, trained, k: int) -
     }
 
 
-def _train_cohort(config, arch, dataset, cohort, level, snapshot_at=None, progress=None):
+def train_cohort(config, arch, dataset, cohort, snapshot_at=None, progress=None, iterations=None):
+    """Train one cohort with ``config``'s settings (``iterations`` overrides its length); refuse a diverged run."""
     settings = TrainSettings.from_config(config)
+    if iterations is not None:
+        settings = dataclasses.replace(settings, iterations=iterations)
     on_step = (lambda done: progress.advance(1)) if progress is not None else None
-    trained = train(arch, dataset, cohort, settings, dropout_seed=derive_seed(config.seed, "dropout", level),
-                    snapshot_at=snapshot_at, progress=on_step)
+    trained = train(arch, dataset, cohort, settings, snapshot_at=snapshot_at, progress=on_step)
     check_finite(trained)
     return trained
 
@@ -170,17 +211,18 @@ def _masks_to_store(level, arm_masks) -> dict:
             for name, tensor in arm_masks["ticket"].items() for t in range(tensor.shape[0])}
 
 
-def _train_dense(config, arch, dataset, device, progress):
-    """Level 0: every trial's dense network, with a snapshot at ``config.rewind`` if rewinding."""
+def dense_level(config, arch, dataset, device, progress=None, iterations=None) -> LevelState:
+    """Level 0: every trial's dense network from θ0, with a snapshot at ``config.rewind`` if rewinding."""
     weights, biases = dense_start(config, arch, device)
     full = {name: torch.ones_like(w, dtype=torch.bool) for name, w in weights.items()}
     cohort = Cohort(weights, biases, full, {}, data_seeds(config, 0, config.trials))
-    trained = _train_cohort(config, arch, dataset, cohort, 0, snapshot_at=config.rewind or None, progress=progress)
+    trained = train_cohort(config, arch, dataset, cohort, snapshot_at=config.rewind or None, progress=progress,
+                           iterations=iterations)
     reset = trained.snapshot if config.rewind else (weights, biases)
-    return {"level": 0, "reset": reset, "alive": full, "start": reset[0], "final": trained.weights,
-            "runs": _summaries(0, {"ticket": full}, trained, config),
-            "masks": _masks_to_store(0, {"ticket": full}),
-            "layers": {layer.name: list(layer.shape) for layer in arch.layers}}
+    return LevelState(level=0, reset_weights=reset[0], reset_biases=reset[1], alive=full, start=reset[0],
+                      final=trained.weights, runs=_summaries(0, {"ticket": full}, trained, config),
+                      masks=_masks_to_store(0, {"ticket": full}),
+                      layers={layer.name: list(layer.shape) for layer in arch.layers})
 
 
 def with_controls(config, level: int, ticket: dict) -> dict:
@@ -189,73 +231,74 @@ def with_controls(config, level: int, ticket: dict) -> dict:
     return {"ticket": ticket, **{arm: builders[arm]() for arm in config.controls}}
 
 
-def _resume_or_start(config, store, arch, dataset, device, progress) -> dict:
+def _resume_or_start(config, store, arch, dataset, device, progress) -> tuple[LevelState, float]:
     """The checkpointed state of an interrupted run, or a fresh one with level 0 trained.
 
-    ``state["clock"]`` is the origin of this process's clock from which the
-    run's cumulative training time is measured across interruptions.
+    Also returns the origin of this process's clock from which the run's
+    cumulative training time is measured across interruptions.
     """
-    state = store.load_checkpoint(config) if store is not None else None
-    if state is not None:
+    saved = store.load_checkpoint(config) if store is not None else None
+    if saved is not None:
+        state = LevelState.from_checkpoint(saved, device)
         if progress is not None:
-            progress.resumed(state["level"])
-        state = _to(state, device)
-        state.setdefault("resumed_after_levels", []).append(state["level"])
-        if "seconds" not in state:  # a checkpoint that kept no time: its levels stay untimed
-            state["untimed_levels"] = state["level"] + 1
-        state["clock"] = time.perf_counter() - state.get("seconds", 0.0)
-        return state
-    began = time.perf_counter()
-    state = _train_dense(config, arch, dataset, device, progress)
-    state["clock"] = began
-    _checkpoint(store, config, state)
-    return state
+            progress.resumed(state.level)
+        state.resumed_after_levels.append(state.level)
+        return state, time.perf_counter() - state.seconds
+    clock = time.perf_counter()
+    state = dense_level(config, arch, dataset, device, progress)
+    _checkpoint(store, config, state, clock)
+    return state, clock
 
 
-def run_imp(config, store, device, progress=None) -> dict:
+def imp_level(config, arch, state: LevelState, level: int) -> tuple[dict, Cohort]:
+    """The arms' masks and the cohort of IMP level ``level``, pruned from ``state`` (level ``level - 1``)."""
+    ticket = ticket_masks(config, arch, level - 1, 1, state.alive, state.start, state.final)
+    arm_masks = with_controls(config, level, ticket)
+    return arm_masks, level_cohort(config, level, arm_masks, state.reset, state.final)
+
+
+def run_imp(config, store, device, progress=None) -> tuple[LevelState, float]:
     """Iterative pruning: train, prune ``criterion`` among live weights, reset, repeat ``levels`` times."""
     dataset = load_data(config, device)
     arch = architecture(config, dataset)
-    state = _resume_or_start(config, store, arch, dataset, device, progress)
-    for level in range(state["level"] + 1, config.levels + 1):
-        ticket = ticket_masks(config, arch, level - 1, 1, state["alive"], state["start"], state["final"])
-        arm_masks = with_controls(config, level, ticket)
-        cohort = level_cohort(config, level, arm_masks, state["reset"], state["final"])
-        trained = _train_cohort(config, arch, dataset, cohort, level, progress=progress)
+    state, clock = _resume_or_start(config, store, arch, dataset, device, progress)
+    for level in range(state.level + 1, config.levels + 1):
+        arm_masks, cohort = imp_level(config, arch, state, level)
+        trained = train_cohort(config, arch, dataset, cohort, progress=progress)
         tickets = range(config.trials)
-        state.update(level=level, alive=ticket,
-                     start=select(effective_weights(cohort.weights, cohort.masks, cohort.frozen), tickets),
-                     final=select(trained.weights, tickets))
-        state["runs"] += _summaries(level, arm_masks, trained, config)
-        state["masks"].update(_masks_to_store(level, arm_masks))
-        _checkpoint(store, config, state)
-    return state
+        state.level, state.alive = level, arm_masks["ticket"]
+        state.start = select(effective_weights(cohort.weights, cohort.masks, cohort.frozen), tickets)
+        state.final = select(trained.weights, tickets)
+        state.runs += _summaries(level, arm_masks, trained, config)
+        state.masks.update(_masks_to_store(level, arm_masks))
+        _checkpoint(store, config, state, clock)
+    return state, clock
 
 
-def run_oneshot(config, store, device, progress=None) -> dict:
+def run_oneshot(config, store, device, progress=None) -> tuple[LevelState, float]:
     """One-shot pruning: train once, prune straight to each level's size, reset, train every level."""
     dataset = load_data(config, device)
     arch = architecture(config, dataset)
-    state = _resume_or_start(config, store, arch, dataset, device, progress)
+    state, clock = _resume_or_start(config, store, arch, dataset, device, progress)
     for levels in cohort_levels(config)[1:]:
-        if levels[-1] <= state["level"]:
+        if levels[-1] <= state.level:
             continue
         arm_masks = {level: oneshot_masks(config, arch, level, state) for level in levels}
-        cohort = concat_cohorts([level_cohort(config, level, arm_masks[level], state["reset"], state["final"])
+        cohort = concat_cohorts([level_cohort(config, level, arm_masks[level], state.reset, state.final)
                                  for level in levels])
-        trained = _train_cohort(config, arch, dataset, cohort, levels[0], progress=progress)
+        trained = train_cohort(config, arch, dataset, cohort, progress=progress)
         per_level = config.trials * (1 + len(config.controls))
         for index, level in enumerate(levels):
-            state["runs"] += _summaries(level, arm_masks[level], trained, config, offset=index * per_level)
-            state["masks"].update(_masks_to_store(level, arm_masks[level]))
-        state["level"] = levels[-1]
-        _checkpoint(store, config, state)
-    return state
+            state.runs += _summaries(level, arm_masks[level], trained, config, offset=index * per_level)
+            state.masks.update(_masks_to_store(level, arm_masks[level]))
+        state.level = levels[-1]
+        _checkpoint(store, config, state, clock)
+    return state, clock
 
 
-def oneshot_masks(config, arch, level: int, dense_state: dict) -> dict:
+def oneshot_masks(config, arch, level: int, dense: LevelState) -> dict:
     """Masks of one one-shot level: pruned from the dense network straight to ``level`` rounds' size."""
-    ticket = ticket_masks(config, arch, 0, level, dense_state["alive"], dense_state["start"], dense_state["final"])
+    ticket = ticket_masks(config, arch, 0, level, dense.alive, dense.start, dense.final)
     return with_controls(config, level, ticket)
 
 
@@ -269,7 +312,7 @@ def cohort_levels(config) -> list[list[int]]:
     return [[0]] + [pruned[i:i + chunk] for i in range(0, len(pruned), chunk)]
 
 
-def run_dense(config, store, device, progress=None) -> dict:
+def run_dense(config, store, device, progress=None) -> tuple[LevelState, float]:
     """Dense training only (level 0) of ``trials`` networks."""
     dataset = load_data(config, device)
     arch = architecture(config, dataset)
@@ -290,10 +333,10 @@ def _to(tree, device):
     return tree
 
 
-def _checkpoint(store, config, state) -> None:
-    state["seconds"] = time.perf_counter() - state["clock"]
+def _checkpoint(store, config, state: LevelState, clock: float) -> None:
+    state.seconds = time.perf_counter() - clock
     if store is not None and not store.read_only:
-        store.save_checkpoint(config, _to(state, "cpu"))
+        store.save_checkpoint(config, state.level, state.to_checkpoint())
 
 
 def _git_commit() -> str | None:
@@ -305,10 +348,9 @@ def _git_commit() -> str | None:
         return None
 
 
-def provenance(device, state: dict) -> dict:
+def provenance(device, state: LevelState, clock: float) -> dict:
     """Where and how long: library and torch versions, device, threads, cumulative wall time (s)."""
     device = torch.device(device)
-    wall_seconds = time.perf_counter() - state["clock"]
     return {
         "lthlib": __version__,
         "git_commit": _git_commit(),
@@ -316,9 +358,8 @@ def provenance(device, state: dict) -> dict:
         "python": platform.python_version(),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",
         "threads": torch.get_num_threads(),
-        "wall_seconds": round(wall_seconds, 1),
-        "resumed_after_levels": state.get("resumed_after_levels", []),
-        "untimed_levels": state.get("untimed_levels", 0),
+        "wall_seconds": round(time.perf_counter() - clock, 1),
+        "resumed_after_levels": state.resumed_after_levels,
     }
 
 
@@ -331,30 +372,42 @@ def total_steps(config) -> int:
 def compute(config: ExperimentConfig, store: Store | None, device="cpu", progress=None) -> dict:
     """Run ``config`` (resolved) from scratch or from its checkpoint; save and return its record.
 
-    ``progress``, if given, has ``advance(steps)`` and ``resumed(level)`` (the command line draws a bar).
+    The caller holds the result's lock (see :func:`result`). ``progress``, if
+    given, has ``advance(steps)`` and ``resumed(level)`` (the command line draws a bar).
     """
     config = resolve(config)
-    state = EXPERIMENTS[config.experiment](config, store, device, progress)
+    if store is not None:
+        store.remove_orphans(config)
+    state, clock = EXPERIMENTS[config.experiment](config, store, device, progress)
     record = {
         "experiment": config.experiment,
         "hash": config_hash(config),
         "config": config.to_dict(),
-        "layers": state["layers"],
-        "runs": state["runs"],
-        "provenance": provenance(device, state),
+        "layers": state.layers,
+        "runs": state.runs,
+        "provenance": provenance(device, state, clock),
     }
-    masks_np = {key: mask.cpu().numpy() for key, mask in state["masks"].items()}
+    masks_np = {key: mask.cpu().numpy() for key, mask in state.masks.items()}
     if store is None:
         return record
     return store.save(config, record, masks_np)
 
 
-def result(config: ExperimentConfig, store: Store, device="cpu", allow_train: bool = True, progress=None) -> dict:
-    """The stored record of ``config``, computing it first if missing and ``allow_train``."""
+def result(config: ExperimentConfig, store: Store, device="cpu", allow_train: bool = True, progress=None,
+           report=None) -> dict:
+    """The stored record of ``config``, computing it first if missing and ``allow_train``.
+
+    One process computes a result at a time: a second one waits for the
+    first (saying so through ``report``) and then returns what it stored.
+    """
     config = resolve(config)
     record = store.load(config)
     if record is not None:
         return record
     if not allow_train:
         raise MissingResult(store.describe_miss(config))
-    return compute(config, store, device, progress)
+    with store.lock(config, report):
+        record = store.load(config)
+        if record is not None:
+            return record
+        return compute(config, store, device, progress)

@@ -112,37 +112,53 @@ class MaskedLinear(torch.autograd.Function):
     Computes ``h @ (w * mask + frozen)^T + b`` in ``dtype``. The backward
     multiplies the weight gradient by the mask (the chain rule of the
     reparametrisation), writes it in ``w``'s own layout without a transposed
-    copy, and skips the input gradient when the input needs none.
+    copy, skips the input gradient when the input needs none, and gives the
+    mask its gradient ``dL/d(effective) * w`` when the mask is trained (learned masks).
     """
 
     @staticmethod
     def forward(ctx, h, w, mask, frozen, b, dtype):
         effective = masked_weight(w, mask, frozen).to(dtype)
         h = h.to(dtype)
-        ctx.save_for_backward(h, effective, mask)
-        if h.dim() == 2:  # one input batch shared by all members: a single (B, in) x (in, K*out) product
-            members, out, _ = effective.shape
-            product = h @ effective.reshape(members * out, -1).T
-            return product.view(len(h), members, out).transpose(0, 1).float() + b.unsqueeze(1)
-        return torch.baddbmm(b.unsqueeze(1).to(dtype), h, effective.transpose(1, 2)).float()
+        if h.dim() == 2:  # one input batch shared by all members (evaluation)
+            h = h.expand(effective.shape[0], -1, -1)
+        mask_trained = mask is not None and mask.requires_grad
+        ctx.save_for_backward(h, effective, mask, w if mask_trained else None)
+        return _member_bmm(h, effective.transpose(1, 2), b.unsqueeze(1).to(dtype)).float()
 
     @staticmethod
     def backward(ctx, grad):
-        h, effective, mask = ctx.saved_tensors
+        h, effective, mask, w = ctx.saved_tensors
         grad = grad.to(effective.dtype)
-        grad_h = torch.bmm(grad, effective).float() if ctx.needs_input_grad[0] else None
-        grad_w = torch.bmm(grad.transpose(1, 2), h).float()
-        if mask is not None:
-            grad_w.mul_(mask)
-        grad_b = grad.float().sum(1)
-        return grad_h, grad_w, None, None, grad_b, None
+        grad_h = _member_bmm(grad, effective).float() if ctx.needs_input_grad[0] else None
+        grad_effective = _member_bmm(grad.transpose(1, 2), h).float()
+        grad_mask = grad_effective * w if ctx.needs_input_grad[2] else None
+        grad_w = grad_effective.mul_(mask) if mask is not None else grad_effective
+        grad_b = grad.float().sum(1) if ctx.needs_input_grad[4] else None
+        return grad_h, grad_w if ctx.needs_input_grad[1] else None, grad_mask, None, grad_b, None
+
+
+def _member_bmm(a: torch.Tensor, b: torch.Tensor, add: torch.Tensor | None = None) -> torch.Tensor:
+    """``a @ b (+ add)`` batched over members, bit-identical for a member whatever the batch size.
+
+    A batch of one member goes to a plain GEMM whose kernel sums in another
+    order than the batched one for some shapes (e.g. 100 -> 10), so a lone
+    member is computed as a batch of two and the copy dropped.
+    """
+    lone = a.shape[0] == 1
+    if lone:
+        a, b = a.expand(2, -1, -1), b.expand(2, -1, -1)
+        add = add.expand(2, -1, -1) if add is not None else None
+    out = torch.bmm(a, b) if add is None else torch.baddbmm(add, a, b)
+    return out[:1] if lone else out
 
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 def forward(arch: Architecture, weights: dict, biases: dict, x: torch.Tensor, masks: dict | None = None,
-            frozen: dict | None = None, dropout: float = 0.0, precision: str = "float32") -> torch.Tensor:
+            frozen: dict | None = None, dropout: float = 0.0, precision: str = "float32",
+            dropout_generators: list | None = None) -> torch.Tensor:
     """Logits ``(K, B, classes)`` in float32.
 
     ``x`` is either one batch per member, ``(K, B, *input_shape)``, or one
@@ -151,7 +167,8 @@ def forward(arch: Architecture, weights: dict, biases: dict, x: torch.Tensor, ma
     values of pruned weights (missing = dense / zero); the network computes
     with ``w * mask + frozen``. ``dropout`` is the drop probability after each
     hidden fully-connected layer (0 = off), as in the paper's dropout
-    experiments. ``precision`` ``bfloat16`` computes products in bfloat16
+    experiments; member k draws its noise from ``dropout_generators[k]`` alone,
+    so its result does not depend on the cohort it trains in. ``precision`` ``bfloat16`` computes products in bfloat16
     (float32 accumulation, weights and optimiser state stay float32).
     """
     masks, frozen = masks or {}, frozen or {}
@@ -173,8 +190,18 @@ def forward(arch: Architecture, weights: dict, biases: dict, x: torch.Tensor, ma
         if layer.kind == "fc":
             h = F.relu(h)
             if dropout:
-                h = F.dropout(h, dropout, training=True)
+                h = member_dropout(h, dropout, dropout_generators)
     return h
+
+
+def member_dropout(h: torch.Tensor, p: float, generators: list) -> torch.Tensor:
+    """Inverted dropout of ``h`` (K, B, F): member k's keep mask comes from ``generators[k]`` only."""
+    if generators is None or len(generators) != h.shape[0]:
+        raise ValueError(f"dropout needs one generator per member: {h.shape[0]} members, "
+                         f"{0 if generators is None else len(generators)} generators")
+    keep = torch.full(h.shape[1:], 1.0 - p, device=h.device)
+    noise = torch.stack([torch.bernoulli(keep, generator=g) for g in generators])
+    return h * noise / (1.0 - p)
 
 
 def masked_weight(w, mask=None, frozen_pruned=None):

@@ -1,30 +1,49 @@
 """The result store: one directory per config hash, written atomically, checked on read.
 
-Layout: ``<root>/<experiment>/<hash>/record.json`` (+ ``masks.npz``; + a
-``checkpoint.pt`` while a run is unfinished). ``record.json`` carries a
-SHA-256 checksum over its own canonical JSON and over ``masks.npz``, so a
-record edited or truncated by hand is refused (:class:`CorruptRecord`)
-instead of being plotted. In read-only mode a missing result is an error
-that names the config and the command that computes it.
+Layout: ``<root>/<experiment>/<hash>/record.json`` (+ ``masks.npz``; +
+``checkpoint-<level>.pt`` files while a run is unfinished). Nothing read
+back is trusted:
+
+- ``record.json`` carries a SHA-256 checksum over its own canonical JSON and
+  over ``masks.npz``, so a record edited or truncated by hand is refused
+  (:class:`CorruptRecord`) instead of being plotted;
+- the hash of the record's own config must equal the directory it sits in
+  and the config asked for, so a record copied into another config's folder
+  is refused;
+- a checkpoint starts with the SHA-256 of its payload; one that fails it is
+  reported, set aside as ``*.corrupt`` and the run resumes from the
+  checkpoint before it (or starts over).
+
+Writes are atomic (temporary file, then rename); temporary files orphaned by
+a killed run are removed when the next run of that result starts. One
+process at a time computes a result: :meth:`Store.lock` is a file lock per
+result, and a second process waits for it and then reads what the first one
+stored. In read-only mode a missing result is an error that names the
+config and the command that computes it.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
 import os
 import pathlib
+import shutil
+import sys
 import tempfile
 
+import filelock
 import numpy as np
 import torch
 
-from .config import ExperimentConfig, canonical_json, command_line, config_hash, resolve
+from .config import ConfigError, ExperimentConfig, canonical_json, command_line, config_hash, resolve
 
 RECORD = "record.json"
 MASKS = "masks.npz"
-CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_GLOB = "checkpoint-*.pt"
+CHECKPOINT_MAGIC = b"lthlib-checkpoint sha256="
 
 
 class StoreError(RuntimeError):
@@ -46,17 +65,27 @@ def default_root() -> pathlib.Path:
 
 
 def _atomic_write(path: pathlib.Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as error:
+        if tmp is not None:
+            pathlib.Path(tmp).unlink(missing_ok=True)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            free = shutil.disk_usage(path.parent).free if path.parent.exists() else 0
+            raise StoreError(f"no space left to write {path}: it needs {len(payload):,} bytes and "
+                             f"{free:,} are free") from None
+        raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
     except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            pathlib.Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -91,6 +120,8 @@ class Store:
     """Results keyed by config. ``read_only=True`` forbids writes and makes a miss an error."""
 
     def __init__(self, root=None, read_only: bool = False):
+        if root is not None and str(root) == "":
+            raise StoreError("the store is the empty string; valid: a writable directory")
         self.root = pathlib.Path(root) if root is not None else default_root()
         self.read_only = read_only
 
@@ -110,7 +141,11 @@ class Store:
             if self.read_only:
                 raise MissingResult(self.describe_miss(config))
             return None
-        return self.read_record(path)
+        record = self.read_record(path)
+        if record["hash"] != config_hash(config) or record["experiment"] != config.experiment:
+            raise CorruptRecord(f"{path}: holds the result of {record['experiment']} {record['hash']}, "
+                                f"not of {config.experiment} {config_hash(config)}")
+        return record
 
     @staticmethod
     def read_record(path) -> dict:
@@ -120,8 +155,18 @@ class Store:
             record = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise CorruptRecord(f"{path}: cannot be read as JSON ({error})") from error
+        if not isinstance(record, dict) or not {"config", "runs", "hash"} <= set(record):
+            raise CorruptRecord(f"{path}: not an lthlib record (it lacks config, runs or hash)")
         if record.get("checksum") != record_checksum(record):
             raise CorruptRecord(f"{path}: checksum mismatch; the record was changed after it was written")
+        try:
+            own_hash = config_hash(ExperimentConfig.from_dict(record["config"]))
+        except (ConfigError, TypeError) as error:
+            raise CorruptRecord(f"{path}: its config is not valid ({error})") from None
+        if own_hash != record["hash"] or own_hash != path.parent.name:
+            raise CorruptRecord(f"{path}: its config hashes to {own_hash}, but it is stored as "
+                                f"{path.parent.name} (record says {record['hash']}); a record answers only its "
+                                f"own config")
         if record.get("masks_sha256"):
             masks = path.parent / MASKS
             if not masks.exists() or hashlib.sha256(masks.read_bytes()).hexdigest() != record["masks_sha256"]:
@@ -135,7 +180,7 @@ class Store:
         return unpack_masks((self.directory(config) / MASKS).read_bytes())
 
     def save(self, config: ExperimentConfig, record: dict, masks: dict[str, np.ndarray] | None = None) -> dict:
-        """Write masks then the record (with checksums), each atomically; drop the checkpoint."""
+        """Write masks then the record (with checksums), each atomically; drop the checkpoints."""
         self._check_writable()
         directory = self.directory(config)
         record = dict(record)
@@ -146,32 +191,102 @@ class Store:
         record.pop("checksum", None)
         record["checksum"] = record_checksum(record)
         _atomic_write(directory / RECORD, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
-        (directory / CHECKPOINT).unlink(missing_ok=True)
+        for path in directory.glob(CHECKPOINT_GLOB):
+            path.unlink(missing_ok=True)
         return record
 
-    def save_checkpoint(self, config: ExperimentConfig, state: dict) -> None:
+    def save_checkpoint(self, config: ExperimentConfig, level: int, state: dict) -> None:
+        """Write the state after ``level`` with its checksum; keep the one before it, drop older ones."""
         self._check_writable()
         buffer = io.BytesIO()
-        torch.save({"hash": config_hash(config), "state": state}, buffer)
-        _atomic_write(self.directory(config) / CHECKPOINT, buffer.getvalue())
+        torch.save({"hash": config_hash(config), "level": level, "state": state}, buffer)
+        payload = buffer.getvalue()
+        header = CHECKPOINT_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n"
+        directory = self.directory(config)
+        _atomic_write(directory / f"checkpoint-{level}.pt", header + payload)
+        for older, path in self._checkpoints(directory):
+            if older < level - 1:
+                path.unlink(missing_ok=True)
 
-    def load_checkpoint(self, config: ExperimentConfig) -> dict | None:
-        """The state saved by an interrupted run of ``config``, or ``None``.
+    @staticmethod
+    def _checkpoints(directory: pathlib.Path) -> list[tuple[int, pathlib.Path]]:
+        """``(level, path)`` of the checkpoints in ``directory``, newest first."""
+        found = []
+        for path in directory.glob(CHECKPOINT_GLOB):
+            level = path.stem.removeprefix("checkpoint-")
+            if level.isdigit():
+                found.append((int(level), path))
+        return sorted(found, reverse=True)
 
-        An unreadable checkpoint or one written for another config raises
-        :class:`CorruptRecord` rather than being resumed from.
+    def load_checkpoint(self, config: ExperimentConfig, report=None) -> dict | None:
+        """The newest trustworthy state saved by an interrupted run of ``config``, or ``None``.
+
+        A checkpoint that fails its checksum, cannot be read or belongs to
+        another config is reported through ``report`` (default: a line on
+        stderr), renamed ``*.corrupt`` and never resumed from; the next older
+        one is tried instead.
         """
-        path = self.directory(config) / CHECKPOINT
-        if not path.exists():
-            return None
+        report = report or (lambda message: print(message, file=sys.stderr))
+        for level, path in self._checkpoints(self.directory(config)):
+            problem = None
+            try:
+                saved = _read_checkpoint(path)
+            except (OSError, ValueError, RuntimeError, EOFError) as error:
+                problem = str(error)
+            else:
+                if saved.get("hash") != config_hash(config) or saved.get("level") != level:
+                    problem = "it belongs to another config or level"
+            if problem is None:
+                return saved["state"]
+            if not self.read_only:
+                path.replace(path.with_name(path.name + ".corrupt"))
+            report(f"lthlib: checkpoint {path} is not trusted ({problem}); level {level} will be recomputed")
+        return None
+
+    def remove_orphans(self, config: ExperimentConfig) -> list[pathlib.Path]:
+        """Delete temporary files a killed run left in ``config``'s directory; return them."""
+        orphans = list(self.directory(config).glob(".*.tmp"))
+        for path in orphans:
+            path.unlink(missing_ok=True)
+        return orphans
+
+    def lock(self, config: ExperimentConfig, report=None) -> filelock.FileLock:
+        """A held file lock on ``config``'s result; waits (saying so through ``report``) while another process holds it."""
+        report = report or (lambda message: print(message, file=sys.stderr))
+        self._check_writable()
+        path = self.root / config.experiment / f".{config_hash(config)}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(path)
         try:
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as error:
-            raise CorruptRecord(f"{path}: unreadable checkpoint ({error}); delete it to start over") from error
-        if saved.get("hash") != config_hash(config):
-            raise CorruptRecord(f"{path}: checkpoint belongs to another config; delete it to start over")
-        return saved["state"]
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            report(f"lthlib: another process is computing {config.experiment} {config_hash(config)} "
+                   f"(lock {path}); waiting for it to finish")
+            lock.acquire()
+        return lock
+
+    def check_writable(self) -> None:
+        """Raise :class:`StoreError` unless results can be written under the root (checked before any work)."""
+        self._check_writable()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.root):
+                pass
+        except OSError as error:
+            raise StoreError(f"the store {str(self.root)!r} is not a writable directory "
+                             f"({error.strerror or error}); valid: a writable directory") from None
 
     def _check_writable(self):
         if self.read_only:
             raise StoreError(f"the store at {self.root} is read-only")
+
+
+def _read_checkpoint(path: pathlib.Path) -> dict:
+    """The checkpoint's contents, after its checksum is verified (``ValueError`` when it fails)."""
+    blob = path.read_bytes()
+    header, newline, payload = blob.partition(b"\n")
+    if not header.startswith(CHECKPOINT_MAGIC) or not newline:
+        raise ValueError("no checksum header")
+    if hashlib.sha256(payload).hexdigest().encode() != header[len(CHECKPOINT_MAGIC):]:
+        raise ValueError("checksum mismatch")
+    return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)

@@ -1,7 +1,12 @@
 """Tidy tables from stored records, and the few numbers the book quotes from them.
 
-``runs_frame`` has one row per trained network; ``curves_frame`` one row per
-network and evaluation point. Percentages are of the prunable weights.
+``runs_frame`` has one row per trained network, plus, for plotting, a copy of
+each dense run (level 0) under every control arm so that every arm's line
+starts at 100 %. Those copies are marked ``copy_of_dense=True`` and share the
+``run`` id of the network they copy; :func:`distinct` drops them, and every
+mean here (:func:`mean`, :func:`by_level`) counts each trained network once.
+``curves_frame`` has one row per network and evaluation point. Percentages
+are of the prunable weights.
 """
 
 from __future__ import annotations
@@ -12,9 +17,14 @@ import pandas as pd
 def runs_frame(record: dict, **columns) -> pd.DataFrame:
     """One row per run: level, arm, trial, percent remaining, early-stop iteration and accuracies.
 
-    ``columns`` are added as constant columns (e.g. ``network="conv2"``) to
-    combine several records in one frame.
+    ``run`` identifies the trained network (record hash, level, arm, trial);
+    ``stopped_at_last_evaluation`` is true when its lowest validation loss came
+    at the last evaluation, where early stopping cannot tell whether it would
+    have gone on improving. ``columns`` are added as constant columns (e.g.
+    ``network="conv2"``) to combine several records in one frame. The dense
+    runs are repeated under every control arm (see :func:`with_dense_baseline`).
     """
+    identity = record.get("hash") or f"record{id(record)}"
     rows = []
     for run in record["runs"]:
         rows.append({
@@ -24,6 +34,9 @@ def runs_frame(record: dict, **columns) -> pd.DataFrame:
             "early_stop_test_acc": run["early_stop"]["test_acc"],
             "early_stop_val_acc": run["early_stop"]["val_acc"],
             "final_test_acc": run["final"]["test_acc"],
+            "stopped_at_last_evaluation": run["early_stop"]["iteration"] == run["curve"]["iteration"][-1],
+            "run": f"{identity}/{run['level']}/{run['arm']}/{run['trial']}",
+            "copy_of_dense": False,
             **columns,
         })
     frame = pd.DataFrame(rows)
@@ -31,12 +44,30 @@ def runs_frame(record: dict, **columns) -> pd.DataFrame:
 
 
 def with_dense_baseline(frame: pd.DataFrame) -> pd.DataFrame:
-    """Repeat level 0 (the dense network) under every arm so each line starts at 100 %."""
-    dense = frame[frame["level"] == 0]
-    copies = [dense.assign(arm=arm) for arm in frame["arm"].unique() if arm != "ticket"]
+    """Repeat level 0 (the dense network) under every arm so each line starts at 100 %; copies are marked.
+
+    The copies carry ``copy_of_dense=True`` and the ``run`` id of their
+    original: they are for plotting, and :func:`distinct` removes them.
+    """
+    if "copy_of_dense" not in frame.columns:
+        frame = frame.assign(copy_of_dense=False)
+    dense = frame[(frame["level"] == 0) & ~frame["copy_of_dense"]]
+    copies = [dense.assign(arm=arm, copy_of_dense=True) for arm in frame["arm"].unique() if arm != "ticket"]
     return pd.concat([frame, *copies], ignore_index=True)
 
 
+def distinct(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each trained network once: the rows of ``frame`` without repeated dense copies.
+
+    A copy is dropped when its original (or another copy of the same run) is
+    also in ``frame``; a selection holding only the copies under one arm (e.g.
+    ``arm="reinit", level=0``) keeps them, since each is then one network.
+    """
+    if "run" in frame.columns:
+        return frame.drop_duplicates(subset="run", keep="first")
+    if "copy_of_dense" in frame.columns:
+        return frame[~frame["copy_of_dense"].astype(bool)]
+    return frame
 def curves_frame(record: dict, levels=None, arm: str = "ticket") -> pd.DataFrame:
     """One row per evaluation point of ``arm``'s runs at ``levels`` (all when ``None``)."""
     rows = []
@@ -56,19 +87,33 @@ def level_nearest(record: dict, percent: float) -> int:
     return min(remaining, key=lambda level: abs(remaining[level] - percent))
 
 
-def mean(frame: pd.DataFrame, column: str, **where) -> float:
-    """Mean of ``column`` over the rows matching every ``where`` (e.g. ``arm="ticket", level=3``), as a float."""
+def select(frame: pd.DataFrame, **where) -> pd.DataFrame:
+    """The rows matching every ``where`` (e.g. ``arm="ticket", level=3``), each trained network once."""
     selected = frame
     for key, value in where.items():
         selected = selected[selected[key] == value]
+    return distinct(selected)
+
+
+def mean(frame: pd.DataFrame, column: str, **where) -> float:
+    """Mean of ``column`` over the trained networks matching every ``where``, each counted once, as a float.
+
+    A boolean column gives the fraction of networks for which it is true.
+    """
+    selected = select(frame, **where)
     if selected.empty:
         raise KeyError(f"no rows with {where}")
-    return float(selected[column].mean())
+    return float(selected[column].astype(float).mean())
+
+
+def count(frame: pd.DataFrame, **where) -> int:
+    """How many distinct trained networks match every ``where``."""
+    return len(select(frame, **where))
 
 
 def by_level(frame: pd.DataFrame, column: str, arm: str = "ticket") -> pd.DataFrame:
     """Mean and standard deviation of ``column`` per level for ``arm``, with percent remaining."""
-    selected = frame[frame["arm"] == arm]
+    selected = select(frame, arm=arm)
     table = selected.groupby("level").agg(percent=("percent", "mean"), mean=(column, "mean"), std=(column, "std"),
                                           trials=(column, "size"))
     return table.reset_index()
@@ -85,13 +130,18 @@ def concat(frames) -> pd.DataFrame:
 
 def describe_scale(record: dict) -> str:
     """The settings a record was trained at, in one sentence."""
+    from . import data
+
     c = record["config"]
-    test = f"the first {c['test_subset']:,} test images" if c["test_subset"] else "the full test set"
-    train = f"{c['train_subset']:,} training images" if c["train_subset"] else "the full training split"
+    unit = data.info(c["dataset"]).unit  # images, or sequences for mnist1d
+    test = f"the first {c['test_subset']:,} test {unit}" if c["test_subset"] else "the full test set"
+    train = f"{c['train_subset']:,} training {unit}" if c["train_subset"] else "the full training split"
+    val = (f"{c['val_size']:,} validation {unit}" if c["val_size"]
+           else f"{data.info(c['dataset']).default_val_size:,} validation {unit} (the default)")
     return (f"{c['network']}: {c['iterations']:,} iterations of {c['optimizer']} (lr {c['lr']:g}, batch "
             f"{c['batch_size']}), {_count(c['trials'], 'trial')}, {_count(c['levels'], 'pruning round')}, "
             f"{c['precision']} products, "
-            f"{train}, {c['val_size'] or 'the default'} validation images, {test}.")
+            f"{train}, {val}, {test}.")
 
 
 def _count(n: int, noun: str) -> str:

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from . import models
-from .seeds import generator
+from .seeds import derive_seed, generator
 
 EVAL_CHUNK = 1000
 
@@ -59,6 +59,8 @@ class Cohort:
 
     ``weights``/``masks``: ``{layer: (K, *shape)}``; ``biases``: ``{layer: (K, out)}``;
     ``frozen``: ``{layer: (K, *shape)}`` for layers whose pruned weights are not zero.
+    ``data_seeds[k]`` fixes member k's data order and its dropout noise, so a
+    member trains bit-identically alone and in any cohort.
     """
 
     weights: dict
@@ -138,33 +140,109 @@ class _BatchSampler:
         return self._epoch[:, start:start + self.batch_size]
 
 
-def _optimizer(settings: TrainSettings, params: list):
-    if settings.optimizer == "adam":
-        return torch.optim.Adam(params, lr=settings.lr, fused=True)
-    if settings.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=settings.lr, momentum=settings.momentum)
-    raise ValueError(f"unknown optimizer {settings.optimizer!r}; valid: adam, sgd")
+class MemberOptimizer:
+    """Adam or SGD over stacked (K, ...) tensors, stepping each member's slice as a tensor of its own.
+
+    One optimiser call over a whole stacked tensor splits its elements into
+    vector lanes and threads by the tensor's total size, so a member's rounding
+    would depend on how many members share the tensor. The optimiser therefore
+    sees one leaf view per member and layer, and a member's update is the same
+    alone or in any cohort.
+    """
+
+    def __init__(self, settings: TrainSettings, stacked: list[torch.Tensor]):
+        self.stacked = stacked
+        self.views = [[t.detach()[k].requires_grad_() for k in range(t.shape[0])] for t in stacked]
+        flat = [view for views in self.views for view in views]
+        if settings.optimizer == "adam":
+            self.inner = torch.optim.Adam(flat, lr=settings.lr, fused=True)
+        elif settings.optimizer == "sgd":
+            self.inner = torch.optim.SGD(flat, lr=settings.lr, momentum=settings.momentum)
+        else:
+            raise ValueError(f"unknown optimizer {settings.optimizer!r}; valid: adam, sgd")
+
+    def zero_grad(self) -> None:
+        for tensor in self.stacked:
+            tensor.grad = None
+
+    def step(self) -> None:
+        for tensor, views in zip(self.stacked, self.views):
+            for k, view in enumerate(views):
+                view.grad = tensor.grad[k]
+        self.inner.step()
 
 
 def _warmup_factor(warmup: int):
     return lambda step: min(1.0, (step + 1) / warmup) if warmup else 1.0
 
 
-def train(arch, data, cohort: Cohort, settings: TrainSettings, dropout_seed: int = 0,
-          snapshot_at: int | None = None, progress=None) -> Trained:
+def _dropout_generators(data_seeds: list, device) -> list[torch.Generator]:
+    """One dropout generator per member, on ``device``, seeded from the member's data seed."""
+    return [torch.Generator(device=device).manual_seed(derive_seed("dropout", seed)) for seed in data_seeds]
+
+
+@dataclass
+class ModeState:
+    """The tensors one training run works on, all ``{layer: (K, ...)}`` on the device.
+
+    ``masks`` are float 0/1, ``frozen`` holds values at pruned places only; a
+    mode may keep its own tensors (e.g. mask scores) in ``extra``.
+    """
+
+    weights: dict
+    biases: dict
+    masks: dict
+    frozen: dict
+    extra: dict = field(default_factory=dict)
+
+
+class WeightTraining:
+    """The default training mode: kept weights and all biases train; masks and frozen values stay fixed.
+
+    A training mode decides what is trained; the batched step, the data
+    order, evaluation and early stopping stay the trainer's. A mode has
+    ``start(cohort, device) -> ModeState``; ``trainable(state)``, the stacked
+    tensors the optimiser steps (they require grad); ``network(state)``, the
+    ``(weights, biases, masks, frozen)`` a training step computes with
+    (gradients flow through them into the trainable tensors, masks included,
+    see :class:`lthlib.models.MaskedLinear`); and ``effective(state)``, the
+    ``(weights, biases)`` that evaluation, snapshots and the result use.
+    """
+
+    def start(self, cohort: Cohort, device) -> ModeState:
+        masks = {name: m.to(device=device, dtype=torch.float32) for name, m in cohort.masks.items()}
+        return ModeState(
+            weights={name: w.detach().clone().to(device).requires_grad_() for name, w in cohort.weights.items()},
+            biases={name: b.detach().clone().to(device).requires_grad_() for name, b in cohort.biases.items()},
+            masks=masks,
+            frozen={name: (f.to(device) * (1 - masks[name])) for name, f in cohort.frozen.items()})
+
+    def trainable(self, state: ModeState) -> list[torch.Tensor]:
+        return [*state.weights.values(), *state.biases.values()]
+
+    def network(self, state: ModeState) -> tuple[dict, dict, dict, dict]:
+        return state.weights, state.biases, state.masks, state.frozen
+
+    @torch.no_grad()
+    def effective(self, state: ModeState) -> tuple[dict, dict]:
+        weights = effective_weights(state.weights, state.masks, state.frozen)
+        return ({n: w.detach() for n, w in weights.items()}, {n: b.detach() for n, b in state.biases.items()})
+
+
+def train(arch, data, cohort: Cohort, settings: TrainSettings,
+          snapshot_at: int | None = None, progress=None, mode=None) -> Trained:
     """Train ``cohort`` on ``data.train``; evaluate on ``data.val`` and ``data.test``.
 
     ``snapshot_at``: also return the effective weights and biases after that
     many steps (for rewinding). ``progress``: called with the number of steps
-    done after each step.
+    done after each step. ``mode``: what is trained (default
+    :class:`WeightTraining`).
     """
+    mode = mode or WeightTraining()
     device = data.train.x.device
-    masks = {name: m.to(device=device, dtype=torch.float32) for name, m in cohort.masks.items()}
-    frozen = {name: (f * (1 - masks[name])).to(device) for name, f in cohort.frozen.items()}
-    weights = {name: w.detach().clone().to(device).requires_grad_() for name, w in cohort.weights.items()}
-    biases = {name: b.detach().clone().to(device).requires_grad_() for name, b in cohort.biases.items()}
-    optimizer = _optimizer(settings, [*weights.values(), *biases.values()])
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_factor(settings.warmup))
+    state = mode.start(cohort, device)
+    optimizer = MemberOptimizer(settings, mode.trainable(state))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer.inner, _warmup_factor(settings.warmup))
     sampler = _BatchSampler(cohort.data_seeds, len(data.train), settings.batch_size, device)
     members = cohort.size
     curves = [{key: [] for key in ("iteration", "train_loss", "val_loss", "val_acc", "test_loss", "test_acc")}
@@ -176,9 +254,9 @@ def train(arch, data, cohort: Cohort, settings: TrainSettings, dropout_seed: int
 
     def record(iteration: int):
         nonlocal running_loss, steps_since_eval
-        current = effective_weights(weights, masks, frozen)
-        val_loss, val_acc = evaluate(arch, current, biases, data.val, settings.precision)
-        test_loss, test_acc = evaluate(arch, current, biases, data.test, settings.precision)
+        weights, biases = mode.effective(state)
+        val_loss, val_acc = evaluate(arch, weights, biases, data.val, settings.precision)
+        test_loss, test_acc = evaluate(arch, weights, biases, data.test, settings.precision)
         train_loss = (running_loss / steps_since_eval).tolist() if steps_since_eval else [None] * members
         for k, curve in enumerate(curves):
             curve["iteration"].append(iteration)
@@ -191,39 +269,37 @@ def train(arch, data, cohort: Cohort, settings: TrainSettings, dropout_seed: int
         steps_since_eval = 0
 
     def take_snapshot():
-        with torch.no_grad():
-            return ({n: w.detach().clone() for n, w in effective_weights(weights, masks, frozen).items()},
-                    {n: b.detach().clone() for n, b in biases.items()})
+        weights, biases = mode.effective(state)
+        return {n: w.clone() for n, w in weights.items()}, {n: b.clone() for n, b in biases.items()}
 
-    rng_devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=rng_devices):
-        torch.manual_seed(dropout_seed)
-        record(0)
-        if snapshot_at == 0:
+    dropout_generators = _dropout_generators(cohort.data_seeds, device) if settings.dropout else None
+    record(0)
+    if snapshot_at == 0:
+        snapshot = take_snapshot()
+    for step in range(settings.iterations):
+        idx = sampler.indices(step)
+        x, y = data.train.x[idx], data.train.y[idx]
+        weights, biases, masks, frozen = mode.network(state)
+        logits = models.forward(arch, weights, biases, x, masks, frozen, settings.dropout, settings.precision,
+                                dropout_generators)
+        per_member = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
+        per_member = per_member.view(members, -1).mean(1)
+        optimizer.zero_grad()
+        per_member.sum().backward()
+        optimizer.step()
+        schedule.step()
+        running_loss += per_member.detach()
+        steps_since_eval += 1
+        done = step + 1
+        if done == snapshot_at:
             snapshot = take_snapshot()
-        for step in range(settings.iterations):
-            idx = sampler.indices(step)
-            x, y = data.train.x[idx], data.train.y[idx]
-            logits = models.forward(arch, weights, biases, x, masks, frozen, settings.dropout, settings.precision)
-            per_member = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
-            per_member = per_member.view(members, -1).mean(1)
-            optimizer.zero_grad(set_to_none=True)
-            per_member.sum().backward()
-            optimizer.step()
-            schedule.step()
-            running_loss += per_member.detach()
-            steps_since_eval += 1
-            done = step + 1
-            if done == snapshot_at:
-                snapshot = take_snapshot()
-            if done in evaluation_points:
-                record(done)
-            if progress is not None:
-                progress(done)
+        if done in evaluation_points:
+            record(done)
+        if progress is not None:
+            progress(done)
 
-    with torch.no_grad():
-        final = {n: w.detach() for n, w in effective_weights(weights, masks, frozen).items()}
-    return Trained(final, {n: b.detach() for n, b in biases.items()}, curves, snapshot)
+    weights, biases = mode.effective(state)
+    return Trained(weights, biases, curves, snapshot)
 
 
 def check_finite(trained: Trained) -> None:

@@ -9,7 +9,6 @@ differences of other BLAS builds.
 
 from __future__ import annotations
 
-import dataclasses
 import pathlib
 from dataclasses import dataclass
 
@@ -17,9 +16,7 @@ import torch
 
 from . import experiments
 from .config import ExperimentConfig
-from .seeds import derive_seed
-from .store import MASKS, Store, unpack_masks
-from .train import Cohort, TrainSettings, train
+from .store import MASKS, RECORD, Store, StoreError, unpack_masks
 
 TOLERANCE = 1e-3
 COMPARED = ("val_loss", "val_acc", "test_loss", "test_acc")
@@ -71,10 +68,10 @@ def _deviation(stored_runs, trained, steps) -> tuple[list, float]:
     return sorted(set(compared)), worst
 
 
-def _ticket(stored_masks, config, level, full, device) -> dict:
+def _ticket(stored_masks, config, level, layers, device) -> dict:
     return {name: torch.stack([torch.from_numpy(stored_masks[experiments.mask_key(level, "ticket", t, name)])
                                for t in range(config.trials)]).to(device)
-            for name in full}
+            for name in layers}
 
 
 class _Slice:
@@ -84,16 +81,30 @@ class _Slice:
         self.curves = [trained.curves[k] for k in members]
 
 
-def verify(record_path, steps: int = 200, device="cpu", all_levels: bool = False) -> Report:
-    """Re-train each checked level for ``steps`` iterations; levels 0 and the last unless ``all_levels``."""
-    record_path = pathlib.Path(record_path)
-    record = Store.read_record(record_path)
+def record_path(path) -> pathlib.Path:
+    """``path`` itself if it is a ``record.json``, or the ``record.json`` inside a result's folder."""
+    path = pathlib.Path(path)
+    if path.is_dir():
+        path = path / RECORD
+    if not path.is_file():
+        raise StoreError(f"{path} is not a stored record; valid: a result folder of the store or its {RECORD}")
+    return path
+
+
+def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Report:
+    """Re-train each checked level for ``steps`` iterations; levels 0 and the last unless ``all_levels``.
+
+    Every level is rebuilt through the experiment's own steps
+    (:func:`experiments.dense_level`, :func:`experiments.with_controls`,
+    :func:`experiments.level_cohort`), the pruned ones from the stored ticket masks.
+    """
+    path = record_path(path)
+    record = Store.read_record(path)
     config = ExperimentConfig.from_dict(record["config"])
     steps = min(steps, config.iterations)
-    settings = dataclasses.replace(TrainSettings.from_config(config), iterations=max(steps, config.rewind))
     dataset = experiments.load_data(config, device)
     arch = experiments.architecture(config, dataset)
-    stored_masks = unpack_masks((record_path.parent / MASKS).read_bytes())
+    stored_masks = unpack_masks((path.parent / MASKS).read_bytes())
     runs_by_level = {}
     for run in record["runs"]:
         runs_by_level.setdefault(run["level"], []).append(run)
@@ -101,19 +112,14 @@ def verify(record_path, steps: int = 200, device="cpu", all_levels: bool = False
     if not all_levels:
         levels = sorted({levels[0], levels[-1]})
 
-    weights, biases = experiments.dense_start(config, arch, device)
-    full = {name: torch.ones_like(w, dtype=torch.bool) for name, w in weights.items()}
-    dense = Cohort(weights, biases, full, {}, experiments.data_seeds(config, 0, config.trials))
-    trained = train(arch, dataset, dense, settings, derive_seed(config.seed, "dropout", 0),
-                    snapshot_at=config.rewind or None)
-    reset = trained.snapshot if config.rewind else (weights, biases)
+    dense = experiments.dense_level(config, arch, dataset, device, iterations=max(steps, config.rewind))
     checks = []
     for group in experiments.cohort_levels(config):
         wanted = [level for level in group if level in levels]
         if not wanted:
             continue
         if group == [0]:
-            iterations, worst = _deviation(runs_by_level[0], trained, steps)
+            iterations, worst = _deviation(runs_by_level[0], _Curves(dense.runs), steps)
             checks.append(LevelCheck(0, iterations, worst))
             continue
         if config.mask0 == "freeze_init_zero_mask":
@@ -122,14 +128,20 @@ def verify(record_path, steps: int = 200, device="cpu", all_levels: bool = False
             continue
         cohort = experiments.concat_cohorts([
             experiments.level_cohort(config, level, experiments.with_controls(
-                config, level, _ticket(stored_masks, config, level, full, device)), reset, None)
+                config, level, _ticket(stored_masks, config, level, dense.layers, device)), dense.reset, None)
             for level in group])
-        fresh = train(arch, dataset, cohort, dataclasses.replace(settings, iterations=steps),
-                      derive_seed(config.seed, "dropout", group[0]))
+        fresh = experiments.train_cohort(config, arch, dataset, cohort, iterations=steps)
         per_level = len(runs_by_level[group[0]])
         for index, level in enumerate(group):
             if level in wanted:
                 members = range(index * per_level, (index + 1) * per_level)
                 iterations, worst = _deviation(runs_by_level[level], _Slice(fresh, members), steps)
                 checks.append(LevelCheck(level, iterations, worst))
-    return Report(str(record_path), steps, checks)
+    return Report(str(path), steps, checks)
+
+
+class _Curves:
+    """The curves of run summaries, shaped like a trained cohort's."""
+
+    def __init__(self, runs):
+        self.curves = [run["curve"] for run in runs]

@@ -53,6 +53,8 @@ def test_runs_frame_starts_every_arm_at_the_dense_network(smoke_record):
     for arm in ("ticket", "reinit", "random_prune"):
         assert summary.mean(runs, "percent", arm=arm, level=0) == 100
     assert len(runs) == 2 * 3 + 2 * 3 * 2  # level 0 shown under each arm, then 2 levels x 3 arms x 2 trials
+    assert runs["copy_of_dense"].sum() == 2 * 2  # the dense runs copied under reinit and random_prune
+    assert len(summary.distinct(runs)) == len(smoke_record["runs"]) == 2 + 2 * 3 * 2
     assert summary.level_nearest(smoke_record, 64.0) == 2
     with pytest.raises(KeyError):
         summary.mean(runs, "percent", arm="ticket", level=9)
@@ -85,3 +87,134 @@ def test_a_chapter_reads_a_read_only_store_and_names_the_missing_command(tmp_pat
         book.result(experiment="imp", criterion="movement")
     with pytest.raises(chapter.ParameterError, match="criterion='best'"):
         book.result(experiment="imp", criterion="best")
+
+
+def record(runs, hash_="0123456789abcdef"):
+    """A record with ``runs``: (level, arm, trial, early-stop iteration, last evaluated iteration)."""
+    return {"hash": hash_, "runs": [
+        {"level": level, "arm": arm, "trial": trial, "remaining": 0.8 ** level,
+         "early_stop": {"iteration": stop, "test_acc": 0.5, "val_acc": 0.5}, "final": {"test_acc": 0.5},
+         "curve": {"iteration": [0, last // 2, last]}}
+        for level, arm, trial, stop, last in runs]}
+
+
+def test_means_over_runs_count_each_trained_network_once():
+    # 2 dense runs that stop at the last evaluation, 4 pruned runs (ticket and reinit) that do not:
+    # 2 of 6 networks, 33 %. Counting the dense copies made for the reinit line would give 4 of 8, 50 %.
+    two_arms = record([(0, "ticket", 0, 400, 400), (0, "ticket", 1, 400, 400),
+                       (1, "ticket", 0, 200, 400), (1, "ticket", 1, 300, 400),
+                       (1, "reinit", 0, 100, 400), (1, "reinit", 1, 200, 400)])
+    runs = summary.runs_frame(two_arms)
+    assert len(runs) == 8  # the dense runs are still drawn under both arms
+    assert summary.mean(runs, "stopped_at_last_evaluation") == pytest.approx(2 / 6)
+    assert summary.count(runs) == 6 and summary.count(runs, stopped_at_last_evaluation=True) == 2
+    assert summary.mean(runs, "early_stop_iteration", level=0) == 400
+    assert summary.mean(runs, "early_stop_iteration") == pytest.approx((400 + 400 + 200 + 300 + 100 + 200) / 6)
+    assert summary.by_level(runs, "early_stop_iteration", arm="reinit")["trials"].tolist() == [2, 2]
+    # Several records in one frame, as the conv section combines them: still each network once.
+    other = record([(0, "ticket", 0, 400, 400), (1, "ticket", 0, 100, 400), (1, "reinit", 0, 100, 400)],
+                   hash_="fedcba9876543210")
+    both = summary.concat([runs.assign(network="conv2"), summary.runs_frame(other).assign(network="conv4")])
+    assert summary.count(both) == 9
+    assert summary.mean(both, "stopped_at_last_evaluation") == pytest.approx(3 / 9)
+
+
+def test_the_committed_conv_share_counts_each_run_once():
+    """The share glued in the lottery-ticket chapter equals the share among its distinct runs."""
+    import pathlib
+
+    import nbformat
+
+    notebook = nbformat.read(pathlib.Path(__file__).parent.parent / "book" / "lottery-ticket.ipynb", as_version=4)
+    glued = {output["metadata"]["scrapbook"]["name"]: output["data"]["application/papermill.record/text/plain"]
+             for cell in notebook.cells for output in cell.get("outputs", [])
+             if "scrapbook" in output.get("metadata", {})}
+    finding = glued["conv_finding"]
+    book = chapter.open(conv_runs=None, conv_trials=None, conv_levels=None, conv_iterations=None,
+                        conv_precision=None, conv_val_size=None, conv_test_subset=None)
+    runs = []
+    for network, dropout in book.conv_runs:
+        try:
+            stored = book.result(experiment="imp", network=network, dropout=dropout, controls=("reinit",),
+                                 **book.conv_settings())
+        except Exception:  # a record being recomputed: the glued text cannot be checked against it
+            pytest.skip(f"the committed {network} dropout {dropout} record is missing")
+        runs += stored["runs"]
+    last = sum(r["early_stop"]["iteration"] == r["curve"]["iteration"][-1] for r in runs)
+    assert f"({last} of {len(runs)})" in finding, finding
+    assert f"{100 * last / len(runs):.0f} %" in finding
+
+
+@pytest.mark.parametrize("scale", ["smoke", "book", "paper"])
+def test_parameters_left_at_none_take_the_scale_s_values(scale):
+    knobs = {name: None for name in chapter.CHECKS if name != "trials"}
+    book = chapter.open(scale=scale, **knobs)
+    expected = dict(chapter.SCALE_DEFAULTS[scale])
+    assert book.trials == expected.pop("trials")
+    assert vars(book.parameters) == expected
+    table = book.parameters_table()
+    assert set(table["from"]) == {f"scale {scale}"}
+    given = chapter.open(scale=scale, levels=3, **{k: v for k, v in knobs.items() if k != "levels"})
+    assert given.parameters.levels == 3
+    assert given.parameters_table().set_index("parameter").loc["levels", "from"] == "given"
+
+
+def test_the_smoke_and_paper_tables_follow_the_config():
+    from lthlib.config import DEFAULT_LEVELS, PAPER_SETTINGS, SCALE_SETTINGS
+
+    smoke, paper = chapter.SCALE_DEFAULTS["smoke"], chapter.SCALE_DEFAULTS["paper"]
+    assert smoke["trials"] == SCALE_SETTINGS["smoke"]["trials"] and smoke["levels"] == SCALE_SETTINGS["smoke"]["levels"]
+    assert paper["levels"] == DEFAULT_LEVELS["lenet"] and paper["conv_precision"] == "float32"
+    book = chapter.open(scale="paper", conv_runs=None, conv_iterations=None, conv_levels=None)
+    for network, _ in book.conv_runs:  # unset: each network's own iterations from the paper
+        config = book.config(experiment="imp", network=network, **book.conv_settings())
+        assert config.iterations == PAPER_SETTINGS[network]["iterations"]
+        assert config.levels == DEFAULT_LEVELS[network] and config.val_size is None and config.test_subset is None
+    for scale, table in chapter.SCALE_DEFAULTS.items():  # rewind is 5 % of LeNet's training at every scale
+        assert table["rewind"] == chapter._lenet_iterations("fashion-mnist", scale) // 20
+
+
+def test_rewind_must_fall_within_lenet_training_at_the_scale():
+    with pytest.raises(chapter.ParameterError) as error:
+        chapter.open(scale="smoke", rewind=250)
+    message = str(error.value)
+    assert "rewind=250" in message and "scale smoke" in message and "200 iterations" in message
+    assert "valid: an integer from 0 to 199" in message
+    assert chapter.open(scale="smoke", rewind=None).parameters.rewind < 200  # the scale's own value fits
+    assert chapter.open(scale="book", rewind=250).parameters.rewind == 250
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    (dict(scale="book", conv_runs="conv2:0", conv_iterations=50), ["conv_iterations=50", "every 100", ">= 100"]),
+    (dict(conv_runs="conv2:0", conv_val_size=70_000), ["parameter conv_val_size=70000", "valid: 0..59,999"]),
+    (dict(conv_network="conv2", conv_test_subset=20_000), ["parameter conv_test_subset=20000", "valid: 1..10,000"]),
+    (dict(conv_runs="lenet:0"), ["conv_runs network='lenet'", "conv2, conv4, conv6"]),
+    (dict(conv_precision="float16"), ["conv_precision='float16'", "float32, bfloat16"]),
+    (dict(levels=0), ["levels=0", "positive integer"]),
+    (dict(colour="red"), ["unknown chapter parameter 'colour'", "levels"]),
+])
+def test_parameters_that_combine_are_checked_together(kwargs, expected):
+    with pytest.raises(chapter.ParameterError) as error:
+        chapter.open(**kwargs)
+    for text in expected:
+        assert text in str(error.value)
+
+
+def test_convolutional_sections_are_skipped_without_images():
+    book = chapter.open(dataset="mnist1d", scale="smoke", conv_runs="conv2:0,conv4:0.5", conv_iterations=10)
+    assert book.conv_runs == [] and book.networks == ("lenet",)
+    assert "mnist1d" in book.conv_skipped and "images" in book.conv_skipped
+    assert set(book.parameters_table().set_index("parameter").filter(like="conv_", axis=0)["value"]) == {
+        "not used: no images"}
+    empty = chapter.open(scale="smoke", conv_runs="")
+    assert empty.conv_runs == [] and "conv_runs is empty" in empty.conv_skipped
+    assert chapter.open(scale="smoke", conv_runs=None).conv_skipped is None
+
+
+def test_a_result_computed_here_shows_a_progress_bar_and_a_stored_one_does_not(tmp_path, capsys, fashion):
+    book = chapter.open(scale="smoke", trials=1, store=str(tmp_path), allow_train=True)
+    first = book.result(experiment="dense", network="lenet")
+    bar = capsys.readouterr().err
+    assert "training dense lenet" in bar and "200/200" in bar
+    again = book.result(experiment="dense", network="lenet")
+    assert capsys.readouterr().err == "" and again == first

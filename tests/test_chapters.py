@@ -1,4 +1,8 @@
-"""Every chapter runs end to end at smoke scale (papermill), and a bad parameter stops it at its first cells."""
+"""Every chapter runs end to end at smoke scale (papermill), and a bad parameter stops it at its first cells.
+
+Smoke runs rely on the scale's own defaults (``lthlib.chapter.SCALE_DEFAULTS["smoke"]``): the
+parameters given here are only those a test is about.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,14 @@ import papermill
 import pytest
 import yaml
 
+from lthlib import chapter_run
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
 
 SMOKE = {
-    "foundations": dict(scale="smoke", trials=2, conv_trials=1, conv_iterations=50),
-    "lottery-ticket": dict(scale="smoke", trials=2, levels=2, rewind=50, extra_trials=2,
-                           conv_runs="conv2:0,conv2:0.5", conv_trials=1, conv_levels=1, conv_iterations=50),
+    "foundations": dict(scale="smoke"),
+    "lottery-ticket": dict(scale="smoke"),
 }
 
 
@@ -33,21 +38,32 @@ def execute(name: str, tmp_path, **parameters):
                                       progress_bar=False)
 
 
+def code_outputs(notebook, output_type: str) -> list:
+    return [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == output_type]
+
+
+def printed(notebook) -> str:
+    return "".join(o["text"] for o in code_outputs(notebook, "stream") if o.get("name") == "stdout")
+
+
 def test_every_notebook_chapter_has_smoke_parameters():
     assert set(chapters_in_toc()) == set(SMOKE)
     assert {p.stem for p in BOOK.glob("*.ipynb")} == set(SMOKE)
 
 
+@pytest.mark.parametrize("dataset", ["fashion-mnist", "mnist1d"])
 @pytest.mark.parametrize("name", sorted(SMOKE))
-def test_chapter_runs_at_smoke_scale_into_a_fresh_store(name, tmp_path, fashion):
+def test_chapter_runs_at_smoke_scale_into_a_fresh_store(name, dataset, tmp_path, fashion):
     store = tmp_path / "store"
-    notebook = execute(name, tmp_path, allow_train=True, store=str(store), **SMOKE[name])
-    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors
+    notebook = execute(name, tmp_path, allow_train=True, store=str(store), dataset=dataset, **SMOKE[name])
+    assert not code_outputs(notebook, "error")
     assert list(store.glob("*/*/record.json"))  # it computed what the committed store lacks
-    note = next(o["text"] for c in notebook.cells if c.cell_type == "code" for o in c.outputs
-                if o.output_type == "stream" and "computed at scale" in o.get("text", ""))
-    assert "scale smoke" in note
+    text = printed(notebook)
+    assert "computed at scale smoke" in text
+    skipped = "This section is skipped: the convolutional networks need images" in text
+    assert skipped == (dataset == "mnist1d")  # the conv sections say so when they are skipped
+    assert {path.parent.parent.name for path in store.glob("*/*/record.json")} >= {"dense" if name == "foundations"
+                                                                                   else "imp"}
 
 
 @pytest.mark.parametrize("parameter, value, expected", [
@@ -58,17 +74,65 @@ def test_chapter_runs_at_smoke_scale_into_a_fresh_store(name, tmp_path, fashion)
 ])
 def test_a_bad_parameter_stops_the_chapter_in_its_first_cells(parameter, value, expected, tmp_path):
     for name in sorted(SMOKE):
-        with pytest.raises(papermill.PapermillExecutionError) as error:
-            execute(name, tmp_path, **{parameter: value})
-        message = str(error.value)
-        assert "ParameterError" in message
-        for text in expected:
-            assert text in message
-        notebook = nbformat.read(tmp_path / f"{name}.ipynb", as_version=4)
-        code = [c for c in notebook.cells if c.cell_type == "code"]
-        failed = next(i for i, c in enumerate(code) if any(o.output_type == "error" for o in c.outputs))
-        assert failed <= 2  # parameters, injected parameters, then the cell that checks them
-        assert all(c.execution_count is None for c in code[failed + 1:])
+        stops_in_first_cells(name, tmp_path, {parameter: value}, expected)
+
+
+def test_rewind_beyond_lenet_training_at_the_scale_stops_the_chapter(tmp_path):
+    stops_in_first_cells("lottery-ticket", tmp_path, dict(scale="smoke", rewind=250),
+                         ["rewind=250", "scale smoke", "200 iterations", "valid: an integer from 0 to 199"])
+
+
+def stops_in_first_cells(name, tmp_path, parameters, expected):
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        execute(name, tmp_path, **parameters)
+    message = str(error.value)
+    assert "ParameterError" in message
+    for text in expected:
+        assert text in message
+    notebook = nbformat.read(tmp_path / f"{name}.ipynb", as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    failed = next(i for i, c in enumerate(code) if any(o.output_type == "error" for o in c.outputs))
+    assert failed <= 2  # parameters, injected parameters, then the cell that checks them
+    assert all(c.execution_count is None for c in code[failed + 1:])
+
+
+def test_an_unknown_parameter_is_refused_before_anything_runs(tmp_path):
+    finished = subprocess.run([sys.executable, "-m", "lthlib", "chapter", "lottery-ticket", "-p", "scale", "smoke",
+                               "-p", "colour", "red", "--output", str(tmp_path / "runs")],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert finished.returncode == 2
+    lines = finished.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lthlib: error: unknown parameter 'colour'")
+    assert "valid: dataset, scale, trials" in lines[0] and "rewind" in lines[0]
+    assert not (tmp_path / "runs").exists()  # nothing executed, nothing written
+
+
+def test_an_unknown_chapter_is_refused_with_the_valid_ones(capsys):
+    assert chapter_run.main(["lotery-ticket"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == "lthlib: error: unknown chapter 'lotery-ticket'; valid: foundations, lottery-ticket"
+
+
+def test_chapter_parameter_values_are_read_as_papermill_reads_them():
+    assert [chapter_run.resolve_value(v) for v in ("True", "False", "None", "3", "-1", "0.5", "1e-3", "conv2:0")] == [
+        True, False, None, 3, -1, 0.5, 1e-3, "conv2:0"]
+
+
+def test_the_chapter_command_executes_and_renders_a_chapter(tmp_path, capsys):
+    """``python -m lthlib chapter`` on MNIST-1D at smoke: executed notebook, new results, HTML with glued numbers."""
+    runs = tmp_path / "runs"
+    code = chapter_run.main(["foundations", "-p", "scale", "smoke", "-p", "dataset", "mnist1d", "--output", str(runs)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    notebook = nbformat.read(runs / "foundations.ipynb", as_version=4)
+    assert not code_outputs(notebook, "error")
+    assert list((runs / "results").glob("dense/*/record.json"))
+    html = (runs / "_build" / "html" / "foundations.html").read_text()
+    assert f"HTML: {runs / '_build' / 'html' / 'foundations.html'}" in out
+    assert "No convolutional network is trained here" in html  # a glued sentence, filled in
+    assert "training dense lenet" not in html  # progress bars (stderr) are not rendered
+    a_bad_value = chapter_run.main(["foundations", "-p", "trials", "0", "--output", str(runs), "--no-html"])
+    assert a_bad_value == 2 and "ParameterError: parameter trials=0" in capsys.readouterr().err
 
 
 def test_nbval_fails_when_a_committed_output_is_changed(tmp_path):

@@ -22,7 +22,7 @@ def cli(*args, cwd=None):
     (["run", "imp", "--criterion", "largest"], ["'largest'", "large_final", "magnitude_increase", "movement"]),
     (["run", "imp", "--fc-rate", "1.5"], ["fc_rate=1.5", "between 0 and 1"]),
     (["run", "imp", "--output-rate", "0"], ["output_rate=0.0", "between 0 and 1"]),
-    (["run", "imp", "--iterations", "-5"], ["iterations=-5", "positive integer"]),
+    (["run", "imp", "--iterations", "-5"], ["iterations=-5", "from 1 to"]),
     (["run", "imp", "--dataset", "imagenet"], ["'imagenet'", "fashion-mnist", "mnist1d", "cifar10"]),
     (["run", "imp", "--network", "resnet"], ["'resnet'", "lenet", "conv6"]),
     (["run", "prune"], ["'prune'", "dense", "imp", "oneshot"]),
@@ -69,4 +69,4 @@ def test_run_then_verify_from_the_command_line(fashion, tmp_path):
     assert check.returncode == 0, check.stdout + check.stderr
     assert "reproduced over the first 100 iterations" in check.stdout
     missing = cli("run", "imp", "--scale", "smoke", "--levels", "3", "--store", str(tmp_path), "--read-only")
-    assert missing.returncode == 1 and "python -m lthlib run imp --scale smoke --levels 3" in missing.stderr
+    assert missing.returncode == 2 and "python -m lthlib run imp --scale smoke --levels 3" in missing.stderr

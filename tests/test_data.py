@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import pathlib
@@ -14,7 +15,7 @@ import pytest
 import torch
 import torchvision
 
-from lthlib import data
+from lthlib import data, sources
 
 N_TRAIN, N_TEST = 60, 20
 
@@ -229,8 +230,8 @@ def test_cifar10_corrupted_file_raises_dataset_unavailable(cifar_root):
 
 
 def test_mnist1d_generates_caches_and_reloads(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "MNIST1D_NUM_SAMPLES", 600)
-    monkeypatch.setattr(data, "MNIST1D_NUM_TRAIN", 500)
+    monkeypatch.setattr(sources, "MNIST1D_NUM_SAMPLES", 600)
+    monkeypatch.setattr(sources, "MNIST1D_NUM_TRAIN", 500)
     np.random.seed(123)
     random.seed(123)
     np_expected, py_expected = np.random.get_state()[1].copy(), random.getstate()
@@ -258,16 +259,16 @@ def test_mnist1d_generates_caches_and_reloads(tmp_path, monkeypatch):
 
 
 def test_mnist1d_default_sizes():
-    assert data.MNIST1D_NUM_TRAIN - data._SPECS["mnist1d"].val_size >= 10_000
-    assert data.MNIST1D_NUM_SAMPLES - data.MNIST1D_NUM_TRAIN == 2000
+    assert sources.MNIST1D_NUM_TRAIN - data.info("mnist1d").default_val_size >= 10_000
+    assert sources.MNIST1D_NUM_SAMPLES - sources.MNIST1D_NUM_TRAIN == 2000
 
 
 # ---------------------------------------------------------------- Fashion-MNIST
 
 
 needs_debian_fashion = pytest.mark.skipif(
-    not (data.DEBIAN_FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
-    reason=f"Debian package dataset-fashion-mnist not installed ({data.DEBIAN_FASHION_MNIST_DIR} missing)",
+    not (sources.DEBIAN_FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
+    reason=f"Debian package dataset-fashion-mnist not installed ({sources.DEBIAN_FASHION_MNIST_DIR} missing)",
 )
 
 
@@ -275,7 +276,7 @@ needs_debian_fashion = pytest.mark.skipif(
 def test_fashion_mnist_from_debian_package(tmp_path):
     msg = data.prepare("fashion-mnist", root=tmp_path)
     assert "Debian package dataset-fashion-mnist" in msg
-    for name in data.IDX_FILES:
+    for name in sources.IDX_FILES:
         assert (tmp_path / "FashionMNIST" / "raw" / name).is_file()
     assert "already present" in data.prepare("fashion-mnist", root=tmp_path)
 
@@ -300,7 +301,7 @@ def _write_fake_debian(folder: pathlib.Path) -> None:
     xtr, ytr, xte, yte = idx_images(N_TRAIN, N_TEST)
     write_idx(folder, "train", xtr, ytr)
     write_idx(folder, "t10k", xte, yte)
-    for name in data.IDX_FILES:
+    for name in sources.IDX_FILES:
         path = folder / name
         path.with_name(name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
         path.unlink()
@@ -308,10 +309,10 @@ def _write_fake_debian(folder: pathlib.Path) -> None:
 
 def test_fashion_mnist_installs_with_apt_when_root(tmp_path, monkeypatch):
     debian = tmp_path / "usr-share"
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", debian)
-    monkeypatch.setattr(data, "APT_GET", "fake-apt-get")
-    monkeypatch.setattr(data.shutil, "which", lambda cmd: "/bin/fake-apt-get" if cmd == "fake-apt-get" else None)
-    monkeypatch.setattr(data, "_is_root", lambda: True)
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_MNIST_DIR", debian)
+    monkeypatch.setattr(sources, "APT_GET", "fake-apt-get")
+    monkeypatch.setattr(sources.shutil, "which", lambda cmd: "/bin/fake-apt-get" if cmd == "fake-apt-get" else None)
+    monkeypatch.setattr(sources, "_is_root", lambda: True)
     calls = []
 
     def fake_run(cmd, check, env):
@@ -319,7 +320,7 @@ def test_fashion_mnist_installs_with_apt_when_root(tmp_path, monkeypatch):
         if cmd[1] == "install":
             _write_fake_debian(debian)
 
-    monkeypatch.setattr(data.subprocess, "run", fake_run)
+    monkeypatch.setattr(sources.subprocess, "run", fake_run)
     root = tmp_path / "root"
     msg = data.prepare("fashion-mnist", root=root)
     assert calls == [["update"], ["install", "-y", "dataset-fashion-mnist"]]
@@ -330,8 +331,8 @@ def test_fashion_mnist_installs_with_apt_when_root(tmp_path, monkeypatch):
 
 
 def test_fashion_mnist_no_source_raises(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "absent")
-    monkeypatch.setattr(data, "_is_root", lambda: False)
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "absent")
+    monkeypatch.setattr(sources, "_is_root", lambda: False)
 
     def no_network(self):
         raise RuntimeError("no network")
@@ -342,3 +343,268 @@ def test_fashion_mnist_no_source_raises(tmp_path, monkeypatch):
     assert "dataset-fashion-mnist" in str(err.value)
     with pytest.raises(data.DatasetUnavailable, match="dataset-fashion-mnist"):
         data.load("fashion-mnist", root=tmp_path)
+
+
+# ---------------------------------------------------------------- failed downloads leave nothing behind
+
+
+def _failing_download(write):
+    """A stand-in for torchvision's ``download`` that writes partial files, then fails like an offline one."""
+
+    def download(self):
+        write(self)
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\n<urlopen error [Errno -3] no network>")
+
+    return download
+
+
+def _partial_idx(self):
+    raw = pathlib.Path(self.raw_folder)
+    raw.mkdir(parents=True, exist_ok=True)
+    (raw / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b partial")
+
+
+def test_failed_mnist_download_removes_the_folders_it_created(tmp_path, monkeypatch):
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", _failing_download(_partial_idx))
+    root = tmp_path / "new" / "data"
+    with pytest.raises(data.DatasetUnavailable) as err:
+        data.prepare("mnist", root=root)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("mnist: downloading with torchvision") and "internet" in msg
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_mnist_download_keeps_what_was_there(tmp_path, monkeypatch):
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", _failing_download(_partial_idx))
+    (tmp_path / "MNIST").mkdir()
+    (tmp_path / "MNIST" / "notes.txt").write_text("mine")
+    (tmp_path / "FashionMNIST" / "raw").mkdir(parents=True)
+    with pytest.raises(data.DatasetUnavailable, match="internet"):
+        data.prepare("mnist", root=tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "FashionMNIST", "FashionMNIST/raw", "MNIST", "MNIST/notes.txt"]
+
+
+def test_failed_cifar10_download_removes_its_archive(tmp_path, monkeypatch):
+    def partial_archive(self):
+        (pathlib.Path(self.root) / "cifar-10-python.tar.gz").write_bytes(b"partial")
+
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "download", _failing_download(partial_archive))
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(data.DatasetUnavailable, match="^cifar10: downloading"):
+        data.prepare("cifar10", root=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+# ---------------------------------------------------------------- metadata and sizes
+
+
+def test_builtin_info_and_names():
+    assert data.names()[:4] == data.DATASETS == sources.BUILTIN
+    fashion = data.info("fashion-mnist")
+    assert (fashion.train_size, fashion.test_size, fashion.input_shape) == (60_000, 10_000, (1, 28, 28))
+    assert (fashion.num_classes, fashion.default_val_size, fashion.builtin) == (10, 5000, True)
+    assert fashion.class_names == data.CLASS_NAMES["fashion-mnist"] and fashion.unit == "images"
+    mnist = data.info("mnist")
+    assert (mnist.train_size, mnist.test_size, mnist.input_shape) == (60_000, 10_000, (1, 28, 28))
+    cifar = data.info("cifar10")
+    assert (cifar.train_size, cifar.test_size, cifar.input_shape) == (50_000, 10_000, (3, 32, 32))
+    seq = data.info("mnist1d")
+    assert (seq.train_size, seq.test_size, seq.input_shape) == (11_000, 2_000, (40,))
+    assert (seq.default_val_size, seq.unit) == (1000, "sequences")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fashion.train_size = 1
+    with pytest.raises(ValueError, match=r"unknown dataset 'nope'; valid: fashion-mnist, mnist, cifar10, mnist1d"):
+        data.info("nope")
+
+
+def test_check_sizes_messages():
+    assert data.check_sizes("fashion-mnist", None, None, None) == 5000
+    assert data.check_sizes("mnist1d", 10_999, 1, 2000) == 10_999
+    cases = [
+        (dict(val_size=100_000),
+         "val_size=100000 is larger than fashion-mnist's 60,000 training images; valid: 0..59,999"),
+        (dict(val_size=60_000),
+         "val_size=60000 leaves none of fashion-mnist's 60,000 training images for training; valid: 0..59,999"),
+        (dict(val_size=-1), "val_size=-1 is negative; valid: 0..59,999"),
+        (dict(val_size=1.5), "val_size=1.5 is not an integer; valid: 0..59,999"),
+        (dict(train_subset=56_000),
+         "train_subset=56000 is larger than the 55,000 training images of fashion-mnist left after "
+         "val_size=5,000; valid: 1..55,000"),
+        (dict(train_subset=0), "train_subset=0 must be at least 1; valid: 1..55,000"),
+        (dict(test_subset=10_001),
+         "test_subset=10001 is larger than fashion-mnist's 10,000 test images; valid: 1..10,000"),
+        (dict(test_subset=True), "test_subset=True is not an integer; valid: 1..10,000"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError) as err:
+            data.check_sizes("fashion-mnist", **kwargs)
+        assert str(err.value) == message
+
+
+def test_load_checks_sizes_before_reading_files(tmp_path):
+    with pytest.raises(ValueError, match="^val_size=100000 is larger than fashion-mnist's"):
+        data.load("fashion-mnist", root=tmp_path, val_size=100_000)
+
+
+# ---------------------------------------------------------------- registered datasets
+
+TINY = "tiny-blobs"
+TINY_TRAIN, TINY_TEST = 300, 90
+
+
+def tiny_tensors(seed: int = 0):
+    """Images (N, 1, 8, 8): class k has mean k; pixel (0, 0) is a unique id 100..100+N-1 (train first)."""
+    g = torch.Generator().manual_seed(seed)
+    n = TINY_TRAIN + TINY_TEST
+    y = torch.arange(n) % 3
+    x = torch.randn(n, 1, 8, 8, generator=g) + y.view(-1, 1, 1, 1).float()
+    x[:, 0, 0, 0] = 100 + torch.arange(n, dtype=torch.float32)
+    return x[:TINY_TRAIN], y[:TINY_TRAIN], x[TINY_TRAIN:], y[TINY_TRAIN:]
+
+
+@pytest.fixture
+def tiny():
+    calls = []
+
+    def loader():
+        calls.append(1)
+        return tiny_tensors()
+
+    info = data.register(TINY, loader, num_classes=3, val_size=60, class_names=("low", "mid", "high"))
+    yield info, calls
+    if TINY in data.names():
+        data.unregister(TINY)
+
+
+def test_registered_dataset_loads_with_validation_split(tiny):
+    _, calls = tiny
+    assert len(calls) == 1
+    ds = data.load(TINY, val_size=50, split_seed=4, train_subset=200, test_subset=30)
+    assert len(calls) == 2
+    assert (ds.name, ds.num_classes, ds.input_shape) == (TINY, 3, (1, 8, 8))
+    assert ds.train.x.shape == (200, 1, 8, 8) and ds.val.x.shape == (50, 1, 8, 8) and ds.test.x.shape == (30, 1, 8, 8)
+    for s in (ds.train, ds.val, ds.test):
+        assert s.x.dtype == torch.float32 and s.y.dtype == torch.int64
+
+    perm = torch.randperm(TINY_TRAIN, generator=torch.Generator().manual_seed(4))
+    ids = ids_of(ds, present=perm[:250].tolist() + list(range(TINY_TRAIN, TINY_TRAIN + 30)))
+    assert ids["val"].tolist() == perm[:50].tolist()
+    assert ids["train"].tolist() == perm[50:250].tolist()
+    assert ids["test"].tolist() == list(range(TINY_TRAIN, TINY_TRAIN + 30))
+    for split in ("train", "val", "test"):
+        assert torch.equal(getattr(ds, split).y, ids[split] % 3)
+
+    assert abs(ds.train.x.mean().item()) < 1e-5 and abs(ds.train.x.std(correction=0).item() - 1) < 1e-5
+
+    assert data.load(TINY, val_size=50, split_seed=4, train_subset=200, test_subset=30) is ds
+    default = data.load(TINY, root="/nonexistent")
+    assert (len(default.train), len(default.val), len(default.test)) == (240, 60, 90)
+    assert "nothing to fetch" in data.prepare(TINY)
+    with pytest.raises(ValueError, match=r"^val_size=300 leaves none of tiny-blobs's 300 training images"):
+        data.load(TINY, val_size=300)
+
+
+def test_registered_dataset_info_and_names(tiny):
+    info, calls = tiny
+    assert data.names() == (*data.DATASETS, TINY)
+    assert data.info(TINY) == info == data.DatasetInfo(
+        name=TINY, train_size=TINY_TRAIN, test_size=TINY_TEST, input_shape=(1, 8, 8), num_classes=3,
+        default_val_size=60, class_names=("low", "mid", "high"), builtin=False)
+    assert data.CLASS_NAMES[TINY] == ("low", "mid", "high")
+    assert data.check_sizes(TINY, None, 240, 90) == 60
+    with pytest.raises(ValueError, match=r"^train_subset=241 .* valid: 1\.\.240$"):
+        data.check_sizes(TINY, None, 241, None)
+    with pytest.raises(ValueError, match=f"valid: .*mnist1d, {TINY}$"):
+        data.info("nope")
+    assert len(calls) == 1
+
+    data.unregister(TINY)
+    assert data.names() == data.DATASETS and TINY not in data.CLASS_NAMES
+    with pytest.raises(ValueError, match="unknown dataset 'tiny-blobs'"):
+        data.load(TINY)
+    with pytest.raises(ValueError, match="built-in"):
+        data.unregister("mnist")
+
+
+def test_register_numpy_mapping_and_replace(tiny):
+    first = data.load(TINY)
+    xtr, ytr, xte, yte = (t.numpy() for t in tiny_tensors(seed=1))
+    arrays = dict(x_train=xtr[:, 0, 0, :].astype(np.float64), y_train=ytr.astype(np.int32),
+                  x_test=xte[:, 0, 0, :], y_test=yte)
+    info = data.register(TINY, lambda: arrays, num_classes=3, val_size=30)
+    assert (info.input_shape, info.unit, info.class_names) == ((8,), "sequences", ("0", "1", "2"))
+    assert data.names().count(TINY) == 1
+    second = data.load(TINY)
+    assert second is not first and second.input_shape == (8,) and len(second.val) == 30
+    assert second.train.x.dtype == torch.float32 and second.train.y.dtype == torch.int64
+
+    arrays["x_test"] = arrays["x_test"][:10]
+    arrays["y_test"] = arrays["y_test"][:10]
+    data.clear_cache()
+    with pytest.raises(ValueError, match="register changed data under a new name"):
+        data.load(TINY)
+
+
+def _bad(**change):
+    def make():
+        x_train, y_train, x_test, y_test = tiny_tensors()
+        out = dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+        out.update(change)
+        return out
+    return make
+
+
+BAD_REGISTRATIONS = [
+    (dict(name="mnist"), "it is a built-in dataset"),
+    (dict(name="has space"), "a name is 1 to 64 letters"),
+    (dict(name=""), "a name is 1 to 64 letters"),
+    (dict(loader="not callable"), "loader must be a function"),
+    (dict(num_classes=1), "num_classes must be an integer >= 2"),
+    (dict(class_names=("a", "b")), "class_names has 2 names for num_classes=3"),
+    (dict(val_size=0), r"val_size=0 must be an integer in 1\.\.299"),
+    (dict(val_size=300), r"val_size=300 must be an integer in 1\.\.299"),
+    (dict(loader=lambda: tiny_tensors()[:3]), "must return \\(x_train, y_train, x_test, y_test\\)"),
+    (dict(loader=lambda: {"x_train": 1}), "without y_train, x_test, y_test"),
+    (dict(loader=_bad(x_train=torch.zeros(300, 8, 8))), r"x_train must be \(N, C, H, W\) images or \(N, L\)"),
+    (dict(loader=_bad(x_test=torch.zeros(90, 1, 8, 9))), r"x_test examples have shape \(1, 8, 9\)"),
+    (dict(loader=_bad(y_train=torch.zeros(299, dtype=torch.int64))), "y_train has 299 labels but x_train has 300"),
+    (dict(loader=_bad(y_test=torch.full((90,), 3))), r"y_test has labels in 3\.\.3, outside 0\.\.2"),
+    (dict(loader=_bad(y_train=-torch.ones(300, dtype=torch.int64))), r"y_train has labels in -1\.\.-1"),
+    (dict(loader=_bad(y_train=torch.zeros(300))), "y_train must be integer class indices"),
+    (dict(loader=_bad(y_test=torch.zeros(90, 1, dtype=torch.int64))), r"y_test must be one class index"),
+    (dict(loader=_bad(x_test=torch.full((90, 1, 8, 8), float("nan")))), "x_test has NaN or infinite values"),
+    (dict(loader=_bad(x_train=torch.zeros(1, 1, 8, 8), y_train=torch.zeros(1, dtype=torch.int64))),
+     "at least 2 training examples"),
+    (dict(loader=_bad(x_test="text")), "x_test is not convertible to a tensor"),
+]
+
+
+@pytest.mark.parametrize("change, message", BAD_REGISTRATIONS, ids=[m for _, m in BAD_REGISTRATIONS])
+def test_register_refuses_bad_datasets(change, message):
+    kwargs = {**dict(name="mine", loader=tiny_tensors, num_classes=3, val_size=60), **change}
+    name = kwargs.pop("name")
+    loader = kwargs.pop("loader")
+    with pytest.raises(ValueError, match=message) as err:
+        data.register(name, loader, **kwargs)
+    assert str(err.value).startswith(f"cannot register dataset {name!r}: ") and "\n" not in str(err.value)
+    assert data.names() == data.DATASETS
+
+
+def test_smoke_imp_on_registered_dataset(tiny, tmp_path):
+    from lthlib import experiments
+    from lthlib.config import ExperimentConfig, config_hash, resolve
+    from lthlib.store import Store
+
+    config = ExperimentConfig(experiment="imp", scale="smoke", dataset=TINY, val_size=60, train_subset=200,
+                              test_subset=90)
+    rec = experiments.result(config, Store(tmp_path))
+    resolved = resolve(config)
+    assert rec["config"]["dataset"] == TINY
+    arms = ("ticket", *resolved.controls)
+    expected = {(0, "ticket")} | {(level, arm) for level in range(1, resolved.levels + 1) for arm in arms}
+    seen = [(run["level"], run["arm"]) for run in rec["runs"]]
+    assert set(seen) == expected and resolved.levels >= 1
+    assert all(seen.count(key) == resolved.trials for key in expected)
+    assert (tmp_path / "imp" / config_hash(config) / "record.json").is_file()
+    assert Store(tmp_path, read_only=True).load(config)["hash"] == rec["hash"]

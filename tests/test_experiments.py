@@ -85,14 +85,14 @@ def test_rewinding_resets_to_the_weights_of_iteration_k(smoke_config, fashion, t
     config = resolve(smoke_config.replace(rewind=50, levels=1, controls=()))
     dataset = experiments.load_data(config, "cpu")
     arch = experiments.architecture(config, dataset)
-    state = experiments._train_dense(config, arch, dataset, "cpu", None)
+    state = experiments.dense_level(config, arch, dataset, "cpu")
     weights, biases = experiments.dense_start(config, arch, "cpu")
     full = {n: torch.ones_like(w, dtype=torch.bool) for n, w in weights.items()}
     first_50 = train(arch, dataset, Cohort(weights, biases, full, {}, experiments.data_seeds(config, 0, config.trials)),
                      dataclasses.replace(TrainSettings.from_config(config), iterations=50))
     for name in weights:
-        assert torch.equal(state["reset"][0][name], first_50.weights[name])
-        assert torch.equal(state["reset"][1][name], first_50.biases[name])
+        assert torch.equal(state.reset_weights[name], first_50.weights[name])
+        assert torch.equal(state.reset_biases[name], first_50.biases[name])
     rewound = runs(experiments.result(config, Store(tmp_path)), level=1, arm="ticket")
     reset = runs(experiments.result(config.replace(rewind=0), Store(tmp_path)), level=1, arm="ticket")
     assert rewound[0]["curve"]["val_loss"][0] < reset[0]["curve"]["val_loss"][0]
@@ -124,33 +124,69 @@ def test_interrupted_run_resumes_without_recomputing(smoke_config, fashion, tmp_
     real_checkpoint = experiments._checkpoint
     saved = []
 
-    def stop_after_level_two(store_, config_, state):
-        real_checkpoint(store_, config_, state)
-        saved.append(state["level"])
-        if state["level"] == 2:
+    def stop_after_level_two(store_, config_, state, clock):
+        real_checkpoint(store_, config_, state, clock)
+        saved.append(state.level)
+        if state.level == 2:
             raise Interrupt
 
     monkeypatch.setattr(experiments, "_checkpoint", stop_after_level_two)
     with pytest.raises(Interrupt):
         experiments.result(config, store)
     assert saved == [0, 1, 2] and store.load(config) is None
+    assert sorted(p.name for p in store.directory(config).glob("checkpoint-*.pt")) == ["checkpoint-1.pt",
+                                                                                      "checkpoint-2.pt"]
 
     trained_levels = []
-    real_train = experiments._train_cohort
+    real_level = experiments.imp_level
 
-    def counting(config_, arch, dataset, cohort, level, **kwargs):
+    def counting(config_, arch, state, level):
         trained_levels.append(level)
-        return real_train(config_, arch, dataset, cohort, level, **kwargs)
+        return real_level(config_, arch, state, level)
 
     monkeypatch.setattr(experiments, "_checkpoint", real_checkpoint)
-    monkeypatch.setattr(experiments, "_train_cohort", counting)
+    monkeypatch.setattr(experiments, "imp_level", counting)
     resumed = experiments.result(config, store)
     assert trained_levels == [3, 4]
 
-    monkeypatch.setattr(experiments, "_train_cohort", real_train)
+    monkeypatch.setattr(experiments, "imp_level", real_level)
     uninterrupted = experiments.compute(config, None)
     assert resumed["runs"] == uninterrupted["runs"]
-    assert not (store.directory(config) / "checkpoint.pt").exists()
+    assert not list(store.directory(config).glob("checkpoint*"))
+
+
+def test_a_tampered_checkpoint_is_reported_and_its_level_recomputed(smoke_config, fashion, tmp_path, monkeypatch,
+                                                                   capsys):
+    config = smoke_config.replace(levels=3, controls=())
+    store = Store(tmp_path)
+    real_checkpoint = experiments._checkpoint
+
+    def stop_after_level_two(store_, config_, state, clock):
+        real_checkpoint(store_, config_, state, clock)
+        if state.level == 2:
+            raise Interrupt
+
+    monkeypatch.setattr(experiments, "_checkpoint", stop_after_level_two)
+    with pytest.raises(Interrupt):
+        experiments.result(config, store)
+    newest = store.directory(config) / "checkpoint-2.pt"
+    blob = bytearray(newest.read_bytes())
+    blob[-100] ^= 0xFF  # one flipped byte inside the saved weights
+    newest.write_bytes(bytes(blob))
+    (store.directory(config) / ".record.json.x1y2.tmp").write_text("left by a kill")
+
+    trained_levels = []
+    real_level = experiments.imp_level
+    monkeypatch.setattr(experiments, "_checkpoint", real_checkpoint)
+    monkeypatch.setattr(experiments, "imp_level", lambda c, a, s, level: trained_levels.append(level) or
+                        real_level(c, a, s, level))
+    resumed = experiments.result(config, store)
+    assert trained_levels == [2, 3]  # level 2 recomputed from the good checkpoint of level 1
+    assert "checkpoint-2.pt is not trusted (checksum mismatch); level 2 will be recomputed" in capsys.readouterr().err
+    assert (store.directory(config) / "checkpoint-2.pt.corrupt").exists()
+    assert not list(store.directory(config).glob(".*.tmp"))
+    monkeypatch.setattr(experiments, "imp_level", real_level)
+    assert resumed["runs"] == experiments.compute(config, None)["runs"]
 
 
 def test_killed_process_resumes_from_its_last_finished_level(fashion, tmp_path):
@@ -159,23 +195,21 @@ def test_killed_process_resumes_from_its_last_finished_level(fashion, tmp_path):
             "--controls", "reinit", "--store", str(tmp_path), "--device", "cpu"]
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    checkpoint = None
+    found = []
     deadline = time.time() + 120
-    while time.time() < deadline and process.poll() is None:
-        found = list(tmp_path.glob("imp/*/checkpoint.pt"))
-        if found:
-            checkpoint = found[0]
-            break
+    while time.time() < deadline and process.poll() is None and not found:
+        found = list(tmp_path.glob("imp/*/checkpoint-*.pt"))
         time.sleep(0.05)
-    assert checkpoint is not None, "the run finished or failed before writing a checkpoint"
+    assert found, "the run finished or failed before writing a checkpoint"
     time.sleep(0.5)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    level = torch.load(checkpoint, weights_only=True)["state"]["level"]
+    directory = found[0].parent
+    level = max(int(p.stem.split("-")[1]) for p in directory.glob("checkpoint-*.pt"))
     assert 0 <= level < 6
     finished = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     assert f"resuming after finished level {level}" in finished.stderr
-    record = Store.read_record(checkpoint.parent / "record.json")
+    record = Store.read_record(directory / "record.json")
     assert sorted({r["level"] for r in record["runs"]}) == list(range(7))
-    assert set(unpack_masks((checkpoint.parent / "masks.npz").read_bytes())) >= {"level6/ticket/0/fc1"}
+    assert set(unpack_masks((directory / "masks.npz").read_bytes())) >= {"level6/ticket/0/fc1"}

@@ -80,6 +80,19 @@ def test_masked_linear_gradients_follow_the_reparametrisation():
     assert torch.all(grads[1][mask == 0] == 0)
 
 
+def test_a_trained_mask_gets_the_gradient_of_the_reparametrisation():
+    torch.manual_seed(1)
+    h = torch.randn(2, 5, 4, dtype=torch.float64)
+    w = torch.randn(2, 3, 4, dtype=torch.float64)
+    b = torch.randn(2, 3, dtype=torch.float64)
+    mask = torch.rand(2, 3, 4, dtype=torch.float64, requires_grad=True)  # a relaxed, learned mask
+    out = models.MaskedLinear.apply(h, w, mask, None, b, torch.float64)
+    reference = torch.baddbmm(b.unsqueeze(1), h, (w * mask).transpose(1, 2))
+    (got,) = torch.autograd.grad(out.sin().sum(), (mask,))
+    (want,) = torch.autograd.grad(reference.sin().sum(), (mask,))
+    assert torch.allclose(got, want, atol=1e-5) and got.abs().sum() > 0
+
+
 def test_unknown_network_and_wrong_input():
     with pytest.raises(ValueError, match="'vgg'.*lenet"):
         models.build("vgg", (1, 28, 28), 10)

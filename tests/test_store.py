@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
 from lthlib import verify
 from lthlib.config import ExperimentConfig, config_hash, resolve
-from lthlib.store import CorruptRecord, MissingResult, Store, record_checksum
+from lthlib.store import CorruptRecord, MissingResult, Store, StoreError, record_checksum
 
 
-def copy_record(smoke_store, smoke_config, tmp_path):
+def copy_record(smoke_store, smoke_config, tmp_path, config=None):
+    """A copy of the smoke record in a store under ``tmp_path``, in the folder of ``config`` (default: its own)."""
     source = smoke_store.directory(smoke_config)
-    target = tmp_path / "copy"
+    target = Store(tmp_path).directory(config or smoke_config)
     shutil.copytree(source, target)
     return target / "record.json"
 
@@ -86,3 +91,61 @@ def test_verify_detects_a_tampered_curve_even_with_a_fresh_checksum(smoke_store,
     by_level = {check.level: check for check in report.checks}
     assert by_level[0].ok and not by_level[2].ok
     assert by_level[2].max_deviation == pytest.approx(0.05, abs=1e-6)
+
+
+def test_a_record_copied_into_another_configs_folder_is_refused(smoke_record, smoke_store, smoke_config, tmp_path):
+    other = smoke_config.replace(criterion="movement")
+    path = copy_record(smoke_store, smoke_config, tmp_path, config=other)
+    for store in (Store(tmp_path), Store(tmp_path, read_only=True)):
+        with pytest.raises(CorruptRecord, match=f"hashes to {config_hash(smoke_config)}"):
+            store.load(other)
+    with pytest.raises(CorruptRecord, match="answers only its own config"):
+        verify.verify(path.parent, steps=10)
+
+
+def test_verify_takes_a_result_folder_and_refuses_what_is_not_a_record(smoke_record, smoke_store, smoke_config,
+                                                                       tmp_path):
+    assert verify.verify(smoke_store.directory(smoke_config), steps=50).ok
+    (tmp_path / "notes.json").write_text('{"a": 1}')
+    (tmp_path / "garbage.json").write_text("not json")
+    for path, message in ((tmp_path / "missing.json", "not a stored record"), (tmp_path, "not a stored record"),
+                          (tmp_path / "garbage.json", "cannot be read as JSON"),
+                          (tmp_path / "notes.json", "not an lthlib record")):
+        with pytest.raises((StoreError, CorruptRecord), match=message):
+            verify.verify(path)
+
+
+def test_a_full_disk_is_one_line_naming_the_path_and_the_space(smoke_record, smoke_config, tmp_path, monkeypatch):
+    def full(_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(StoreError) as error:
+        Store(tmp_path).save(smoke_config, {"experiment": "imp", "runs": []})
+    message = str(error.value)
+    assert "no space left to write" in message and "record.json" in message and "bytes" in message
+    assert "\n" not in message
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("root, expected", [("", "empty string"), ("/proc/lthlib-store", "not a writable directory"),
+                                            ("FILE", "not a writable directory")])
+def test_a_store_that_cannot_be_written_is_refused_before_any_work(root, expected, tmp_path):
+    if root == "FILE":
+        root = tmp_path / "a-file"
+        root.write_text("")
+    with pytest.raises(StoreError, match=expected):
+        Store(root).check_writable()
+
+
+def test_two_concurrent_runs_of_one_config_train_it_once(fashion, tmp_path):
+    args = [sys.executable, "-m", "lthlib", "run", "dense", "--scale", "smoke", "--trials", "1",
+            "--store", str(tmp_path), "--device", "cpu"]
+    env = {**os.environ, "PYTHONPATH": os.getcwd(), "OMP_NUM_THREADS": "1"}
+    first = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    outputs = [process.communicate(timeout=300) for process in (first, second)]
+    assert [process.returncode for process in (first, second)] == [0, 0], outputs
+    said = [out for out, _ in outputs]
+    assert sum("computed " in out for out in said) == 1, said
+    assert sum("already stored" in out for out in said) == 1, said

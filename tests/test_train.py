@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lthlib import data, models
-from lthlib.train import Cohort, TrainSettings, early_stop_summary, train
+from lthlib.train import Cohort, TrainSettings, WeightTraining, early_stop_summary, train
 
 SETTINGS = TrainSettings(optimizer="adam", lr=1.2e-3, batch_size=60, iterations=60, eval_every=20)
 
@@ -50,14 +50,26 @@ def test_frozen_weights_stay_at_their_value(small):
         assert torch.equal(w[~masks[name]], start.weights[name][~masks[name]])
 
 
-def test_a_member_trains_the_same_alone_or_in_a_cohort(small):
+@pytest.mark.parametrize("network, dropout, iterations", [("lenet", 0.0, 60), ("lenet", 0.5, 60),
+                                                      ("conv2", 0.5, 6)])
+def test_a_member_trains_bit_identically_alone_or_in_a_cohort_of_eight(small, network, dropout, iterations):
+    arch = models.build(network, small.input_shape, 10)
+    settings = dataclasses.replace(SETTINGS, dropout=dropout, iterations=iterations, eval_every=iterations // 3)
+    together = train(arch, small, cohort(arch, list(range(8))), settings)
+    alone = train(arch, small, cohort(arch, [5]), settings)
+    assert together.curves[5] == alone.curves[0]
+    for name, w in alone.weights.items():
+        assert torch.equal(together.weights[name][5], w[0])
+    assert together.curves[4]["val_loss"] != together.curves[5]["val_loss"]
+
+
+def test_dropout_noise_differs_between_members_and_is_paired_by_data_seed(small):
     arch = models.build("lenet", small.input_shape, 10)
-    together = train(arch, small, cohort(arch, [4, 5]), SETTINGS)
-    alone = train(arch, small, cohort(arch, [5]), SETTINGS)
-    assert together.curves[1]["iteration"] == alone.curves[0]["iteration"]
-    for key in ("val_loss", "test_acc"):
-        assert together.curves[1][key] == pytest.approx(alone.curves[0][key], abs=1e-4)
-    assert together.curves[0]["val_loss"] != together.curves[1]["val_loss"]
+    settings = dataclasses.replace(SETTINGS, dropout=0.5)
+    same_seed = train(arch, small, cohort(arch, [1, 1], data_seeds=[7, 7]), settings)
+    assert same_seed.curves[0] == same_seed.curves[1]
+    other_noise = train(arch, small, cohort(arch, [1, 1], data_seeds=[7, 8]), settings)
+    assert other_noise.curves[0] != other_noise.curves[1]
 
 
 def test_training_is_deterministic_and_learns(small):
@@ -108,3 +120,22 @@ def test_bfloat16_stays_within_the_noise_of_float32(small, fashion, network, ste
     gap = abs(statistics.mean(accuracy["float32"]) - statistics.mean(accuracy["bfloat16"]))
     assert gap < 3 * spread, accuracy
     assert min(accuracy["bfloat16"]) > 0.6
+
+
+class BiasesOnly(WeightTraining):
+    """A training mode that plugs into the trainer: only biases train, weights stay at their start."""
+
+    def trainable(self, state):
+        for w in state.weights.values():
+            w.requires_grad_(False)
+        return list(state.biases.values())
+
+
+def test_a_training_mode_decides_what_is_trained(small):
+    arch = models.build("lenet", small.input_shape, 10)
+    start = cohort(arch, [0, 1])
+    trained = train(arch, small, start, SETTINGS, mode=BiasesOnly())
+    for name, w in trained.weights.items():
+        assert torch.equal(w, start.weights[name])
+        assert not torch.equal(trained.biases[name], start.biases[name])
+    assert trained.curves[0]["val_loss"][-1] < trained.curves[0]["val_loss"][0]
