@@ -8,14 +8,22 @@ export PYTHONHASHSEED := 0
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: book test bench run data install clean
+.PHONY: book test verify bench run data install clean
 
 book: $(INSTALLED) $(FASHION)
 	rm -rf _build/html
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 
+LINTED := lthlib tests benchmarks book/conftest.py
+
 test: $(INSTALLED) $(FASHION)
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 	$(PY) -m pytest tests $(wildcard book/*.ipynb) $(NBVAL)
+
+# Every committed record re-trains to its stored curves (make test verifies a sample).
+verify: $(INSTALLED) $(FASHION)
+	LTHLIB_VERIFY_ALL=1 $(PY) -m pytest tests/test_committed_store.py
 
 bench: $(INSTALLED) $(FASHION)
 	$(PY) benchmarks/throughput.py

@@ -51,7 +51,8 @@ MASK0_ACTIONS = {
     "zero": lambda w_init, w_final, mask: None,
     "freeze_init": lambda w_init, w_final, mask: w_init.clone(),
     "freeze_init_zero_mask": lambda w_init, w_final, mask: torch.where(
-        w_final.abs() < w_init.abs(), torch.zeros_like(w_init), w_init),
+        w_final.abs() < w_init.abs(), torch.zeros_like(w_init), w_init
+    ),
 }
 
 

@@ -49,8 +49,9 @@ def textbook_steps_per_second(arch, split, lr: float, steps: int) -> float:
     torch.manual_seed(0)
     net = textbook_module(arch)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(split.x, split.y),
-                                         batch_size=BATCH, shuffle=True, drop_last=True)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(split.x, split.y), batch_size=BATCH, shuffle=True, drop_last=True
+    )
 
     def run(n):
         done = 0
@@ -94,8 +95,12 @@ def measure(network: str, members: int, steps: int, precisions, dataset) -> dict
     """Textbook float32 steps/s, then lthlib model-steps/s and ratio at each precision, with peak RSS."""
     arch = models.build(network, dataset.input_shape, dataset.num_classes)
     lr = PAPER_SETTINGS[network]["lr"]
-    row = {"network": network, "members": members, "textbook": textbook_steps_per_second(arch, dataset.train, lr, steps),
-           "peak_rss_textbook_mib": peak_rss_mib()}
+    row = {
+        "network": network,
+        "members": members,
+        "textbook": textbook_steps_per_second(arch, dataset.train, lr, steps),
+        "peak_rss_textbook_mib": peak_rss_mib(),
+    }
     for precision in precisions:
         row[precision] = lthlib_steps_per_second(arch, dataset, lr, members, steps, precision)
         row[f"ratio_{precision}"] = row[precision] / row["textbook"]
@@ -103,11 +108,14 @@ def measure(network: str, members: int, steps: int, precisions, dataset) -> dict
     return row
 
 
-def main(networks=("lenet", "conv2"), members: int = 16, steps: int = 60,
-         precisions=("float32", "bfloat16")) -> list[dict]:
+def main(
+    networks=("lenet", "conv2"), members: int = 16, steps: int = 60, precisions=("float32", "bfloat16")
+) -> list[dict]:
     dataset = data.load("fashion-mnist", "cpu", train_subset=10_000, test_subset=BATCH)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, {steps} timed steps; "
-          f"textbook = one nn.Module with DataLoader and Adam in float32; lthlib = K={members} networks in one cohort")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, {steps} timed steps; "
+        f"textbook = one nn.Module with DataLoader and Adam in float32; lthlib = K={members} networks in one cohort"
+    )
     header = f"{'network':8s} {'textbook steps/s':>17s}"
     for precision in precisions:
         header += f" {'lthlib ' + precision:>17s} {'ratio':>6s}"

@@ -28,8 +28,17 @@ from types import SimpleNamespace
 import pandas as pd
 
 from . import data, experiments
-from .config import (DEFAULT_LEVELS, DEVICES, PRECISIONS, SCALE_SETTINGS, SCALES, ConfigError, ExperimentConfig,
-                     resolve, resolve_device)
+from .config import (
+    DEFAULT_LEVELS,
+    DEVICES,
+    PRECISIONS,
+    SCALE_SETTINGS,
+    SCALES,
+    ConfigError,
+    ExperimentConfig,
+    resolve,
+    resolve_device,
+)
 from .store import Store, StoreError, default_root
 
 CONV_NETWORKS = ("conv2", "conv4", "conv6")
@@ -52,22 +61,59 @@ class ParameterError(ConfigError):
 #   float32, Conv-2/4/6 with and without dropout.
 # rewind is 5 % of LeNet's training length at every scale.
 SCALE_DEFAULTS = {
-    "smoke": dict(trials=SCALE_SETTINGS["smoke"]["trials"], levels=SCALE_SETTINGS["smoke"]["levels"], rewind=10,
-                  extra_trials=2, conv_network="conv2", conv_runs="conv2:0", conv_trials=1, conv_levels=1,
-                  conv_iterations=50, conv_precision="bfloat16", conv_val_size=500, conv_test_subset=500),
-    "book": dict(trials=5, levels=18, rewind=250, extra_trials=3, conv_network="conv2",
-                 conv_runs="conv2:0,conv2:0.5,conv4:0,conv4:0.5", conv_trials=2, conv_levels=3,
-                 conv_iterations=400, conv_precision="bfloat16", conv_val_size=1000, conv_test_subset=2000),
-    "paper": dict(trials=SCALE_SETTINGS["paper"]["trials"], levels=DEFAULT_LEVELS["lenet"], rewind=2500,
-                  extra_trials=SCALE_SETTINGS["paper"]["trials"], conv_network="conv2",
-                  conv_runs="conv2:0,conv2:0.5,conv4:0,conv4:0.5,conv6:0,conv6:0.5",
-                  conv_trials=SCALE_SETTINGS["paper"]["trials"], conv_levels=None, conv_iterations=None,
-                  conv_precision="float32", conv_val_size=None, conv_test_subset=None),
+    "smoke": dict(
+        trials=SCALE_SETTINGS["smoke"]["trials"],
+        levels=SCALE_SETTINGS["smoke"]["levels"],
+        rewind=10,
+        extra_trials=2,
+        conv_network="conv2",
+        conv_runs="conv2:0",
+        conv_trials=1,
+        conv_levels=1,
+        conv_iterations=50,
+        conv_precision="bfloat16",
+        conv_val_size=500,
+        conv_test_subset=500,
+    ),
+    "book": dict(
+        trials=5,
+        levels=18,
+        rewind=250,
+        extra_trials=3,
+        conv_network="conv2",
+        conv_runs="conv2:0,conv2:0.5,conv4:0,conv4:0.5",
+        conv_trials=2,
+        conv_levels=3,
+        conv_iterations=400,
+        conv_precision="bfloat16",
+        conv_val_size=1000,
+        conv_test_subset=2000,
+    ),
+    "paper": dict(
+        trials=SCALE_SETTINGS["paper"]["trials"],
+        levels=DEFAULT_LEVELS["lenet"],
+        rewind=2500,
+        extra_trials=SCALE_SETTINGS["paper"]["trials"],
+        conv_network="conv2",
+        conv_runs="conv2:0,conv2:0.5,conv4:0,conv4:0.5,conv6:0,conv6:0.5",
+        conv_trials=SCALE_SETTINGS["paper"]["trials"],
+        conv_levels=None,
+        conv_iterations=None,
+        conv_precision="float32",
+        conv_val_size=None,
+        conv_test_subset=None,
+    ),
 }
 
 # The experiment setting each convolutional parameter sets.
-CONV_FIELDS = {"conv_trials": "trials", "conv_levels": "levels", "conv_iterations": "iterations",
-               "conv_precision": "precision", "conv_val_size": "val_size", "conv_test_subset": "test_subset"}
+CONV_FIELDS = {
+    "conv_trials": "trials",
+    "conv_levels": "levels",
+    "conv_iterations": "iterations",
+    "conv_precision": "precision",
+    "conv_val_size": "val_size",
+    "conv_test_subset": "test_subset",
+}
 
 
 def check_choice(name: str, value, valid) -> None:
@@ -86,8 +132,11 @@ def check_non_negative_int(name: str, value) -> None:
 
 
 def check_fraction(name: str, value, low_inclusive: bool = True) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (
-        0 <= value < 1 if low_inclusive else 0 < value < 1)
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (0 <= value < 1 if low_inclusive else 0 < value < 1)
+    )
     if not ok:
         interval = "[0, 1)" if low_inclusive else "(0, 1)"
         raise ParameterError(f"parameter {name}={value!r} is not valid; valid: a number in {interval}")
@@ -96,9 +145,11 @@ def check_fraction(name: str, value, low_inclusive: bool = True) -> None:
 def parse_conv_runs(text: str) -> list[tuple[str, float]]:
     """``"conv2:0,conv4:0.5"`` -> ``[("conv2", 0.0), ("conv4", 0.5)]`` (network and dropout rate); ``""`` -> ``[]``."""
     if not isinstance(text, str):
-        raise ParameterError(f"parameter conv_runs={text!r} is not valid; valid: network:dropout pairs separated "
-                             f"by commas, e.g. 'conv2:0,conv4:0.5' (networks: {', '.join(CONV_NETWORKS)}), "
-                             f"or '' for none")
+        raise ParameterError(
+            f"parameter conv_runs={text!r} is not valid; valid: network:dropout pairs separated "
+            f"by commas, e.g. 'conv2:0,conv4:0.5' (networks: {', '.join(CONV_NETWORKS)}), "
+            f"or '' for none"
+        )
     runs = []
     for item in text.split(","):
         if not item.strip():
@@ -108,7 +159,9 @@ def parse_conv_runs(text: str) -> list[tuple[str, float]]:
         try:
             rate = float(dropout or 0)
         except ValueError:
-            raise ParameterError(f"parameter conv_runs has dropout {dropout!r} in {item!r}; valid: a number in [0, 1)") from None
+            raise ParameterError(
+                f"parameter conv_runs has dropout {dropout!r} in {item!r}; valid: a number in [0, 1)"
+            ) from None
         check_fraction("conv_runs dropout", rate)
         runs.append((network, rate))
     return runs
@@ -181,8 +234,10 @@ class Chapter:
         """Why the sections on convolutional networks are skipped (a clause), or ``None`` when they run."""
         if not self.images:
             shape = data.info(self.dataset).input_shape
-            return (f"the convolutional networks need images, and the examples of {self.dataset} are "
-                    f"one-dimensional sequences of length {shape[0]}")
+            return (
+                f"the convolutional networks need images, and the examples of {self.dataset} are "
+                f"one-dimensional sequences of length {shape[0]}"
+            )
         if hasattr(self.parameters, "conv_runs") and not self.conv_runs:
             return "the parameter conv_runs is empty"
         return None
@@ -231,11 +286,16 @@ class Chapter:
         devices = sorted({f"{r['provenance']['device']}, {r['provenance']['threads']} threads" for r in self.used})
         scales = sorted({r["config"]["scale"] for r in self.used})
         untimed = sum(r["provenance"].get("untimed_levels", 0) for r in self.used)
-        caveat = (f" The time of {untimed} pruning levels finished before an interruption was not recorded."
-                  if untimed else "")
-        return (f"The results in this chapter were computed at scale {' and '.join(scales)} on "
-                f"{'; '.join(devices)}, in {format_duration(seconds)} of training in all "
-                f"({len(self.used)} stored experiments).{caveat}")
+        caveat = (
+            f" The time of {untimed} pruning levels finished before an interruption was not recorded."
+            if untimed
+            else ""
+        )
+        return (
+            f"The results in this chapter were computed at scale {' and '.join(scales)} on "
+            f"{'; '.join(devices)}, in {format_duration(seconds)} of training in all "
+            f"({len(self.used)} stored experiments).{caveat}"
+        )
 
     def parameters_table(self) -> pd.DataFrame:
         """The value of every scale-driven parameter and where it came from (given, or the scale's table)."""
@@ -252,8 +312,9 @@ class Chapter:
                 shown = self._describe_unset(name, conv_networks)
             else:
                 shown = "none" if value == "" else f"{value:,}" if isinstance(value, int) else str(value)
-            rows.append({"parameter": name, "value": shown,
-                         "from": "given" if name in self.given else f"scale {self.scale}"})
+            rows.append(
+                {"parameter": name, "value": shown, "from": "given" if name in self.given else f"scale {self.scale}"}
+            )
         return pd.DataFrame(rows)
 
     def parameter_values(self) -> dict:
@@ -289,8 +350,12 @@ class ProgressBar:
             warnings.simplefilter("ignore")  # tqdm.auto warns when ipywidgets is missing, then uses text
             from tqdm.auto import tqdm
         self.config = config
-        self.bar = tqdm(total=experiments.total_steps(config), unit="step", mininterval=1.0,
-                        desc=f"training {config.experiment} {config.network} ({config.dataset}, {config.scale})")
+        self.bar = tqdm(
+            total=experiments.total_steps(config),
+            unit="step",
+            mininterval=1.0,
+            desc=f"training {config.experiment} {config.network} ({config.dataset}, {config.scale})",
+        )
 
     def advance(self, steps: int) -> None:
         self.bar.update(steps)
@@ -299,7 +364,7 @@ class ProgressBar:
         finished = [group for group in experiments.cohort_levels(self.config) if group[-1] <= level]
         self.bar.update(len(finished) * self.config.iterations - self.bar.n)
 
-    def __enter__(self) -> "ProgressBar":
+    def __enter__(self) -> ProgressBar:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -328,7 +393,8 @@ def _check_together(book: Chapter) -> None:
             raise ParameterError(
                 f"parameter rewind={p.rewind} is not valid at scale {scale}: LeNet-300-100 trains for {iterations:,} "
                 f"iterations there, and rewinding resets to an iteration before the end; "
-                f"valid: an integer from 0 to {iterations - 1:,}")
+                f"valid: an integer from 0 to {iterations - 1:,}"
+            )
     networks = [network for network, _ in book.conv_runs]
     if not networks and book.images and getattr(p, "conv_network", None):
         networks = [p.conv_network]
@@ -339,17 +405,30 @@ def _check_together(book: Chapter) -> None:
     if iterations is not None and iterations < eval_every:
         raise ParameterError(
             f"parameter conv_iterations={iterations} is not valid at scale {scale}: networks are evaluated every "
-            f"{eval_every} iterations there; valid: an integer >= {eval_every}")
+            f"{eval_every} iterations there; valid: an integer >= {eval_every}"
+        )
     settings = book.conv_settings()
     for network in dict.fromkeys(networks):
         try:
-            config = resolve(ExperimentConfig(**{"experiment": "imp", "network": network, "dataset": book.dataset,
-                                                 "scale": scale, "trials": book.trials, **settings}))
-            data.check_sizes(book.dataset, val_size=config.val_size, train_subset=config.train_subset,
-                             test_subset=config.test_subset)
+            config = resolve(
+                ExperimentConfig(
+                    **{
+                        "experiment": "imp",
+                        "network": network,
+                        "dataset": book.dataset,
+                        "scale": scale,
+                        "trials": book.trials,
+                        **settings,
+                    }
+                )
+            )
+            data.check_sizes(
+                book.dataset, val_size=config.val_size, train_subset=config.train_subset, test_subset=config.test_subset
+            )
         except (ConfigError, ValueError) as error:
-            raise ParameterError(f"{_conv_parameter_named(book, str(error))} is not valid for {book.dataset} at "
-                                 f"scale {scale}: {error}") from None
+            raise ParameterError(
+                f"{_conv_parameter_named(book, str(error))} is not valid for {book.dataset} at scale {scale}: {error}"
+            ) from None
 
 
 def _conv_parameter_named(book: Chapter, message: str) -> str:
@@ -360,8 +439,15 @@ def _conv_parameter_named(book: Chapter, message: str) -> str:
     return f"the parameters {', '.join(name for name in CONV_FIELDS if hasattr(book.parameters, name))}"
 
 
-def open(dataset: str = "fashion-mnist", scale: str = "book", trials: int | None = None, device: str = "auto",
-         store: str | None = None, allow_train: bool = False, **knobs) -> Chapter:
+def open(
+    dataset: str = "fashion-mnist",
+    scale: str = "book",
+    trials: int | None = None,
+    device: str = "auto",
+    store: str | None = None,
+    allow_train: bool = False,
+    **knobs,
+) -> Chapter:
     """Check the parameters, fill those left at ``None`` from the scale's table, and return the :class:`Chapter`.
 
     ``knobs`` are the chapter's own parameters (names in :data:`CHECKS`, e.g.
@@ -397,7 +483,16 @@ def open(dataset: str = "fashion-mnist", scale: str = "book", trials: int | None
         raise ParameterError(f"parameter {'store' if isinstance(error, StoreError) else 'device'}: {error}") from None
     committed = Store(committed_root) if root != committed_root else None  # only ever read
     trials = values.pop("trials")
-    book = Chapter(dataset, scale, trials, resolved_device, results,
-                   allow_train, committed, parameters=SimpleNamespace(**values), given=frozenset(given))
+    book = Chapter(
+        dataset,
+        scale,
+        trials,
+        resolved_device,
+        results,
+        allow_train,
+        committed,
+        parameters=SimpleNamespace(**values),
+        given=frozenset(given),
+    )
     _check_together(book)
     return book

@@ -1,10 +1,12 @@
-"""Frankle & Carbin's headline claims, each measured on stored results with an explicit rule.
+"""Frankle & Carbin's headline claims, each judged on stored results by a stated rule.
 
 Every function takes tidy frames from :func:`lthlib.summary.runs_frame` and
-returns a :class:`Claim` whose numbers and verdict come from the data; the
-rule that turns numbers into a verdict is stated in ``rule``.
-Accuracies are early-stop test accuracies (the test set is read at the
-iteration the validation loss chose, never used to choose).
+returns a :class:`Claim`. Arms are compared trial by trial (the arms of a
+trial share their initialisation and data order), with a 95 % t-interval
+over the trials and the three-valued verdict of :mod:`lthlib.stats`:
+supported, not supported, inconclusive. Accuracies are early-stop test
+accuracies (the test set is read at the iteration the validation loss chose,
+never used to choose).
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .summary import mean
+from . import stats
+from .summary import distinct
+
+ACCURACY, ITERATION = "early_stop_test_acc", "early_stop_iteration"
+MATCH_MARGIN = 0.005  # a ticket "matches" dense when it is surely no more than 0.5 points below it
 
 
 @dataclass(frozen=True)
@@ -21,82 +27,160 @@ class Claim:
     claim: str
     paper: str
     ours: str
+    n: int
     verdict: str
     rule: str
 
     def row(self) -> dict:
-        return {"claim": self.claim, "paper": self.paper, "this book": self.ours, "verdict": self.verdict}
+        return {
+            "claim": self.claim,
+            "paper": self.paper,
+            "this book (95 % interval)": self.ours,
+            "n": self.n,
+            "verdict": self.verdict,
+        }
 
 
-def _level_means(frame: pd.DataFrame, arm: str, column: str) -> pd.Series:
-    selected = frame[frame["arm"] == arm]
-    return selected.groupby("level")[column].mean()
+def _trials(frame: pd.DataFrame, arm: str, level: int) -> pd.DataFrame:
+    rows = distinct(frame[(frame["arm"] == arm) & (frame["level"] == level)])
+    return rows.set_index("trial").sort_index()
+
+
+def compare(a: pd.DataFrame, b: pd.DataFrame, column: str) -> stats.Paired:
+    """Paired ``a - b`` of ``column`` over the trials both selections hold (rows indexed by trial)."""
+    trials = a.index.intersection(b.index)
+    if len(trials) == 0:
+        raise KeyError("the two selections share no trial")
+    a, b = a.loc[trials], b.loc[trials]
+    return stats.paired(a[column], b[column], a["stopped_at_last_evaluation"], b["stopped_at_last_evaluation"])
 
 
 def _percent(frame: pd.DataFrame, level: int) -> float:
-    return float(frame[frame["level"] == level]["percent"].mean())
+    return float(distinct(frame[frame["level"] == level])["percent"].mean())
 
 
-def smallest_matching_level(frame: pd.DataFrame, arm: str = "ticket") -> int:
-    """The deepest level down to which every level's mean accuracy is at least the dense network's."""
-    accuracy = _level_means(frame, arm, "early_stop_test_acc")
-    dense = accuracy.loc[0]
-    deepest = 0
-    for level in sorted(accuracy.index):
-        if accuracy.loc[level] < dense:
+def _dense(frame: pd.DataFrame) -> pd.DataFrame:
+    return _trials(frame, "ticket", 0)
+
+
+def matching(frame: pd.DataFrame, dense: pd.DataFrame | None = None, arm: str = "ticket") -> dict[int, str]:
+    """Per pruned level, the verdict of "``arm`` matches the dense accuracy" (within :data:`MATCH_MARGIN`)."""
+    dense = _dense(frame) if dense is None else dense
+    levels = sorted(set(frame[(frame["arm"] == arm) & (frame["level"] > 0)]["level"]))
+    return {
+        level: compare(_trials(frame, arm, level), dense, ACCURACY).verdict(margin=-MATCH_MARGIN) for level in levels
+    }
+
+
+def deepest_match(verdicts: dict[int, str]) -> tuple[int | None, int | None]:
+    """(deepest level down to which every level matches, first level that surely falls below); ``None`` if absent.
+
+    The deepest match is ``None`` when some level before the first fall is
+    inconclusive: where tickets stop matching is then not known.
+    """
+    deepest, fall = 0, None
+    for level in sorted(verdicts):
+        if verdicts[level] == stats.NOT_SUPPORTED:
+            fall = level
             break
+        if verdicts[level] != stats.SUPPORTED:
+            return None, None
         deepest = level
-    return deepest
+    return deepest, fall
 
 
 def tickets_exist_below(frame: pd.DataFrame, bound: float = 20.0) -> Claim:
-    level = smallest_matching_level(frame)
-    percent = _percent(frame, level)
-    verdict = "supported" if percent < bound else "not supported"
-    return Claim("winning tickets exist below 10-20 % of the weights", "under 10-20 % (LeNet, Conv-2/4/6)",
-                 f"{percent:.1f} % (deepest level at or above dense accuracy)", verdict,
-                 f"supported when tickets match the dense accuracy at every level down to under {bound:g} %")
+    verdicts = matching(frame)
+    deepest, fall = deepest_match(verdicts)
+    n = len(_dense(frame))
+    if deepest is None:
+        first = compare(_trials(frame, "ticket", min(verdicts)), _dense(frame), ACCURACY)
+        ours = "where tickets stop matching is not settled (an inconclusive level first)"
+        verdict = _with_reason(stats.INCONCLUSIVE, first)
+    else:
+        below = compare(_trials(frame, "ticket", fall), _dense(frame), ACCURACY) if fall is not None else None
+        ours = f"match dense down to {_percent(frame, deepest):.1f} %; " + (
+            f"fall below at {_percent(frame, fall):.1f} % ({below.text(100, ' points')})"
+            if below is not None
+            else "still matching at the deepest level pruned, so the sweep ended first"
+        )
+        shallow = _percent(frame, deepest) < bound
+        verdict = stats.SUPPORTED if shallow else (stats.NOT_SUPPORTED if fall is not None else stats.INCONCLUSIVE)
+    return Claim(
+        "winning tickets exist below 10-20 % of the weights",
+        "under 10-20 % (LeNet, Conv-2/4/6)",
+        ours,
+        n,
+        verdict,
+        f"a level matches when the 95 % interval of ticket minus dense accuracy lies above "
+        f"-{100 * MATCH_MARGIN:g} points; supported when every level down to one under {bound:g} % matches, "
+        f"not supported when tickets surely fall below dense first, else inconclusive",
+    )
 
 
 def faster_and_better_at(frame: pd.DataFrame, level: int) -> Claim:
-    dense_iter = mean(frame, "early_stop_iteration", arm="ticket", level=0)
-    dense_acc = mean(frame, "early_stop_test_acc", arm="ticket", level=0)
-    iteration = mean(frame, "early_stop_iteration", arm="ticket", level=level)
-    accuracy = mean(frame, "early_stop_test_acc", arm="ticket", level=level)
-    sooner = 100 * (1 - iteration / dense_iter)
-    gain = 100 * (accuracy - dense_acc)
-    verdict = {(True, True): "supported", (True, False): "partly: sooner, not more accurate",
-               (False, True): "partly: more accurate, not sooner", (False, False): "not supported"}[
-        (sooner > 0, gain > 0)]
-    return Claim(f"LeNet tickets at about {_percent(frame, level):.0f} % stop earlier and are more accurate",
-                 "38 % sooner and more accurate (LeNet at 21.1 %)",
-                 f"{sooner:.0f} % sooner ({iteration:.0f} vs {dense_iter:.0f} iterations), {gain:+.2f} points",
-                 verdict, "supported when both the mean early-stop iteration is lower and the mean accuracy higher")
+    ticket, dense = _trials(frame, "ticket", level), _dense(frame)
+    sooner = compare(dense, ticket, ITERATION)
+    better = compare(ticket, dense, ACCURACY)
+    relative = 100 * sooner.mean / dense[ITERATION].mean()
+    verdict = stats.combine([sooner.verdict(), better.verdict()])
+    return Claim(
+        f"LeNet tickets at about {_percent(frame, level):.0f} % stop earlier and are more accurate",
+        "38 % sooner and more accurate (LeNet at 21.1 %)",
+        f"{relative:.0f} % sooner ({sooner.text(1, ' iterations', 0)}); {better.text(100, ' points')}",
+        sooner.n,
+        _with_reason(verdict, sooner, better),
+        "supported when the 95 % intervals of the paired differences show the ticket stopping sooner "
+        "and reaching a higher accuracy than its own dense network; not supported when either is surely "
+        "the other way",
+    )
 
 
 def reinit_loses(frame: pd.DataFrame, level: int) -> Claim:
-    ticket_iter = mean(frame, "early_stop_iteration", arm="ticket", level=level)
-    ticket_acc = mean(frame, "early_stop_test_acc", arm="ticket", level=level)
-    reinit_iter = mean(frame, "early_stop_iteration", arm="reinit", level=level)
-    reinit_acc = mean(frame, "early_stop_test_acc", arm="reinit", level=level)
-    slower, worse = reinit_iter > ticket_iter, reinit_acc < ticket_acc
-    verdict = {(True, True): "supported", (True, False): "partly: slower only",
-               (False, True): "partly: less accurate only", (False, False): "not supported"}[(slower, worse)]
-    return Claim(f"randomly reinitialised tickets lose both advantages (at {_percent(frame, level):.1f} %)",
-                 "reinit learns slower and is less accurate",
-                 f"reinit {reinit_iter:.0f} vs ticket {ticket_iter:.0f} iterations; "
-                 f"{100 * reinit_acc:.2f} % vs {100 * ticket_acc:.2f} %", verdict,
-                 "supported when reinit stops later and is less accurate on average")
+    ticket, reinit = _trials(frame, "ticket", level), _trials(frame, "reinit", level)
+    slower = compare(reinit, ticket, ITERATION)
+    worse = compare(ticket, reinit, ACCURACY)
+    verdict = stats.combine([slower.verdict(), worse.verdict()])
+    return Claim(
+        f"randomly reinitialised tickets lose both advantages (at {_percent(frame, level):.1f} %)",
+        "reinit learns slower and is less accurate",
+        f"reinit later by {slower.text(1, ' iterations', 0)}; ticket ahead by {worse.text(100, ' points')}",
+        slower.n,
+        _with_reason(verdict, slower, worse),
+        "supported when the 95 % intervals show reinit stopping later and less accurate than the ticket "
+        "of the same trial; not supported when either is surely the other way",
+    )
 
 
 def iterative_beats_oneshot(iterative: pd.DataFrame, oneshot: pd.DataFrame) -> Claim:
-    deep_iterative = _percent(iterative, smallest_matching_level(iterative))
-    deep_oneshot = _percent(oneshot, smallest_matching_level(oneshot))
-    verdict = "supported" if deep_iterative < deep_oneshot else "not supported"
-    return Claim("iterative pruning finds smaller tickets than one-shot pruning",
-                 "iterative tickets match dense at smaller sizes",
-                 f"iterative down to {deep_iterative:.1f} %, one-shot down to {deep_oneshot:.1f} %", verdict,
-                 "supported when the deepest level matching dense accuracy is smaller for iterative pruning")
+    dense = _dense(iterative)  # one shared dense baseline: the iterative experiment's
+    deep_iterative, _ = deepest_match(matching(iterative, dense))
+    deep_oneshot, _ = deepest_match(matching(oneshot, dense))
+    n = len(dense.index.intersection(_trials(oneshot, "ticket", max(oneshot["level"])).index))
+    if deep_iterative is None or deep_oneshot is None:
+        first = compare(_trials(oneshot if deep_iterative is not None else iterative, "ticket", 1), dense, ACCURACY)
+        ours = "where one of them stops matching dense is not settled"
+        verdict = _with_reason(stats.INCONCLUSIVE, first)
+    else:
+        ours = (
+            f"iterative matches dense down to {_percent(iterative, deep_iterative):.1f} %, one-shot down to "
+            f"{_percent(oneshot, deep_oneshot):.1f} %"
+        )
+        verdict = stats.SUPPORTED if deep_iterative > deep_oneshot else stats.NOT_SUPPORTED
+    return Claim(
+        "iterative pruning finds smaller tickets than one-shot pruning",
+        "iterative tickets match dense at smaller sizes",
+        ours,
+        n,
+        verdict,
+        "each level matches by the rule of the first claim, against the same dense networks; supported "
+        "when iterative pruning matches down to a deeper level than one-shot pruning",
+    )
+
+
+def _with_reason(verdict: str, *parts: stats.Paired) -> str:
+    reasons = [p.why_inconclusive() for p in parts if p.why_inconclusive()]
+    return f"{verdict}: {reasons[0]}" if verdict == stats.INCONCLUSIVE and reasons else verdict
 
 
 def table(claims: list[Claim]) -> pd.DataFrame:

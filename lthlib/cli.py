@@ -11,8 +11,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import (DEVICES, EXPERIMENTS, PRECISIONS, ConfigError, ExperimentConfig, field_help, field_names,
-                     field_types, resolve_device)
+from .config import (
+    DEVICES,
+    EXPERIMENTS,
+    PRECISIONS,
+    ConfigError,
+    ExperimentConfig,
+    field_help,
+    field_names,
+    field_types,
+    resolve_device,
+)
 
 
 class UsageError(Exception):
@@ -55,8 +64,11 @@ def _converter(name: str):
             return tuple(part for part in text.split(",") if part and part != "none")
         if text.lower() == "none" and "None" in kind:
             return None
-        for token, parse, description in (("int", int, "an integer"), ("float", float, "a number"),
-                                          ("str", str, "text")):
+        for token, parse, description in (
+            ("int", int, "an integer"),
+            ("float", float, "a number"),
+            ("str", str, "text"),
+        ):
             if kind.startswith(token):
                 try:
                     return parse(text)
@@ -76,6 +88,7 @@ def _positive(option: str):
         if value <= 0:
             raise UsageError(f"{option} {value} must be a positive integer")
         return value
+
     return convert
 
 
@@ -86,8 +99,14 @@ def _run_parser() -> _Parser:
     for name in field_names():
         if name == "experiment":
             continue
-        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_converter(name), action=_Once,
-                            default=argparse.SUPPRESS, help=helps[name])
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=_converter(name),
+            action=_Once,
+            default=argparse.SUPPRESS,
+            help=helps[name],
+        )
     parser.add_argument("--store", action=_Once, help="result store directory (default: the book's)")
     parser.add_argument("--device", action=_Once, default="auto", help=", ".join(DEVICES))
     parser.add_argument("--read-only", action=_OnceFlag, help="a missing result is an error, nothing is computed")
@@ -135,8 +154,9 @@ class _Bar:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=self.total, desc=self.description, unit="step", file=sys.stderr,
-                            dynamic_ncols=True, miniters=1)
+            self.bar = tqdm(
+                total=self.total, desc=self.description, unit="step", file=sys.stderr, dynamic_ncols=True, miniters=1
+            )
         return self.bar
 
     def advance(self, steps: int) -> None:
@@ -173,10 +193,14 @@ def summary_lines(record: dict) -> list[str]:
     """Mean early-stop test accuracy per level and arm, one line each."""
     table = {}
     for run in record["runs"]:
-        table.setdefault((run["level"], run["arm"], round(run["remaining"] * 100, 1)), []).append(run["early_stop"]["test_acc"])
-    return [f"level {level:2d} {arm:13s} {remaining:5.1f}% remaining  early-stop test accuracy "
-            f"{sum(accs) / len(accs):.4f} (n={len(accs)})"
-            for (level, arm, remaining), accs in sorted(table.items())]
+        table.setdefault((run["level"], run["arm"], round(run["remaining"] * 100, 1)), []).append(
+            run["early_stop"]["test_acc"]
+        )
+    return [
+        f"level {level:2d} {arm:13s} {remaining:5.1f}% remaining  early-stop test accuracy "
+        f"{sum(accs) / len(accs):.4f} (n={len(accs)})"
+        for (level, arm, remaining), accs in sorted(table.items())
+    ]
 
 
 def command_verify(args: list[str]) -> int:
@@ -201,6 +225,7 @@ def _choices(option: str, valid):
         if bad:
             raise UsageError(f"{option} {bad[0]!r} is not valid; valid: {', '.join(valid)}")
         return values
+
     return convert
 
 
@@ -210,8 +235,9 @@ def command_bench(args: list[str]) -> int:
     parser = _Parser(prog="python -m lthlib bench", allow_abbrev=False)
     parser.add_argument("--members", type=_positive("--members"), default=8, action=_Once)
     parser.add_argument("--steps", type=_positive("--steps"), default=60, action=_Once)
-    parser.add_argument("--networks", type=_choices("--networks", bench.NETWORKS), default=("lenet", "conv2"),
-                        action=_Once)
+    parser.add_argument(
+        "--networks", type=_choices("--networks", bench.NETWORKS), default=("lenet", "conv2"), action=_Once
+    )
     parser.add_argument("--precisions", type=_choices("--precisions", PRECISIONS), default=PRECISIONS, action=_Once)
     options = _parse(parser, args)
     bench.main(options.networks, members=options.members, steps=options.steps, precisions=options.precisions)
@@ -235,8 +261,13 @@ def command_chapter(args: list[str]) -> int:
     return chapter_run.main(args)
 
 
-COMMANDS = {"run": command_run, "verify": command_verify, "bench": command_bench, "data": command_data,
-            "chapter": command_chapter}
+COMMANDS = {
+    "run": command_run,
+    "verify": command_verify,
+    "bench": command_bench,
+    "data": command_data,
+    "chapter": command_chapter,
+}
 
 USAGE = """usage:
   python -m lthlib run EXPERIMENT [--SETTING VALUE ...] [--store DIR] [--device auto|cpu|cuda] [--read-only]

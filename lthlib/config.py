@@ -31,25 +31,32 @@ DEVICES = ("auto", "cpu", "cuda")
 # Frankle & Carbin, Figure 2: optimiser, learning rate, batch, iterations and
 # pruning rate per round for convolutional / fully-connected / output layers.
 PAPER_SETTINGS = {
-    "lenet": dict(optimizer="adam", lr=1.2e-3, batch_size=60, iterations=50_000,
-                  conv_rate=0.0, fc_rate=0.2, output_rate=0.1),
-    "conv2": dict(optimizer="adam", lr=2e-4, batch_size=60, iterations=20_000,
-                  conv_rate=0.1, fc_rate=0.2, output_rate=0.1),
-    "conv4": dict(optimizer="adam", lr=3e-4, batch_size=60, iterations=25_000,
-                  conv_rate=0.1, fc_rate=0.2, output_rate=0.1),
-    "conv6": dict(optimizer="adam", lr=3e-4, batch_size=60, iterations=30_000,
-                  conv_rate=0.15, fc_rate=0.2, output_rate=0.1),
+    "lenet": dict(
+        optimizer="adam", lr=1.2e-3, batch_size=60, iterations=50_000, conv_rate=0.0, fc_rate=0.2, output_rate=0.1
+    ),
+    "conv2": dict(
+        optimizer="adam", lr=2e-4, batch_size=60, iterations=20_000, conv_rate=0.1, fc_rate=0.2, output_rate=0.1
+    ),
+    "conv4": dict(
+        optimizer="adam", lr=3e-4, batch_size=60, iterations=25_000, conv_rate=0.1, fc_rate=0.2, output_rate=0.1
+    ),
+    "conv6": dict(
+        optimizer="adam", lr=3e-4, batch_size=60, iterations=30_000, conv_rate=0.15, fc_rate=0.2, output_rate=0.1
+    ),
 }
 
 # What each scale changes. ``iterations_factor`` shrinks the paper's training
 # length; the subsets keep smoke runs to seconds on a CPU.
 SCALE_SETTINGS = {
-    "smoke": dict(iterations=200, eval_every=50, trials=2, levels=2,
-                  train_subset=5_000, test_subset=2_000, val_size=1_000),
-    "book": dict(iterations_factor=0.1, eval_every=100, trials=5, levels=None,
-                 train_subset=None, test_subset=None, val_size=None),
-    "paper": dict(iterations_factor=1.0, eval_every=100, trials=5, levels=None,
-                  train_subset=None, test_subset=None, val_size=None),
+    "smoke": dict(
+        iterations=200, eval_every=50, trials=2, levels=2, train_subset=5_000, test_subset=2_000, val_size=1_000
+    ),
+    "book": dict(
+        iterations_factor=0.1, eval_every=100, trials=5, levels=None, train_subset=None, test_subset=None, val_size=None
+    ),
+    "paper": dict(
+        iterations_factor=1.0, eval_every=100, trials=5, levels=None, train_subset=None, test_subset=None, val_size=None
+    ),
 }
 
 # Rounds of iterative pruning by default: LeNet down to about 2 % (0.8**18),
@@ -105,14 +112,14 @@ class ExperimentConfig:
     val_size: int | None = _setting(None, "validation examples carved from the training set")
     split_seed: int = _setting(0, "seed of the train/validation split")
 
-    def replace(self, **changes) -> "ExperimentConfig":
+    def replace(self, **changes) -> ExperimentConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
         return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
-    def from_dict(cls, values: dict) -> "ExperimentConfig":
+    def from_dict(cls, values: dict) -> ExperimentConfig:
         unknown = sorted(set(values) - {f.name for f in fields(cls)})
         if unknown:
             raise ConfigError(f"unknown setting {unknown[0]!r}; valid: {', '.join(field_names())}")
@@ -143,6 +150,7 @@ def _one_of(valid):
     def check(name, value):
         if value not in valid:
             return f"{name}={value!r} is not valid; valid: {', '.join(map(str, valid))}"
+
     return check
 
 
@@ -157,6 +165,7 @@ def _int_in(low: int, high: int):
     def check(name, value):
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             return f"{name}={value!r} is not valid; valid: an integer from {low:,} to {high:,}"
+
     return check
 
 
@@ -200,6 +209,7 @@ def _optional(check):
     def wrapped(name, value):
         if value is not None:
             return check(name, value)
+
     return wrapped
 
 
@@ -237,8 +247,18 @@ VALIDATORS = {
 
 # Settings that mean nothing for some experiments or networks: giving them is refused rather than
 # stored as a second record of the same computation.
-PRUNING_ONLY = ("levels", "conv_rate", "fc_rate", "output_rate", "pruning", "criterion", "mask1", "mask0",
-                "rewind", "controls")
+PRUNING_ONLY = (
+    "levels",
+    "conv_rate",
+    "fc_rate",
+    "output_rate",
+    "pruning",
+    "criterion",
+    "mask1",
+    "mask0",
+    "rewind",
+    "controls",
+)
 
 
 def validate(config: ExperimentConfig) -> ExperimentConfig:
@@ -248,11 +268,14 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
         if message:
             raise ConfigError(message)
     if config.network != "lenet" and len(data.info(config.dataset).input_shape) != 3:
-        raise ConfigError(f"network={config.network!r} needs images; {config.dataset} is one-dimensional; "
-                          f"valid: network='lenet'")
+        raise ConfigError(
+            f"network={config.network!r} needs images; {config.dataset} is one-dimensional; valid: network='lenet'"
+        )
     if config.network == "lenet" and config.conv_rate not in (None, 0.0):
-        raise ConfigError(f"conv_rate={config.conv_rate!r} does not apply to network='lenet' (no convolutions); "
-                          f"valid: leave it out, or a conv network")
+        raise ConfigError(
+            f"conv_rate={config.conv_rate!r} does not apply to network='lenet' (no convolutions); "
+            f"valid: leave it out, or a conv network"
+        )
     if config.optimizer == "adam" and config.momentum != ExperimentConfig().momentum:
         raise ConfigError(f"momentum={config.momentum!r} does not apply to optimizer='adam'; valid: optimizer='sgd'")
     return config
@@ -289,11 +312,15 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
     resolved = validate(config.replace(**changes))
     for name in ("eval_every", "warmup"):
         if getattr(resolved, name) > resolved.iterations:
-            raise ConfigError(f"{name}={getattr(resolved, name)} must not exceed iterations={resolved.iterations}; "
-                              f"valid: 0..{resolved.iterations}")
+            raise ConfigError(
+                f"{name}={getattr(resolved, name)} must not exceed iterations={resolved.iterations}; "
+                f"valid: 0..{resolved.iterations}"
+            )
     if resolved.rewind >= resolved.iterations:
-        raise ConfigError(f"rewind={resolved.rewind} must be smaller than iterations={resolved.iterations}; "
-                          f"valid: 0..{resolved.iterations - 1}")
+        raise ConfigError(
+            f"rewind={resolved.rewind} must be smaller than iterations={resolved.iterations}; "
+            f"valid: 0..{resolved.iterations - 1}"
+        )
     _check_against_data(resolved)
     return resolved
 
@@ -303,10 +330,15 @@ def _refuse_pruning_settings(config: ExperimentConfig, filled: dict) -> None:
     defaults = ExperimentConfig()
     for name in PRUNING_ONLY:
         value = getattr(config, name)
-        if value in (None, getattr(defaults, name), filled.get(name)) or (name, value) in (("levels", 0), ("controls", ())):
+        if value in (None, getattr(defaults, name), filled.get(name)) or (name, value) in (
+            ("levels", 0),
+            ("controls", ()),
+        ):
             continue
-        raise ConfigError(f"{name}={value!r} does not apply to experiment='dense' (it prunes nothing); "
-                          f"valid: leave it out, or experiment='imp' or 'oneshot'")
+        raise ConfigError(
+            f"{name}={value!r} does not apply to experiment='dense' (it prunes nothing); "
+            f"valid: leave it out, or experiment='imp' or 'oneshot'"
+        )
 
 
 def _check_against_data(config: ExperimentConfig) -> None:
@@ -318,21 +350,25 @@ def _check_against_data(config: ExperimentConfig) -> None:
     info = data.info(config.dataset)
     n_train = config.train_subset or info.train_size - val_size
     if config.batch_size > n_train:
-        raise ConfigError(f"batch_size={config.batch_size} exceeds the {n_train:,} training examples; "
-                          f"valid: 1..{n_train:,}")
+        raise ConfigError(
+            f"batch_size={config.batch_size} exceeds the {n_train:,} training examples; valid: 1..{n_train:,}"
+        )
     arch = models.build(config.network, info.input_shape, info.num_classes)
     rates = layer_rates(config, arch.layers)
     for layer in arch.layers:
         total = math.prod(layer.shape)
         if config.levels and masks.surviving_after(total, rates[layer.name], config.levels) < 1:
             most = next(n for n in range(config.levels) if masks.surviving_after(total, rates[layer.name], n + 1) < 1)
-            raise ConfigError(f"levels={config.levels} would prune every weight of layer {layer.name}; "
-                              f"valid: at most {most}")
+            raise ConfigError(
+                f"levels={config.levels} would prune every weight of layer {layer.name}; valid: at most {most}"
+            )
     needed, available = memory_estimate(config, arch), _physical_memory()
     if available and needed > 0.8 * available:
-        raise ConfigError(f"trials={config.trials} would need about {needed / 2**30:,.1f} GiB for one cohort of "
-                          f"{cohort_size(config)} networks; this machine has {available / 2**30:,.1f} GiB; "
-                          f"valid: fewer trials or controls")
+        raise ConfigError(
+            f"trials={config.trials} would need about {needed / 2**30:,.1f} GiB for one cohort of "
+            f"{cohort_size(config)} networks; this machine has {available / 2**30:,.1f} GiB; "
+            f"valid: fewer trials or controls"
+        )
 
 
 def cohort_size(config: ExperimentConfig) -> int:
@@ -393,7 +429,6 @@ def layer_rates(config: ExperimentConfig, layers) -> dict[str, float]:
     """Per-layer pruning rate per round: conv, fc and output rates by layer kind."""
     by_kind = {"conv": config.conv_rate, "fc": config.fc_rate, "output": config.output_rate}
     return {layer.name: by_kind[layer.kind] for layer in layers}
-
 
 
 def resolve_device(name: str) -> str:

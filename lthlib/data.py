@@ -37,9 +37,8 @@ import math
 import os
 import pathlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
@@ -138,8 +137,18 @@ class _Entry:
 
 
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
-    "fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                      "Ankle boot"),
+    "fashion-mnist": (
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
     "mnist": tuple(str(d) for d in range(10)),
     "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
     "mnist1d": tuple(str(d) for d in range(10)),
@@ -154,8 +163,9 @@ def _builtin(name: str, sizes: Callable[[], tuple[int, int, tuple[int, ...]]], v
 
     def describe() -> DatasetInfo:
         train_size, test_size, input_shape = sizes()
-        return DatasetInfo(name, train_size, test_size, input_shape, len(CLASS_NAMES[name]), val_size,
-                           CLASS_NAMES[name])
+        return DatasetInfo(
+            name, train_size, test_size, input_shape, len(CLASS_NAMES[name]), val_size, CLASS_NAMES[name]
+        )
 
     return _Entry(read=read, info=describe)
 
@@ -212,30 +222,31 @@ def _check_int(label: str, value, low: int, high: int) -> None:
         raise _count_error(label, value, low, high, "is negative" if value < 0 else f"must be at least {low:,}")
 
 
-def _check_counts(
-    name: str, unit: str, n_train: int, n_test: int, val_size, train_subset, test_subset
-) -> None:
+def _check_counts(name: str, unit: str, n_train: int, n_test: int, val_size, train_subset, test_subset) -> None:
     """Raise ``ValueError`` unless 0 <= val_size < n_train, 1 <= train_subset <= n_train - val_size
     and 1 <= test_subset <= n_test (``None`` subsets mean "all")."""
     _check_int("val_size", val_size, 0, n_train - 1)
     if val_size > n_train:
-        raise _count_error("val_size", val_size, 0, n_train - 1,
-                           f"is larger than {name}'s {n_train:,} training {unit}")
+        raise _count_error("val_size", val_size, 0, n_train - 1, f"is larger than {name}'s {n_train:,} training {unit}")
     if val_size == n_train:
-        raise _count_error("val_size", val_size, 0, n_train - 1,
-                           f"leaves none of {name}'s {n_train:,} training {unit} for training")
+        raise _count_error(
+            "val_size", val_size, 0, n_train - 1, f"leaves none of {name}'s {n_train:,} training {unit} for training"
+        )
     left = n_train - val_size
     if train_subset is not None:
         _check_int("train_subset", train_subset, 1, left)
         if train_subset > left:
-            raise _count_error("train_subset", train_subset, 1, left,
-                               f"is larger than the {left:,} training {unit} of {name} left after "
-                               f"val_size={val_size:,}")
+            raise _count_error(
+                "train_subset",
+                train_subset,
+                1,
+                left,
+                f"is larger than the {left:,} training {unit} of {name} left after val_size={val_size:,}",
+            )
     if test_subset is not None:
         _check_int("test_subset", test_subset, 1, n_test)
         if test_subset > n_test:
-            raise _count_error("test_subset", test_subset, 1, n_test,
-                               f"is larger than {name}'s {n_test:,} test {unit}")
+            raise _count_error("test_subset", test_subset, 1, n_test, f"is larger than {name}'s {n_test:,} test {unit}")
 
 
 def check_sizes(
@@ -281,18 +292,23 @@ def _checked_raw(name: str, out, num_classes: int) -> sources.Raw:
             raise _refuse(name, f"the loader returned a mapping without {', '.join(missing)}")
         out = tuple(out[f] for f in _RAW_FIELDS)
     if not isinstance(out, (tuple, list)) or len(out) != 4:
-        raise _refuse(name, f"the loader must return (x_train, y_train, x_test, y_test); got {type(out).__name__}"
-                            + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+        raise _refuse(
+            name,
+            f"the loader must return (x_train, y_train, x_test, y_test); got {type(out).__name__}"
+            + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""),
+        )
     x_train, y_train, x_test, y_test = (_tensor(name, f, v) for f, v in zip(_RAW_FIELDS, out))
     for field, x in (("x_train", x_train), ("x_test", x_test)):
         if x.dtype == torch.bool or x.is_complex():
             raise _refuse(name, f"{field} must be real numbers; got dtype {x.dtype}")
         if x.dim() not in (2, 4):
-            raise _refuse(name, f"{field} must be (N, C, H, W) images or (N, L) sequences; "
-                                f"got shape {tuple(x.shape)}")
+            raise _refuse(name, f"{field} must be (N, C, H, W) images or (N, L) sequences; got shape {tuple(x.shape)}")
     if x_test.shape[1:] != x_train.shape[1:]:
-        raise _refuse(name, f"x_test examples have shape {tuple(x_test.shape[1:])} but x_train examples "
-                            f"have {tuple(x_train.shape[1:])}")
+        raise _refuse(
+            name,
+            f"x_test examples have shape {tuple(x_test.shape[1:])} but x_train examples "
+            f"have {tuple(x_train.shape[1:])}",
+        )
     if math.prod(x_train.shape[1:]) == 0:
         raise _refuse(name, f"examples of shape {tuple(x_train.shape[1:])} are empty")
     for field, y, x in (("y_train", y_train, x_train), ("y_test", y_test, x_test)):
@@ -303,8 +319,11 @@ def _checked_raw(name: str, out, num_classes: int) -> sources.Raw:
         if len(y) != len(x):
             raise _refuse(name, f"{field} has {len(y):,} labels but x{field[1:]} has {len(x):,} examples")
         if len(y) and not (0 <= int(y.min()) and int(y.max()) < num_classes):
-            raise _refuse(name, f"{field} has labels in {int(y.min())}..{int(y.max())}, outside "
-                                f"0..{num_classes - 1} for num_classes={num_classes}")
+            raise _refuse(
+                name,
+                f"{field} has labels in {int(y.min())}..{int(y.max())}, outside "
+                f"0..{num_classes - 1} for num_classes={num_classes}",
+            )
     if len(y_train) < 2:
         raise _refuse(name, f"it needs at least 2 training examples (one for validation); got {len(y_train)}")
     if len(y_test) < 1:
@@ -344,8 +363,7 @@ def register(
     :class:`DatasetInfo`.
     """
     if not isinstance(name, str) or not _NAME_PATTERN.fullmatch(name):
-        raise _refuse(name, "a name is 1 to 64 letters, digits, '.', '_', '+' or '-', starting with a "
-                            "letter or digit")
+        raise _refuse(name, "a name is 1 to 64 letters, digits, '.', '_', '+' or '-', starting with a letter or digit")
     if name in DATASETS:
         raise _refuse(name, f"it is a built-in dataset (built-in: {', '.join(DATASETS)}); choose another name")
     if not callable(loader):
@@ -363,8 +381,11 @@ def register(
     raw = _checked_raw(name, loader(), num_classes)
     n_train = len(raw.y_train)
     if isinstance(val_size, bool) or not isinstance(val_size, int) or not 1 <= val_size < n_train:
-        raise _refuse(name, f"val_size={val_size!r} must be an integer in 1..{n_train - 1:,} "
-                            f"(the loader gives {n_train:,} training examples)")
+        raise _refuse(
+            name,
+            f"val_size={val_size!r} must be an integer in 1..{n_train - 1:,} "
+            f"(the loader gives {n_train:,} training examples)",
+        )
     described = DatasetInfo(
         name=name,
         train_size=n_train,
@@ -440,9 +461,7 @@ def _load_cached(
         train_idx = train_idx[:train_subset]
     test_end = n_test if test_subset is None else test_subset
 
-    x_train, x_val, x_test = _standardise(
-        raw.x_train[train_idx], raw.x_train[val_idx], raw.x_test[:test_end]
-    )
+    x_train, x_val, x_test = _standardise(raw.x_train[train_idx], raw.x_train[val_idx], raw.x_test[:test_end])
     y_train, y_val, y_test = raw.y_train[train_idx], raw.y_train[val_idx], raw.y_test[:test_end]
 
     def split(x: torch.Tensor, y: torch.Tensor) -> Split:

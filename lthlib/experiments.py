@@ -72,7 +72,7 @@ class LevelState:
         return {f.name: _to(getattr(self, f.name), "cpu") for f in fields(self)}
 
     @classmethod
-    def from_checkpoint(cls, saved: dict, device) -> "LevelState":
+    def from_checkpoint(cls, saved: dict, device) -> LevelState:
         return cls(**{name: _to(value, device) for name, value in saved.items()})
 
 
@@ -81,8 +81,14 @@ def mask_key(level: int, arm: str, trial: int, layer: str) -> str:
 
 
 def load_data(config, device):
-    return data.load(config.dataset, device, val_size=config.val_size, split_seed=config.split_seed,
-                     train_subset=config.train_subset, test_subset=config.test_subset)
+    return data.load(
+        config.dataset,
+        device,
+        val_size=config.val_size,
+        split_seed=config.split_seed,
+        train_subset=config.train_subset,
+        test_subset=config.test_subset,
+    )
 
 
 def architecture(config, dataset) -> models.Architecture:
@@ -150,9 +156,12 @@ def level_cohort(config, level: int, arm_masks: dict, reset: tuple[dict, dict], 
         start_action = config.mask1 if arm == "ticket" else CONTROL_START[arm]
         for t in range(config.trials):
             w0, mask = member(reset_weights, t), member(arm_mask, t)
-            start = {name: actions.kept_start(start_action, w0[name], mask[name],
-                                              generator(config.seed, "mask1", level, arm, t, name))
-                     for name in w0}
+            start = {
+                name: actions.kept_start(
+                    start_action, w0[name], mask[name], generator(config.seed, "mask1", level, arm, t, name)
+                )
+                for name in w0
+            }
             final = member(previous_final, t) if previous_final is not None else w0
             frozen = {name: actions.pruned_value(config.mask0, w0[name], final[name], mask[name]) for name in w0}
             starts.append(start)
@@ -168,15 +177,22 @@ def level_cohort(config, level: int, arm_masks: dict, reset: tuple[dict, dict], 
 
 def concat_cohorts(cohorts: list[Cohort]) -> Cohort:
     cat = lambda key: {n: torch.cat([getattr(c, key)[n] for c in cohorts]) for n in getattr(cohorts[0], key)}
-    return Cohort(cat("weights"), cat("biases"), cat("masks"), cat("frozen") if cohorts[0].frozen else {},
-                  [s for c in cohorts for s in c.data_seeds])
+    return Cohort(
+        cat("weights"),
+        cat("biases"),
+        cat("masks"),
+        cat("frozen") if cohorts[0].frozen else {},
+        [s for c in cohorts for s in c.data_seeds],
+    )
 
 
 def run_summary(level: int, arm: str, trial: int, mask: dict, trained, k: int) -> dict:
     kept = {name: int(m.sum()) for name, m in mask.items()}
     total = sum(m.numel() for m in mask.values())
     return {
-        "level": level, "arm": arm, "trial": trial,
+        "level": level,
+        "arm": arm,
+        "trial": trial,
         "remaining": sum(kept.values()) / total,
         "kept": kept,
         "curve": trained.curves[k],
@@ -207,8 +223,11 @@ def _summaries(level, arm_masks, trained, config, offset=0):
 
 def _masks_to_store(level, arm_masks) -> dict:
     """The ticket masks of a level, per trial and layer (controls' masks are rebuilt from them and seeds)."""
-    return {mask_key(level, "ticket", t, name): tensor[t].cpu().clone()
-            for name, tensor in arm_masks["ticket"].items() for t in range(tensor.shape[0])}
+    return {
+        mask_key(level, "ticket", t, name): tensor[t].cpu().clone()
+        for name, tensor in arm_masks["ticket"].items()
+        for t in range(tensor.shape[0])
+    }
 
 
 def dense_level(config, arch, dataset, device, progress=None, iterations=None) -> LevelState:
@@ -216,13 +235,21 @@ def dense_level(config, arch, dataset, device, progress=None, iterations=None) -
     weights, biases = dense_start(config, arch, device)
     full = {name: torch.ones_like(w, dtype=torch.bool) for name, w in weights.items()}
     cohort = Cohort(weights, biases, full, {}, data_seeds(config, 0, config.trials))
-    trained = train_cohort(config, arch, dataset, cohort, snapshot_at=config.rewind or None, progress=progress,
-                           iterations=iterations)
+    trained = train_cohort(
+        config, arch, dataset, cohort, snapshot_at=config.rewind or None, progress=progress, iterations=iterations
+    )
     reset = trained.snapshot if config.rewind else (weights, biases)
-    return LevelState(level=0, reset_weights=reset[0], reset_biases=reset[1], alive=full, start=reset[0],
-                      final=trained.weights, runs=_summaries(0, {"ticket": full}, trained, config),
-                      masks=_masks_to_store(0, {"ticket": full}),
-                      layers={layer.name: list(layer.shape) for layer in arch.layers})
+    return LevelState(
+        level=0,
+        reset_weights=reset[0],
+        reset_biases=reset[1],
+        alive=full,
+        start=reset[0],
+        final=trained.weights,
+        runs=_summaries(0, {"ticket": full}, trained, config),
+        masks=_masks_to_store(0, {"ticket": full}),
+        layers={layer.name: list(layer.shape) for layer in arch.layers},
+    )
 
 
 def with_controls(config, level: int, ticket: dict) -> dict:
@@ -284,8 +311,9 @@ def run_oneshot(config, store, device, progress=None) -> tuple[LevelState, float
         if levels[-1] <= state.level:
             continue
         arm_masks = {level: oneshot_masks(config, arch, level, state) for level in levels}
-        cohort = concat_cohorts([level_cohort(config, level, arm_masks[level], state.reset, state.final)
-                                 for level in levels])
+        cohort = concat_cohorts(
+            [level_cohort(config, level, arm_masks[level], state.reset, state.final) for level in levels]
+        )
         trained = train_cohort(config, arch, dataset, cohort, progress=progress)
         per_level = config.trials * (1 + len(config.controls))
         for index, level in enumerate(levels):
@@ -309,7 +337,7 @@ def cohort_levels(config) -> list[list[int]]:
     per_level = config.trials * (1 + len(config.controls))
     chunk = max(1, MAX_COHORT // per_level)
     pruned = list(range(1, config.levels + 1))
-    return [[0]] + [pruned[i:i + chunk] for i in range(0, len(pruned), chunk)]
+    return [[0]] + [pruned[i : i + chunk] for i in range(0, len(pruned), chunk)]
 
 
 def run_dense(config, store, device, progress=None) -> tuple[LevelState, float]:
@@ -341,8 +369,13 @@ def _checkpoint(store, config, state: LevelState, clock: float) -> None:
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], capture_output=True, text=True,
-                             timeout=5, cwd=pathlib.Path(__file__).parent)
+        out = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=pathlib.Path(__file__).parent,
+        )
         return out.stdout.strip() if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -393,8 +426,9 @@ def compute(config: ExperimentConfig, store: Store | None, device="cpu", progres
     return store.save(config, record, masks_np)
 
 
-def result(config: ExperimentConfig, store: Store, device="cpu", allow_train: bool = True, progress=None,
-           report=None) -> dict:
+def result(
+    config: ExperimentConfig, store: Store, device="cpu", allow_train: bool = True, progress=None, report=None
+) -> dict:
     """The stored record of ``config``, computing it first if missing and ``allow_train``.
 
     One process computes a result at a time: a second one waits for the

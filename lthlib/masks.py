@@ -76,9 +76,14 @@ def surviving_after(total: int, rate: float, rounds: int) -> int:
     return alive
 
 
-def prune(criterion: str, w_init: Mapping[str, torch.Tensor], w_final: Mapping[str, torch.Tensor],
-          alive: Mapping[str, torch.Tensor], n_keep: Mapping[tuple[str, ...], int],
-          generator: torch.Generator) -> dict[str, torch.Tensor]:
+def prune(
+    criterion: str,
+    w_init: Mapping[str, torch.Tensor],
+    w_final: Mapping[str, torch.Tensor],
+    alive: Mapping[str, torch.Tensor],
+    n_keep: Mapping[tuple[str, ...], int],
+    generator: torch.Generator,
+) -> dict[str, torch.Tensor]:
     """One member's next mask.
 
     ``w_init``, ``w_final`` and ``alive`` map layer names to tensors of one
@@ -103,8 +108,9 @@ def prune(criterion: str, w_init: Mapping[str, torch.Tensor], w_final: Mapping[s
     return new_alive
 
 
-def keep_counts(alive: Mapping[str, torch.Tensor], rates: Mapping[str, float], pruning: str,
-                rounds: int = 1) -> dict[tuple[str, ...], int]:
+def keep_counts(
+    alive: Mapping[str, torch.Tensor], rates: Mapping[str, float], pruning: str, rounds: int = 1
+) -> dict[tuple[str, ...], int]:
     """How many weights each group keeps after ``rounds`` rounds from the live counts in ``alive``.
 
     Layerwise: each layer at its own rate. Global: all layers pooled, at the

@@ -97,10 +97,10 @@ def initialise(arch: Architecture, generators: list[torch.Generator], device) ->
 
     Drawn on the CPU so that the same seed gives the same network on every device.
     """
-    weights = {layer.name: torch.stack([glorot_normal(layer, g) for g in generators]).to(device)
-               for layer in arch.layers}
-    biases = {layer.name: torch.zeros(len(generators), layer.shape[0], device=device)
-              for layer in arch.layers}
+    weights = {
+        layer.name: torch.stack([glorot_normal(layer, g) for g in generators]).to(device) for layer in arch.layers
+    }
+    biases = {layer.name: torch.zeros(len(generators), layer.shape[0], device=device) for layer in arch.layers}
     return weights, biases
 
 
@@ -156,9 +156,17 @@ def _member_bmm(a: torch.Tensor, b: torch.Tensor, add: torch.Tensor | None = Non
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
-def forward(arch: Architecture, weights: dict, biases: dict, x: torch.Tensor, masks: dict | None = None,
-            frozen: dict | None = None, dropout: float = 0.0, precision: str = "float32",
-            dropout_generators: list | None = None) -> torch.Tensor:
+def forward(
+    arch: Architecture,
+    weights: dict,
+    biases: dict,
+    x: torch.Tensor,
+    masks: dict | None = None,
+    frozen: dict | None = None,
+    dropout: float = 0.0,
+    precision: str = "float32",
+    dropout_generators: list | None = None,
+) -> torch.Tensor:
     """Logits ``(K, B, classes)`` in float32.
 
     ``x`` is either one batch per member, ``(K, B, *input_shape)``, or one
@@ -176,8 +184,11 @@ def forward(arch: Architecture, weights: dict, biases: dict, x: torch.Tensor, ma
     members = next(iter(weights.values())).shape[0]
     shared = x.dim() == len(arch.input_shape) + 1
     if arch.conv_plan:
-        conv_weights = {layer.name: masked_weight(weights[layer.name], masks.get(layer.name), frozen.get(layer.name))
-                        for layer in arch.layers if layer.kind == "conv"}
+        conv_weights = {
+            layer.name: masked_weight(weights[layer.name], masks.get(layer.name), frozen.get(layer.name))
+            for layer in arch.layers
+            if layer.kind == "conv"
+        }
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
             h = _conv_stack(arch, conv_weights, biases, x, members, shared).float()
     else:
@@ -197,8 +208,10 @@ def forward(arch: Architecture, weights: dict, biases: dict, x: torch.Tensor, ma
 def member_dropout(h: torch.Tensor, p: float, generators: list) -> torch.Tensor:
     """Inverted dropout of ``h`` (K, B, F): member k's keep mask comes from ``generators[k]`` only."""
     if generators is None or len(generators) != h.shape[0]:
-        raise ValueError(f"dropout needs one generator per member: {h.shape[0]} members, "
-                         f"{0 if generators is None else len(generators)} generators")
+        raise ValueError(
+            f"dropout needs one generator per member: {h.shape[0]} members, "
+            f"{0 if generators is None else len(generators)} generators"
+        )
     keep = torch.full(h.shape[1:], 1.0 - p, device=h.device)
     noise = torch.stack([torch.bernoulli(keep, generator=g) for g in generators])
     return h * noise / (1.0 - p)

@@ -11,8 +11,14 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.ticker import FixedLocator, NullLocator, PercentFormatter
 
-ARM_LABELS = {"ticket": "winning ticket", "reinit": "random reinit", "random_prune": "random pruning",
-              "oneshot": "one-shot ticket", "iterative": "iterative ticket", "dense": "dense"}
+ARM_LABELS = {
+    "ticket": "winning ticket",
+    "reinit": "random reinit",
+    "random_prune": "random pruning",
+    "oneshot": "one-shot ticket",
+    "iterative": "iterative ticket",
+    "dense": "dense",
+}
 BAND = dict(errorbar=("ci", 95), n_boot=1000, seed=0)
 REFERENCE_LEVELS = (100, 51.3, 21.1, 7.0, 3.6, 1.9)
 
@@ -20,8 +26,15 @@ REFERENCE_LEVELS = (100, 51.3, 21.1, 7.0, 3.6, 1.9)
 def style() -> None:
     """The book's one style."""
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
-    plt.rcParams.update({"figure.figsize": (7.5, 4.2), "figure.dpi": 110, "savefig.dpi": 110,
-                         "axes.titlesize": "medium", "legend.fontsize": "small"})
+    plt.rcParams.update(
+        {
+            "figure.figsize": (7.5, 4.2),
+            "figure.dpi": 110,
+            "savefig.dpi": 110,
+            "axes.titlesize": "medium",
+            "legend.fontsize": "small",
+        }
+    )
 
 
 def _percent_axis(ax, values) -> None:
@@ -52,9 +65,13 @@ def _accuracy_axis(ax, column: str) -> None:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
 
 
-def versus_remaining(frame, y: str, ylabel: str, hue: str = "arm", ax=None, title: str | None = None,
-                     style: str | None = None):
-    """Mean of ``y`` against percent remaining (log axis), one line per ``hue`` (and ``style``), 95 % band over trials."""
+def versus_remaining(
+    frame, y: str, ylabel: str, hue: str = "arm", ax=None, title: str | None = None, style: str | None = None
+):
+    """Mean of ``y`` against percent remaining (log axis), one line per ``hue`` (and ``style``).
+
+    The band is a 95 % interval over trials.
+    """
     ax = ax or plt.subplots()[1]
     frame = frame.assign(arm=frame["arm"].map(lambda a: ARM_LABELS.get(a, a)))
     sns.lineplot(data=frame, x="percent", y=y, hue=hue, style=style, marker="o", markersize=4, ax=ax, **BAND)
@@ -72,8 +89,9 @@ def learning_curves(curves, metric: str, ylabel: str, ax=None, title: str | None
     ax = ax or plt.subplots()[1]
     frame = curves.assign(remaining=curves["percent"].map(lambda p: f"{p:.1f}%"))
     order = [f"{p:.1f}%" for p in sorted(curves["percent"].unique(), reverse=True)]
-    sns.lineplot(data=frame, x="iteration", y=metric, hue="remaining", hue_order=order, ax=ax,
-                 palette="viridis", **BAND)
+    sns.lineplot(
+        data=frame, x="iteration", y=metric, hue="remaining", hue_order=order, ax=ax, palette="viridis", **BAND
+    )
     ax.set_xlabel("training iteration")
     _accuracy_axis(ax, metric)
     _zoom_past_first_evaluation(ax, curves, metric)
@@ -92,8 +110,9 @@ def side_by_side(n: int = 2, width: float = 12.0, height: float = 4.2):
 
 def examples(dataset, class_names, per_class: int = 1):
     """The first training example of each class: images as a grid, 1-D signals as lines."""
-    fig, axes = plt.subplots(per_class, dataset.num_classes, figsize=(1.3 * dataset.num_classes, 1.5 * per_class),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        per_class, dataset.num_classes, figsize=(1.3 * dataset.num_classes, 1.5 * per_class), squeeze=False
+    )
     for label in range(dataset.num_classes):
         found = (dataset.train.y == label).nonzero().flatten()[:per_class]
         for row, index in enumerate(found.tolist()):

@@ -34,7 +34,8 @@ import random
 import shutil
 import subprocess
 import tempfile
-from typing import Callable, Iterator, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -253,10 +254,7 @@ def _prepare_fashion(root: pathlib.Path) -> str:
         return f"fashion-mnist: already present in {_show(raw)}"
     if _debian_files_present():
         _gunzip_into(DEBIAN_FASHION_MNIST_DIR, raw)
-        return (
-            f"fashion-mnist: unpacked from the Debian package {DEBIAN_FASHION_MNIST_PACKAGE} "
-            f"into {_show(raw)}"
-        )
+        return f"fashion-mnist: unpacked from the Debian package {DEBIAN_FASHION_MNIST_PACKAGE} into {_show(raw)}"
     if _apt_install_fashion():
         _gunzip_into(DEBIAN_FASHION_MNIST_DIR, raw)
         return (
@@ -339,9 +337,7 @@ def _generate_mnist1d() -> dict[str, np.ndarray]:
     if MNIST1D_NUM_SAMPLES % 10:
         raise ValueError(f"MNIST1D_NUM_SAMPLES must be a multiple of 10, got {MNIST1D_NUM_SAMPLES}")
     if not 0 < MNIST1D_NUM_TRAIN < MNIST1D_NUM_SAMPLES:
-        raise ValueError(
-            f"MNIST1D_NUM_TRAIN must lie in (0, {MNIST1D_NUM_SAMPLES}), got {MNIST1D_NUM_TRAIN}"
-        )
+        raise ValueError(f"MNIST1D_NUM_TRAIN must lie in (0, {MNIST1D_NUM_SAMPLES}), got {MNIST1D_NUM_TRAIN}")
     args = get_dataset_args()
     args.seed = MNIST1D_SEED
     args.num_samples = MNIST1D_NUM_SAMPLES

@@ -80,8 +80,9 @@ def _atomic_write(path: pathlib.Path, payload: bytes) -> None:
             pathlib.Path(tmp).unlink(missing_ok=True)
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             free = shutil.disk_usage(path.parent).free if path.parent.exists() else 0
-            raise StoreError(f"no space left to write {path}: it needs {len(payload):,} bytes and "
-                             f"{free:,} are free") from None
+            raise StoreError(
+                f"no space left to write {path}: it needs {len(payload):,} bytes and {free:,} are free"
+            ) from None
         raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
     except BaseException:
         if tmp is not None:
@@ -130,9 +131,11 @@ class Store:
 
     def describe_miss(self, config: ExperimentConfig) -> str:
         resolved = resolve(config)
-        return (f"no stored result for {config.experiment} (hash {config_hash(config)}) in {self.root}; "
-                f"config {canonical_json(resolved.to_dict())}; compute it with: "
-                f"{command_line(config)} --store {self.root}")
+        return (
+            f"no stored result for {config.experiment} (hash {config_hash(config)}) in {self.root}; "
+            f"config {canonical_json(resolved.to_dict())}; compute it with: "
+            f"{command_line(config)} --store {self.root}"
+        )
 
     def load(self, config: ExperimentConfig) -> dict | None:
         """The verified record for ``config``, or ``None`` when absent (an error if read-only)."""
@@ -143,8 +146,10 @@ class Store:
             return None
         record = self.read_record(path)
         if record["hash"] != config_hash(config) or record["experiment"] != config.experiment:
-            raise CorruptRecord(f"{path}: holds the result of {record['experiment']} {record['hash']}, "
-                                f"not of {config.experiment} {config_hash(config)}")
+            raise CorruptRecord(
+                f"{path}: holds the result of {record['experiment']} {record['hash']}, "
+                f"not of {config.experiment} {config_hash(config)}"
+            )
         return record
 
     @staticmethod
@@ -164,9 +169,11 @@ class Store:
         except (ConfigError, TypeError) as error:
             raise CorruptRecord(f"{path}: its config is not valid ({error})") from None
         if own_hash != record["hash"] or own_hash != path.parent.name:
-            raise CorruptRecord(f"{path}: its config hashes to {own_hash}, but it is stored as "
-                                f"{path.parent.name} (record says {record['hash']}); a record answers only its "
-                                f"own config")
+            raise CorruptRecord(
+                f"{path}: its config hashes to {own_hash}, but it is stored as "
+                f"{path.parent.name} (record says {record['hash']}); a record answers only its "
+                f"own config"
+            )
         if record.get("masks_sha256"):
             masks = path.parent / MASKS
             if not masks.exists() or hashlib.sha256(masks.read_bytes()).hexdigest() != record["masks_sha256"]:
@@ -251,7 +258,7 @@ class Store:
         return orphans
 
     def lock(self, config: ExperimentConfig, report=None) -> filelock.FileLock:
-        """A held file lock on ``config``'s result; waits (saying so through ``report``) while another process holds it."""
+        """A held file lock on ``config``'s result; while another process holds it, waits and says so (``report``)."""
         report = report or (lambda message: print(message, file=sys.stderr))
         self._check_writable()
         path = self.root / config.experiment / f".{config_hash(config)}.lock"
@@ -260,8 +267,10 @@ class Store:
         try:
             lock.acquire(timeout=0)
         except filelock.Timeout:
-            report(f"lthlib: another process is computing {config.experiment} {config_hash(config)} "
-                   f"(lock {path}); waiting for it to finish")
+            report(
+                f"lthlib: another process is computing {config.experiment} {config_hash(config)} "
+                f"(lock {path}); waiting for it to finish"
+            )
             lock.acquire()
         return lock
 
@@ -273,8 +282,10 @@ class Store:
             with tempfile.TemporaryFile(dir=self.root):
                 pass
         except OSError as error:
-            raise StoreError(f"the store {str(self.root)!r} is not a writable directory "
-                             f"({error.strerror or error}); valid: a writable directory") from None
+            raise StoreError(
+                f"the store {str(self.root)!r} is not a writable directory "
+                f"({error.strerror or error}); valid: a writable directory"
+            ) from None
 
     def _check_writable(self):
         if self.read_only:
@@ -287,6 +298,6 @@ def _read_checkpoint(path: pathlib.Path) -> dict:
     header, newline, payload = blob.partition(b"\n")
     if not header.startswith(CHECKPOINT_MAGIC) or not newline:
         raise ValueError("no checksum header")
-    if hashlib.sha256(payload).hexdigest().encode() != header[len(CHECKPOINT_MAGIC):]:
+    if hashlib.sha256(payload).hexdigest().encode() != header[len(CHECKPOINT_MAGIC) :]:
         raise ValueError("checksum mismatch")
     return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)

@@ -27,18 +27,22 @@ def runs_frame(record: dict, **columns) -> pd.DataFrame:
     identity = record.get("hash") or f"record{id(record)}"
     rows = []
     for run in record["runs"]:
-        rows.append({
-            "level": run["level"], "arm": run["arm"], "trial": run["trial"],
-            "percent": 100 * run["remaining"],
-            "early_stop_iteration": run["early_stop"]["iteration"],
-            "early_stop_test_acc": run["early_stop"]["test_acc"],
-            "early_stop_val_acc": run["early_stop"]["val_acc"],
-            "final_test_acc": run["final"]["test_acc"],
-            "stopped_at_last_evaluation": run["early_stop"]["iteration"] == run["curve"]["iteration"][-1],
-            "run": f"{identity}/{run['level']}/{run['arm']}/{run['trial']}",
-            "copy_of_dense": False,
-            **columns,
-        })
+        rows.append(
+            {
+                "level": run["level"],
+                "arm": run["arm"],
+                "trial": run["trial"],
+                "percent": 100 * run["remaining"],
+                "early_stop_iteration": run["early_stop"]["iteration"],
+                "early_stop_test_acc": run["early_stop"]["test_acc"],
+                "early_stop_val_acc": run["early_stop"]["val_acc"],
+                "final_test_acc": run["final"]["test_acc"],
+                "stopped_at_last_evaluation": run["early_stop"]["iteration"] == run["curve"]["iteration"][-1],
+                "run": f"{identity}/{run['level']}/{run['arm']}/{run['trial']}",
+                "copy_of_dense": False,
+                **columns,
+            }
+        )
     frame = pd.DataFrame(rows)
     return with_dense_baseline(frame)
 
@@ -68,6 +72,8 @@ def distinct(frame: pd.DataFrame) -> pd.DataFrame:
     if "copy_of_dense" in frame.columns:
         return frame[~frame["copy_of_dense"].astype(bool)]
     return frame
+
+
 def curves_frame(record: dict, levels=None, arm: str = "ticket") -> pd.DataFrame:
     """One row per evaluation point of ``arm``'s runs at ``levels`` (all when ``None``)."""
     rows = []
@@ -76,8 +82,15 @@ def curves_frame(record: dict, levels=None, arm: str = "ticket") -> pd.DataFrame
             continue
         curve = run["curve"]
         for i, iteration in enumerate(curve["iteration"]):
-            rows.append({"level": run["level"], "trial": run["trial"], "percent": 100 * run["remaining"],
-                         "iteration": iteration, **{key: curve[key][i] for key in curve if key != "iteration"}})
+            rows.append(
+                {
+                    "level": run["level"],
+                    "trial": run["trial"],
+                    "percent": 100 * run["remaining"],
+                    "iteration": iteration,
+                    **{key: curve[key][i] for key in curve if key != "iteration"},
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -114,8 +127,9 @@ def count(frame: pd.DataFrame, **where) -> int:
 def by_level(frame: pd.DataFrame, column: str, arm: str = "ticket") -> pd.DataFrame:
     """Mean and standard deviation of ``column`` per level for ``arm``, with percent remaining."""
     selected = select(frame, arm=arm)
-    table = selected.groupby("level").agg(percent=("percent", "mean"), mean=(column, "mean"), std=(column, "std"),
-                                          trials=(column, "size"))
+    table = selected.groupby("level").agg(
+        percent=("percent", "mean"), mean=(column, "mean"), std=(column, "std"), trials=(column, "size")
+    )
     return table.reset_index()
 
 
@@ -136,12 +150,17 @@ def describe_scale(record: dict) -> str:
     unit = data.info(c["dataset"]).unit  # images, or sequences for mnist1d
     test = f"the first {c['test_subset']:,} test {unit}" if c["test_subset"] else "the full test set"
     train = f"{c['train_subset']:,} training {unit}" if c["train_subset"] else "the full training split"
-    val = (f"{c['val_size']:,} validation {unit}" if c["val_size"]
-           else f"{data.info(c['dataset']).default_val_size:,} validation {unit} (the default)")
-    return (f"{c['network']}: {c['iterations']:,} iterations of {c['optimizer']} (lr {c['lr']:g}, batch "
-            f"{c['batch_size']}), {_count(c['trials'], 'trial')}, {_count(c['levels'], 'pruning round')}, "
-            f"{c['precision']} products, "
-            f"{train}, {val}, {test}.")
+    val = (
+        f"{c['val_size']:,} validation {unit}"
+        if c["val_size"]
+        else f"{data.info(c['dataset']).default_val_size:,} validation {unit} (the default)"
+    )
+    return (
+        f"{c['network']}: {c['iterations']:,} iterations of {c['optimizer']} (lr {c['lr']:g}, batch "
+        f"{c['batch_size']}), {_count(c['trials'], 'trial')}, {_count(c['levels'], 'pruning round')}, "
+        f"{c['precision']} products, "
+        f"{train}, {val}, {test}."
+    )
 
 
 def _count(n: int, noun: str) -> str:
@@ -156,12 +175,21 @@ def architecture_table(input_shape, num_classes: int, networks=("lenet", "conv2"
     rows = []
     for network in networks:
         arch = models.build(network, input_shape, num_classes)
-        rates = {"conv": PAPER_SETTINGS[network]["conv_rate"], "fc": PAPER_SETTINGS[network]["fc_rate"],
-                 "output": PAPER_SETTINGS[network]["output_rate"]}
+        rates = {
+            "conv": PAPER_SETTINGS[network]["conv_rate"],
+            "fc": PAPER_SETTINGS[network]["fc_rate"],
+            "output": PAPER_SETTINGS[network]["output_rate"],
+        }
         for layer in arch.layers:
-            rows.append({"network": network, "layer": layer.name, "weight shape": " x ".join(map(str, layer.shape)),
-                         "weights": models.parameter_count(arch)[layer.name],
-                         "pruned per round": f"{100 * rates[layer.kind]:g} %"})
+            rows.append(
+                {
+                    "network": network,
+                    "layer": layer.name,
+                    "weight shape": " x ".join(map(str, layer.shape)),
+                    "weights": models.parameter_count(arch)[layer.name],
+                    "pruned per round": f"{100 * rates[layer.kind]:g} %",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -172,6 +200,15 @@ def protocol_table(scale: str, networks=("lenet", "conv2", "conv4", "conv6")) ->
     rows = []
     for network in networks:
         c = resolve(ExperimentConfig(network=network, scale=scale))
-        rows.append({"network": network, "optimiser": c.optimizer, "learning rate": c.lr, "batch": c.batch_size,
-                     "iterations": c.iterations, "evaluated every": c.eval_every, "default trials": c.trials})
+        rows.append(
+            {
+                "network": network,
+                "optimiser": c.optimizer,
+                "learning rate": c.lr,
+                "batch": c.batch_size,
+                "iterations": c.iterations,
+                "evaluated every": c.eval_every,
+                "default trials": c.trials,
+            }
+        )
     return pd.DataFrame(rows)

@@ -42,11 +42,18 @@ class TrainSettings:
     precision: str = "float32"
 
     @classmethod
-    def from_config(cls, config) -> "TrainSettings":
-        return cls(optimizer=config.optimizer, lr=config.lr, batch_size=config.batch_size,
-                   iterations=config.iterations, eval_every=config.eval_every,
-                   momentum=config.momentum, warmup=config.warmup, dropout=config.dropout,
-                   precision=config.precision)
+    def from_config(cls, config) -> TrainSettings:
+        return cls(
+            optimizer=config.optimizer,
+            lr=config.lr,
+            batch_size=config.batch_size,
+            iterations=config.iterations,
+            eval_every=config.eval_every,
+            momentum=config.momentum,
+            warmup=config.warmup,
+            dropout=config.dropout,
+            precision=config.precision,
+        )
 
     def evaluation_points(self) -> list[int]:
         points = list(range(0, self.iterations, self.eval_every))
@@ -100,8 +107,10 @@ def early_stop_summary(curve: dict) -> dict:
 
 def effective_weights(weights: dict, masks: dict, frozen: dict) -> dict:
     """``w * mask + frozen * (1 - mask)`` per layer; frozen values absent mean zero."""
-    return {name: models.masked_weight(w, masks[name], frozen[name] * (1 - masks[name]) if name in frozen else None)
-            for name, w in weights.items()}
+    return {
+        name: models.masked_weight(w, masks[name], frozen[name] * (1 - masks[name]) if name in frozen else None)
+        for name, w in weights.items()
+    }
 
 
 @torch.no_grad()
@@ -112,7 +121,7 @@ def evaluate(arch, weights: dict, biases: dict, split, precision: str = "float32
     loss_sum = torch.zeros(members, device=device)
     correct = torch.zeros(members, device=device)
     for start in range(0, len(split), EVAL_CHUNK):
-        x, y = split.x[start:start + EVAL_CHUNK], split.y[start:start + EVAL_CHUNK]
+        x, y = split.x[start : start + EVAL_CHUNK], split.y[start : start + EVAL_CHUNK]
         logits = models.forward(arch, weights, biases, x, precision=precision)
         targets = y.expand(members, -1)
         loss_sum += F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view(members, -1).sum(1)
@@ -121,7 +130,10 @@ def evaluate(arch, weights: dict, biases: dict, split, precision: str = "float32
 
 
 class _BatchSampler:
-    """Member k's minibatch indices: a fresh seeded permutation of the training set each epoch, last partial batch dropped."""
+    """Member k's minibatch indices: a fresh seeded permutation of the training set each epoch.
+
+    The last partial batch of an epoch is dropped.
+    """
 
     def __init__(self, data_seeds: list, n_train: int, batch_size: int, device):
         if batch_size > n_train:
@@ -135,9 +147,11 @@ class _BatchSampler:
         """(K, batch_size) indices for optimiser step ``step`` (0-based)."""
         epoch, within = divmod(step, self.steps_per_epoch)
         if within == 0 or self._epoch is None:
-            self._epoch = torch.stack([torch.randperm(self.n_train, generator=g) for g in self.generators]).to(self.device)
+            self._epoch = torch.stack([torch.randperm(self.n_train, generator=g) for g in self.generators]).to(
+                self.device
+            )
         start = within * self.batch_size
-        return self._epoch[:, start:start + self.batch_size]
+        return self._epoch[:, start : start + self.batch_size]
 
 
 class MemberOptimizer:
@@ -215,7 +229,8 @@ class WeightTraining:
             weights={name: w.detach().clone().to(device).requires_grad_() for name, w in cohort.weights.items()},
             biases={name: b.detach().clone().to(device).requires_grad_() for name, b in cohort.biases.items()},
             masks=masks,
-            frozen={name: (f.to(device) * (1 - masks[name])) for name, f in cohort.frozen.items()})
+            frozen={name: (f.to(device) * (1 - masks[name])) for name, f in cohort.frozen.items()},
+        )
 
     def trainable(self, state: ModeState) -> list[torch.Tensor]:
         return [*state.weights.values(), *state.biases.values()]
@@ -229,8 +244,9 @@ class WeightTraining:
         return ({n: w.detach() for n, w in weights.items()}, {n: b.detach() for n, b in state.biases.items()})
 
 
-def train(arch, data, cohort: Cohort, settings: TrainSettings,
-          snapshot_at: int | None = None, progress=None, mode=None) -> Trained:
+def train(
+    arch, data, cohort: Cohort, settings: TrainSettings, snapshot_at: int | None = None, progress=None, mode=None
+) -> Trained:
     """Train ``cohort`` on ``data.train``; evaluate on ``data.val`` and ``data.test``.
 
     ``snapshot_at``: also return the effective weights and biases after that
@@ -245,8 +261,10 @@ def train(arch, data, cohort: Cohort, settings: TrainSettings,
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer.inner, _warmup_factor(settings.warmup))
     sampler = _BatchSampler(cohort.data_seeds, len(data.train), settings.batch_size, device)
     members = cohort.size
-    curves = [{key: [] for key in ("iteration", "train_loss", "val_loss", "val_acc", "test_loss", "test_acc")}
-              for _ in range(members)]
+    curves = [
+        {key: [] for key in ("iteration", "train_loss", "val_loss", "val_acc", "test_loss", "test_acc")}
+        for _ in range(members)
+    ]
     running_loss = torch.zeros(members, device=device)
     steps_since_eval = 0
     snapshot = None
@@ -280,8 +298,9 @@ def train(arch, data, cohort: Cohort, settings: TrainSettings,
         idx = sampler.indices(step)
         x, y = data.train.x[idx], data.train.y[idx]
         weights, biases, masks, frozen = mode.network(state)
-        logits = models.forward(arch, weights, biases, x, masks, frozen, settings.dropout, settings.precision,
-                                dropout_generators)
+        logits = models.forward(
+            arch, weights, biases, x, masks, frozen, settings.dropout, settings.precision, dropout_generators
+        )
         per_member = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
         per_member = per_member.view(members, -1).mean(1)
         optimizer.zero_grad()

@@ -48,9 +48,13 @@ class Report:
         out = []
         for check in self.checks:
             verdict = "reproduced" if check.ok else "MISMATCH"
-            out.append(f"level {check.level}: {verdict} at iterations {check.iterations} "
-                       f"(largest deviation {check.max_deviation:.2e}, tolerance {TOLERANCE:.0e}){check.note}")
-        out.append(f"{self.record}: {'reproduced' if self.ok else 'NOT reproduced'} over the first {self.steps} iterations")
+            out.append(
+                f"level {check.level}: {verdict} at iterations {check.iterations} "
+                f"(largest deviation {check.max_deviation:.2e}, tolerance {TOLERANCE:.0e}){check.note}"
+            )
+        out.append(
+            f"{self.record}: {'reproduced' if self.ok else 'NOT reproduced'} over the first {self.steps} iterations"
+        )
         return out
 
 
@@ -69,9 +73,15 @@ def _deviation(stored_runs, trained, steps) -> tuple[list, float]:
 
 
 def _ticket(stored_masks, config, level, layers, device) -> dict:
-    return {name: torch.stack([torch.from_numpy(stored_masks[experiments.mask_key(level, "ticket", t, name)])
-                               for t in range(config.trials)]).to(device)
-            for name in layers}
+    return {
+        name: torch.stack(
+            [
+                torch.from_numpy(stored_masks[experiments.mask_key(level, "ticket", t, name)])
+                for t in range(config.trials)
+            ]
+        ).to(device)
+        for name in layers
+    }
 
 
 class _Slice:
@@ -123,13 +133,27 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
             checks.append(LevelCheck(0, iterations, worst))
             continue
         if config.mask0 == "freeze_init_zero_mask":
-            checks += [LevelCheck(level, [], 0.0, " (skipped: freeze_init_zero_mask needs the trained weights "
-                                  "the mask came from)") for level in wanted]
+            checks += [
+                LevelCheck(
+                    level, [], 0.0, " (skipped: freeze_init_zero_mask needs the trained weights the mask came from)"
+                )
+                for level in wanted
+            ]
             continue
-        cohort = experiments.concat_cohorts([
-            experiments.level_cohort(config, level, experiments.with_controls(
-                config, level, _ticket(stored_masks, config, level, dense.layers, device)), dense.reset, None)
-            for level in group])
+        cohort = experiments.concat_cohorts(
+            [
+                experiments.level_cohort(
+                    config,
+                    level,
+                    experiments.with_controls(
+                        config, level, _ticket(stored_masks, config, level, dense.layers, device)
+                    ),
+                    dense.reset,
+                    None,
+                )
+                for level in group
+            ]
+        )
         fresh = experiments.train_cohort(config, arch, dataset, cohort, iterations=steps)
         per_level = len(runs_by_level[group[0]])
         for index, level in enumerate(group):

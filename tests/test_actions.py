@@ -49,7 +49,9 @@ def test_rand_signed_constant_keeps_the_constant_and_draws_signs():
     out = start("rand_signed_constant")
     assert torch.allclose(out.abs(), torch.full_like(W, float(W.std())))
     big = torch.randn(1000)
-    signs = torch.sign(actions.kept_start("rand_signed_constant", big, torch.ones(1000, dtype=torch.bool), generator(1)))
+    signs = torch.sign(
+        actions.kept_start("rand_signed_constant", big, torch.ones(1000, dtype=torch.bool), generator(1))
+    )
     assert 400 < int((signs == torch.sign(big)).sum()) < 600  # independent of the original signs
 
 

@@ -11,6 +11,7 @@ from lthlib.cli import main
 @pytest.fixture(autouse=True)
 def no_training(monkeypatch):
     """Any training or computing during these cases is a failure: bad input must stop first."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("work started for a bad input")
 

@@ -5,47 +5,86 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lthlib import chapter, claims, summary
+from lthlib import chapter, claims, stats, summary
+
+JITTER = (-0.002, -0.001, 0.0, 0.001, 0.002)  # five trials, the same offsets in every arm: paired sd ~ 0
 
 
-def frame(rows):
-    """rows: (level, arm, percent, early-stop iteration, accuracy) -> a runs frame with two trials each."""
+def frame(rows, trials=5, at_end=False):
+    """rows: (level, arm, percent, early-stop iteration, accuracy) -> a runs frame with ``trials`` trials each."""
     out = []
     for level, arm, percent, iteration, accuracy in rows:
-        for trial, jitter in enumerate((-0.001, 0.001)):
-            out.append({"level": level, "arm": arm, "trial": trial, "percent": percent,
-                        "early_stop_iteration": iteration, "early_stop_test_acc": accuracy + jitter})
+        for trial in range(trials):
+            jitter = JITTER[trial % len(JITTER)] + 0.0003 * (trial * (level + 1) % 3)
+            out.append(
+                {
+                    "level": level,
+                    "arm": arm,
+                    "trial": trial,
+                    "percent": percent,
+                    "early_stop_iteration": iteration + 10 * trial,
+                    "early_stop_test_acc": accuracy + jitter,
+                    "stopped_at_last_evaluation": at_end,
+                    "run": f"{level}/{arm}/{trial}",
+                }
+            )
     return pd.DataFrame(out)
 
 
-GOOD = frame([(0, "ticket", 100, 1000, 0.88), (1, "ticket", 51.3, 800, 0.89), (2, "ticket", 21.1, 600, 0.895),
-              (3, "ticket", 7.0, 700, 0.885), (4, "ticket", 3.6, 900, 0.87),
-              (2, "reinit", 21.1, 1100, 0.86), (3, "reinit", 7.0, 1300, 0.84)])
+ROWS = [
+    (0, "ticket", 100, 1000, 0.88),
+    (1, "ticket", 51.3, 800, 0.89),
+    (2, "ticket", 21.1, 600, 0.895),
+    (3, "ticket", 7.0, 700, 0.885),
+    (4, "ticket", 3.6, 900, 0.86),
+    (2, "reinit", 21.1, 1100, 0.86),
+    (3, "reinit", 7.0, 1300, 0.84),
+]
+GOOD = frame(ROWS)
 
 
-def test_tickets_exist_below_reads_the_deepest_matching_level():
+def test_paired_interval_is_the_t_interval_of_the_differences():
+    result = stats.paired([1.0, 2.0, 3.0, 4.0, 5.0], [0.0, 0.0, 0.0, 0.0, 0.0])
+    assert result.mean == 3.0 and result.n == 5
+    assert result.high - result.mean == pytest.approx(2.7764451 * (2.5**0.5) / 5**0.5)  # t(0.975, 4) sd/sqrt(n)
+    assert result.verdict() == "supported" and result.verdict(larger=False) == "not supported"
+    assert stats.paired([1, -1, 2, -2, 0.1], [0] * 5).verdict() == "inconclusive"
+    assert stats.paired([1, 2, 3, 4], [0] * 4).verdict() == "inconclusive"  # fewer than five trials
+    assert stats.paired([1, 2, 3, 4, 5], [0] * 5, a_at_end=[True] * 5, b_at_end=[True] * 5).verdict() == "inconclusive"
+    with pytest.raises(ValueError, match="equal"):
+        stats.paired([1, 2], [1])
+
+
+def test_tickets_exist_below_reads_the_deepest_matching_level_and_where_tickets_fall():
     verdict = claims.tickets_exist_below(GOOD)
-    assert verdict.verdict == "supported" and verdict.ours.startswith("7.0 %")
-    shallow = GOOD[~((GOOD["level"] == 3) & (GOOD["arm"] == "ticket"))].copy()
-    shallow.loc[(shallow["level"] == 2) & (shallow["arm"] == "ticket"), "early_stop_test_acc"] = 0.80
+    assert verdict.verdict == "supported" and verdict.n == 5
+    assert verdict.ours.startswith("match dense down to 7.0 %; fall below at 3.6 % (-1.99 [-2.0")
+    assert verdict.ours.endswith("] points)")
+    shallow = frame([r if r[:2] != (2, "ticket") else (2, "ticket", 21.1, 600, 0.80) for r in ROWS])
     assert claims.tickets_exist_below(shallow).verdict == "not supported"
+    assert claims.tickets_exist_below(frame(ROWS, trials=3)).verdict.startswith("inconclusive: only 3 trials")
 
 
-def test_faster_and_better_and_reinit_loses():
+def test_faster_and_better_and_a_reinit_control_that_must_lose():
     faster = claims.faster_and_better_at(GOOD, 2)
-    assert faster.verdict == "supported" and "40 % sooner" in faster.ours and "+1.50 points" in faster.ours
+    assert faster.verdict == "supported"
+    assert faster.ours.startswith("39 % sooner (+400 [+400, +400] iterations); +1.4")  # 400 of 1,020 iterations
+    assert faster.ours.endswith("] points")
     assert claims.reinit_loses(GOOD, 2).verdict == "supported"
-    better_reinit = GOOD.copy()
-    better_reinit.loc[better_reinit["arm"] == "reinit", "early_stop_test_acc"] = 0.95
-    assert claims.reinit_loses(better_reinit, 2).verdict == "partly: slower only"
+    better_reinit = frame([(level, arm, p, i, 0.95 if arm == "reinit" else a) for level, arm, p, i, a in ROWS])
+    assert claims.reinit_loses(better_reinit, 2).verdict == "not supported"
+    short = frame(ROWS, at_end=True)
+    assert claims.faster_and_better_at(short, 2).verdict == (
+        "inconclusive: training too short to judge (100 % of runs stop at their last evaluation)"
+    )
 
 
-def test_iterative_against_oneshot():
-    oneshot = frame([(0, "ticket", 100, 1000, 0.88), (1, "ticket", 51.3, 900, 0.885), (2, "ticket", 21.1, 900, 0.87)])
+def test_iterative_against_oneshot_shares_the_dense_baseline():
+    oneshot = frame([(0, "ticket", 100, 1000, 0.88), (1, "ticket", 51.3, 800, 0.885), (2, "ticket", 21.1, 700, 0.86)])
     verdict = claims.iterative_beats_oneshot(GOOD, oneshot)
     assert verdict.verdict == "supported" and "one-shot down to 51.3 %" in verdict.ours
     assert claims.iterative_beats_oneshot(oneshot, GOOD).verdict == "not supported"
-    assert list(claims.table([verdict]).columns) == ["claim", "paper", "this book", "verdict"]
+    assert list(claims.table([verdict]).columns) == ["claim", "paper", "this book (95 % interval)", "n", "verdict"]
 
 
 def test_runs_frame_starts_every_arm_at_the_dense_network(smoke_record):
@@ -60,13 +99,16 @@ def test_runs_frame_starts_every_arm_at_the_dense_network(smoke_record):
         summary.mean(runs, "percent", arm="ticket", level=9)
 
 
-@pytest.mark.parametrize("kwargs, expected", [
-    (dict(trials=0), "trials=0"),
-    (dict(scale="tiny"), "scale='tiny'"),
-    (dict(dataset="svhn"), "dataset='svhn'"),
-    (dict(device="gpu"), "device='gpu'"),
-    (dict(allow_train="yes"), "allow_train='yes'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        (dict(trials=0), "trials=0"),
+        (dict(scale="tiny"), "scale='tiny'"),
+        (dict(dataset="svhn"), "dataset='svhn'"),
+        (dict(device="gpu"), "device='gpu'"),
+        (dict(allow_train="yes"), "allow_train='yes'"),
+    ],
+)
 def test_chapter_parameters_are_checked(kwargs, expected):
     with pytest.raises(chapter.ParameterError, match="valid:") as error:
         chapter.open(**kwargs)
@@ -91,19 +133,36 @@ def test_a_chapter_reads_a_read_only_store_and_names_the_missing_command(tmp_pat
 
 def record(runs, hash_="0123456789abcdef"):
     """A record with ``runs``: (level, arm, trial, early-stop iteration, last evaluated iteration)."""
-    return {"hash": hash_, "runs": [
-        {"level": level, "arm": arm, "trial": trial, "remaining": 0.8 ** level,
-         "early_stop": {"iteration": stop, "test_acc": 0.5, "val_acc": 0.5}, "final": {"test_acc": 0.5},
-         "curve": {"iteration": [0, last // 2, last]}}
-        for level, arm, trial, stop, last in runs]}
+    return {
+        "hash": hash_,
+        "runs": [
+            {
+                "level": level,
+                "arm": arm,
+                "trial": trial,
+                "remaining": 0.8**level,
+                "early_stop": {"iteration": stop, "test_acc": 0.5, "val_acc": 0.5},
+                "final": {"test_acc": 0.5},
+                "curve": {"iteration": [0, last // 2, last]},
+            }
+            for level, arm, trial, stop, last in runs
+        ],
+    }
 
 
 def test_means_over_runs_count_each_trained_network_once():
     # 2 dense runs that stop at the last evaluation, 4 pruned runs (ticket and reinit) that do not:
     # 2 of 6 networks, 33 %. Counting the dense copies made for the reinit line would give 4 of 8, 50 %.
-    two_arms = record([(0, "ticket", 0, 400, 400), (0, "ticket", 1, 400, 400),
-                       (1, "ticket", 0, 200, 400), (1, "ticket", 1, 300, 400),
-                       (1, "reinit", 0, 100, 400), (1, "reinit", 1, 200, 400)])
+    two_arms = record(
+        [
+            (0, "ticket", 0, 400, 400),
+            (0, "ticket", 1, 400, 400),
+            (1, "ticket", 0, 200, 400),
+            (1, "ticket", 1, 300, 400),
+            (1, "reinit", 0, 100, 400),
+            (1, "reinit", 1, 200, 400),
+        ]
+    )
     runs = summary.runs_frame(two_arms)
     assert len(runs) == 8  # the dense runs are still drawn under both arms
     assert summary.mean(runs, "stopped_at_last_evaluation") == pytest.approx(2 / 6)
@@ -112,8 +171,9 @@ def test_means_over_runs_count_each_trained_network_once():
     assert summary.mean(runs, "early_stop_iteration") == pytest.approx((400 + 400 + 200 + 300 + 100 + 200) / 6)
     assert summary.by_level(runs, "early_stop_iteration", arm="reinit")["trials"].tolist() == [2, 2]
     # Several records in one frame, as the conv section combines them: still each network once.
-    other = record([(0, "ticket", 0, 400, 400), (1, "ticket", 0, 100, 400), (1, "reinit", 0, 100, 400)],
-                   hash_="fedcba9876543210")
+    other = record(
+        [(0, "ticket", 0, 400, 400), (1, "ticket", 0, 100, 400), (1, "reinit", 0, 100, 400)], hash_="fedcba9876543210"
+    )
     both = summary.concat([runs.assign(network="conv2"), summary.runs_frame(other).assign(network="conv4")])
     assert summary.count(both) == 9
     assert summary.mean(both, "stopped_at_last_evaluation") == pytest.approx(3 / 9)
@@ -126,17 +186,28 @@ def test_the_committed_conv_share_counts_each_run_once():
     import nbformat
 
     notebook = nbformat.read(pathlib.Path(__file__).parent.parent / "book" / "lottery-ticket.ipynb", as_version=4)
-    glued = {output["metadata"]["scrapbook"]["name"]: output["data"]["application/papermill.record/text/plain"]
-             for cell in notebook.cells for output in cell.get("outputs", [])
-             if "scrapbook" in output.get("metadata", {})}
+    glued = {
+        output["metadata"]["scrapbook"]["name"]: output["data"]["application/papermill.record/text/plain"]
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if "scrapbook" in output.get("metadata", {})
+    }
     finding = glued["conv_finding"]
-    book = chapter.open(conv_runs=None, conv_trials=None, conv_levels=None, conv_iterations=None,
-                        conv_precision=None, conv_val_size=None, conv_test_subset=None)
+    book = chapter.open(
+        conv_runs=None,
+        conv_trials=None,
+        conv_levels=None,
+        conv_iterations=None,
+        conv_precision=None,
+        conv_val_size=None,
+        conv_test_subset=None,
+    )
     runs = []
     for network, dropout in book.conv_runs:
         try:
-            stored = book.result(experiment="imp", network=network, dropout=dropout, controls=("reinit",),
-                                 **book.conv_settings())
+            stored = book.result(
+                experiment="imp", network=network, dropout=dropout, controls=("reinit",), **book.conv_settings()
+            )
         except Exception:  # a record being recomputed: the glued text cannot be checked against it
             pytest.skip(f"the committed {network} dropout {dropout} record is missing")
         runs += stored["runs"]
@@ -184,15 +255,18 @@ def test_rewind_must_fall_within_lenet_training_at_the_scale():
     assert chapter.open(scale="book", rewind=250).parameters.rewind == 250
 
 
-@pytest.mark.parametrize("kwargs, expected", [
-    (dict(scale="book", conv_runs="conv2:0", conv_iterations=50), ["conv_iterations=50", "every 100", ">= 100"]),
-    (dict(conv_runs="conv2:0", conv_val_size=70_000), ["parameter conv_val_size=70000", "valid: 0..59,999"]),
-    (dict(conv_network="conv2", conv_test_subset=20_000), ["parameter conv_test_subset=20000", "valid: 1..10,000"]),
-    (dict(conv_runs="lenet:0"), ["conv_runs network='lenet'", "conv2, conv4, conv6"]),
-    (dict(conv_precision="float16"), ["conv_precision='float16'", "float32, bfloat16"]),
-    (dict(levels=0), ["levels=0", "positive integer"]),
-    (dict(colour="red"), ["unknown chapter parameter 'colour'", "levels"]),
-])
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        (dict(scale="book", conv_runs="conv2:0", conv_iterations=50), ["conv_iterations=50", "every 100", ">= 100"]),
+        (dict(conv_runs="conv2:0", conv_val_size=70_000), ["parameter conv_val_size=70000", "valid: 0..59,999"]),
+        (dict(conv_network="conv2", conv_test_subset=20_000), ["parameter conv_test_subset=20000", "valid: 1..10,000"]),
+        (dict(conv_runs="lenet:0"), ["conv_runs network='lenet'", "conv2, conv4, conv6"]),
+        (dict(conv_precision="float16"), ["conv_precision='float16'", "float32, bfloat16"]),
+        (dict(levels=0), ["levels=0", "positive integer"]),
+        (dict(colour="red"), ["unknown chapter parameter 'colour'", "levels"]),
+    ],
+)
 def test_parameters_that_combine_are_checked_together(kwargs, expected):
     with pytest.raises(chapter.ParameterError) as error:
         chapter.open(**kwargs)
@@ -205,7 +279,8 @@ def test_convolutional_sections_are_skipped_without_images():
     assert book.conv_runs == [] and book.networks == ("lenet",)
     assert "mnist1d" in book.conv_skipped and "images" in book.conv_skipped
     assert set(book.parameters_table().set_index("parameter").filter(like="conv_", axis=0)["value"]) == {
-        "not used: no images"}
+        "not used: no images"
+    }
     empty = chapter.open(scale="smoke", conv_runs="")
     assert empty.conv_runs == [] and "conv_runs is empty" in empty.conv_skipped
     assert chapter.open(scale="smoke", conv_runs=None).conv_skipped is None

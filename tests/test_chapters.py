@@ -28,14 +28,22 @@ SMOKE = {
 
 def chapters_in_toc() -> list[str]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [pathlib.Path(entry["file"]).name for entry in toc.get("chapters", [])
-            if (BOOK / f"{pathlib.Path(entry['file']).name}.ipynb").exists()]
+    return [
+        pathlib.Path(entry["file"]).name
+        for entry in toc.get("chapters", [])
+        if (BOOK / f"{pathlib.Path(entry['file']).name}.ipynb").exists()
+    ]
 
 
 def execute(name: str, tmp_path, **parameters):
-    return papermill.execute_notebook(str(BOOK / f"{name}.ipynb"), str(tmp_path / f"{name}.ipynb"),
-                                      parameters=parameters, cwd=str(BOOK), kernel_name="python3",
-                                      progress_bar=False)
+    return papermill.execute_notebook(
+        str(BOOK / f"{name}.ipynb"),
+        str(tmp_path / f"{name}.ipynb"),
+        parameters=parameters,
+        cwd=str(BOOK),
+        kernel_name="python3",
+        progress_bar=False,
+    )
 
 
 def code_outputs(notebook, output_type: str) -> list:
@@ -62,24 +70,32 @@ def test_chapter_runs_at_smoke_scale_into_a_fresh_store(name, dataset, tmp_path,
     assert "computed at scale smoke" in text
     skipped = "This section is skipped: the convolutional networks need images" in text
     assert skipped == (dataset == "mnist1d")  # the conv sections say so when they are skipped
-    assert {path.parent.parent.name for path in store.glob("*/*/record.json")} >= {"dense" if name == "foundations"
-                                                                                   else "imp"}
+    assert {path.parent.parent.name for path in store.glob("*/*/record.json")} >= {
+        "dense" if name == "foundations" else "imp"
+    }
 
 
-@pytest.mark.parametrize("parameter, value, expected", [
-    ("trials", 0, ["trials=0", "positive integer"]),
-    ("dataset", "imagenet", ["dataset='imagenet'", "fashion-mnist", "mnist1d"]),
-    ("scale", "huge", ["scale='huge'", "smoke", "book", "paper"]),
-    ("conv_iterations", -1, ["conv_iterations=-1", "positive integer"]),
-])
+@pytest.mark.parametrize(
+    "parameter, value, expected",
+    [
+        ("trials", 0, ["trials=0", "positive integer"]),
+        ("dataset", "imagenet", ["dataset='imagenet'", "fashion-mnist", "mnist1d"]),
+        ("scale", "huge", ["scale='huge'", "smoke", "book", "paper"]),
+        ("conv_iterations", -1, ["conv_iterations=-1", "positive integer"]),
+    ],
+)
 def test_a_bad_parameter_stops_the_chapter_in_its_first_cells(parameter, value, expected, tmp_path):
     for name in sorted(SMOKE):
         stops_in_first_cells(name, tmp_path, {parameter: value}, expected)
 
 
 def test_rewind_beyond_lenet_training_at_the_scale_stops_the_chapter(tmp_path):
-    stops_in_first_cells("lottery-ticket", tmp_path, dict(scale="smoke", rewind=250),
-                         ["rewind=250", "scale smoke", "200 iterations", "valid: an integer from 0 to 199"])
+    stops_in_first_cells(
+        "lottery-ticket",
+        tmp_path,
+        dict(scale="smoke", rewind=250),
+        ["rewind=250", "scale smoke", "200 iterations", "valid: an integer from 0 to 199"],
+    )
 
 
 def stops_in_first_cells(name, tmp_path, parameters, expected):
@@ -93,13 +109,31 @@ def stops_in_first_cells(name, tmp_path, parameters, expected):
     code = [c for c in notebook.cells if c.cell_type == "code"]
     failed = next(i for i, c in enumerate(code) if any(o.output_type == "error" for o in c.outputs))
     assert failed <= 2  # parameters, injected parameters, then the cell that checks them
-    assert all(c.execution_count is None for c in code[failed + 1:])
+    assert all(c.execution_count is None for c in code[failed + 1 :])
 
 
 def test_an_unknown_parameter_is_refused_before_anything_runs(tmp_path):
-    finished = subprocess.run([sys.executable, "-m", "lthlib", "chapter", "lottery-ticket", "-p", "scale", "smoke",
-                               "-p", "colour", "red", "--output", str(tmp_path / "runs")],
-                              capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lthlib",
+            "chapter",
+            "lottery-ticket",
+            "-p",
+            "scale",
+            "smoke",
+            "-p",
+            "colour",
+            "red",
+            "--output",
+            str(tmp_path / "runs"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert finished.returncode == 2
     lines = finished.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("lthlib: error: unknown parameter 'colour'")
@@ -115,7 +149,15 @@ def test_an_unknown_chapter_is_refused_with_the_valid_ones(capsys):
 
 def test_chapter_parameter_values_are_read_as_papermill_reads_them():
     assert [chapter_run.resolve_value(v) for v in ("True", "False", "None", "3", "-1", "0.5", "1e-3", "conv2:0")] == [
-        True, False, None, 3, -1, 0.5, 1e-3, "conv2:0"]
+        True,
+        False,
+        None,
+        3,
+        -1,
+        0.5,
+        1e-3,
+        "conv2:0",
+    ]
 
 
 def test_the_chapter_command_executes_and_renders_a_chapter(tmp_path, capsys):
@@ -137,12 +179,31 @@ def test_the_chapter_command_executes_and_renders_a_chapter(tmp_path, capsys):
 
 def test_nbval_fails_when_a_committed_output_is_changed(tmp_path):
     notebook = nbformat.read(BOOK / "foundations.ipynb", as_version=4)
-    note = next(o for c in notebook.cells if c.cell_type == "code" for o in c.outputs
-                if o.output_type == "stream" and "computed at scale" in o["text"])
+    note = next(
+        o
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "stream" and "computed at scale" in o["text"]
+    )
     note["text"] = note["text"].replace("computed at scale", "computed, we promise, at scale")
     nbformat.write(notebook, tmp_path / "foundations.ipynb")
-    finished = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path / "foundations.ipynb"), "--nbval",
-                               "--nbval-current-env", "-q", "-p", "no:cacheprovider"],
-                              capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(tmp_path / "foundations.ipynb"),
+            "--nbval",
+            "--nbval-current-env",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert finished.returncode == 1, finished.stdout[-2000:]
     assert "1 failed" in finished.stdout and "we promise" in finished.stdout

@@ -14,27 +14,31 @@ ENV = {**os.environ, "PYTHONPATH": os.getcwd()}
 
 
 def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "lthlib", *args], capture_output=True, text=True, env=ENV,
-                          timeout=600, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "lthlib", *args], capture_output=True, text=True, env=ENV, timeout=600, cwd=cwd
+    )
 
 
-@pytest.mark.parametrize("args, names", [
-    (["run", "imp", "--criterion", "largest"], ["'largest'", "large_final", "magnitude_increase", "movement"]),
-    (["run", "imp", "--fc-rate", "1.5"], ["fc_rate=1.5", "between 0 and 1"]),
-    (["run", "imp", "--output-rate", "0"], ["output_rate=0.0", "between 0 and 1"]),
-    (["run", "imp", "--iterations", "-5"], ["iterations=-5", "from 1 to"]),
-    (["run", "imp", "--dataset", "imagenet"], ["'imagenet'", "fashion-mnist", "mnist1d", "cifar10"]),
-    (["run", "imp", "--network", "resnet"], ["'resnet'", "lenet", "conv6"]),
-    (["run", "prune"], ["'prune'", "dense", "imp", "oneshot"]),
-    (["run", "imp", "--lerning-rate", "1"], ["'--lerning-rate'", "--lr", "--criterion"]),
-    (["run", "imp", "--trials", "three"], ["'three'", "integer"]),
-    (["run", "imp", "--mask1", "random"], ["'random'", "original", "signed_constant"]),
-    (["run", "imp", "--controls", "reinit,shuffle"], ["'shuffle'", "random_prune"]),
-    (["run", "imp", "--device", "tpu"], ["'tpu'", "cpu", "cuda"]),
-    (["verify", "record.json", "--steps", "0"], ["--steps 0", "positive"]),
-    (["data", "imagenet"], ["'imagenet'", "fashion-mnist"]),
-    (["train"], ["'train'", "run", "verify", "bench", "data"]),
-])
+@pytest.mark.parametrize(
+    "args, names",
+    [
+        (["run", "imp", "--criterion", "largest"], ["'largest'", "large_final", "magnitude_increase", "movement"]),
+        (["run", "imp", "--fc-rate", "1.5"], ["fc_rate=1.5", "between 0 and 1"]),
+        (["run", "imp", "--output-rate", "0"], ["output_rate=0.0", "between 0 and 1"]),
+        (["run", "imp", "--iterations", "-5"], ["iterations=-5", "from 1 to"]),
+        (["run", "imp", "--dataset", "imagenet"], ["'imagenet'", "fashion-mnist", "mnist1d", "cifar10"]),
+        (["run", "imp", "--network", "resnet"], ["'resnet'", "lenet", "conv6"]),
+        (["run", "prune"], ["'prune'", "dense", "imp", "oneshot"]),
+        (["run", "imp", "--lerning-rate", "1"], ["'--lerning-rate'", "--lr", "--criterion"]),
+        (["run", "imp", "--trials", "three"], ["'three'", "integer"]),
+        (["run", "imp", "--mask1", "random"], ["'random'", "original", "signed_constant"]),
+        (["run", "imp", "--controls", "reinit,shuffle"], ["'shuffle'", "random_prune"]),
+        (["run", "imp", "--device", "tpu"], ["'tpu'", "cpu", "cuda"]),
+        (["verify", "record.json", "--steps", "0"], ["--steps 0", "positive"]),
+        (["data", "imagenet"], ["'imagenet'", "fashion-mnist"]),
+        (["train"], ["'train'", "run", "verify", "bench", "data"]),
+    ],
+)
 def test_bad_arguments_get_one_line_naming_the_value_and_the_valid_ones(args, names, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
@@ -57,8 +61,7 @@ def test_exit_code_two_from_a_real_process():
 
 
 def test_run_then_verify_from_the_command_line(fashion, tmp_path):
-    run = cli("run", "imp", "--dataset", "fashion-mnist", "--scale", "smoke", "--levels", "1",
-              "--store", str(tmp_path))
+    run = cli("run", "imp", "--dataset", "fashion-mnist", "--scale", "smoke", "--levels", "1", "--store", str(tmp_path))
     assert run.returncode == 0, run.stderr
     assert "level  1 ticket" in run.stdout
     records = list(tmp_path.glob("imp/*/record.json"))

@@ -382,7 +382,11 @@ def test_failed_mnist_download_keeps_what_was_there(tmp_path, monkeypatch):
     with pytest.raises(data.DatasetUnavailable, match="internet"):
         data.prepare("mnist", root=tmp_path)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
-        "FashionMNIST", "FashionMNIST/raw", "MNIST", "MNIST/notes.txt"]
+        "FashionMNIST",
+        "FashionMNIST/raw",
+        "MNIST",
+        "MNIST/notes.txt",
+    ]
 
 
 def test_failed_cifar10_download_removes_its_archive(tmp_path, monkeypatch):
@@ -422,18 +426,26 @@ def test_check_sizes_messages():
     assert data.check_sizes("fashion-mnist", None, None, None) == 5000
     assert data.check_sizes("mnist1d", 10_999, 1, 2000) == 10_999
     cases = [
-        (dict(val_size=100_000),
-         "val_size=100000 is larger than fashion-mnist's 60,000 training images; valid: 0..59,999"),
-        (dict(val_size=60_000),
-         "val_size=60000 leaves none of fashion-mnist's 60,000 training images for training; valid: 0..59,999"),
+        (
+            dict(val_size=100_000),
+            "val_size=100000 is larger than fashion-mnist's 60,000 training images; valid: 0..59,999",
+        ),
+        (
+            dict(val_size=60_000),
+            "val_size=60000 leaves none of fashion-mnist's 60,000 training images for training; valid: 0..59,999",
+        ),
         (dict(val_size=-1), "val_size=-1 is negative; valid: 0..59,999"),
         (dict(val_size=1.5), "val_size=1.5 is not an integer; valid: 0..59,999"),
-        (dict(train_subset=56_000),
-         "train_subset=56000 is larger than the 55,000 training images of fashion-mnist left after "
-         "val_size=5,000; valid: 1..55,000"),
+        (
+            dict(train_subset=56_000),
+            "train_subset=56000 is larger than the 55,000 training images of fashion-mnist left after "
+            "val_size=5,000; valid: 1..55,000",
+        ),
         (dict(train_subset=0), "train_subset=0 must be at least 1; valid: 1..55,000"),
-        (dict(test_subset=10_001),
-         "test_subset=10001 is larger than fashion-mnist's 10,000 test images; valid: 1..10,000"),
+        (
+            dict(test_subset=10_001),
+            "test_subset=10001 is larger than fashion-mnist's 10,000 test images; valid: 1..10,000",
+        ),
         (dict(test_subset=True), "test_subset=True is not an integer; valid: 1..10,000"),
     ]
     for kwargs, message in cases:
@@ -508,9 +520,20 @@ def test_registered_dataset_loads_with_validation_split(tiny):
 def test_registered_dataset_info_and_names(tiny):
     info, calls = tiny
     assert data.names() == (*data.DATASETS, TINY)
-    assert data.info(TINY) == info == data.DatasetInfo(
-        name=TINY, train_size=TINY_TRAIN, test_size=TINY_TEST, input_shape=(1, 8, 8), num_classes=3,
-        default_val_size=60, class_names=("low", "mid", "high"), builtin=False)
+    assert (
+        data.info(TINY)
+        == info
+        == data.DatasetInfo(
+            name=TINY,
+            train_size=TINY_TRAIN,
+            test_size=TINY_TEST,
+            input_shape=(1, 8, 8),
+            num_classes=3,
+            default_val_size=60,
+            class_names=("low", "mid", "high"),
+            builtin=False,
+        )
+    )
     assert data.CLASS_NAMES[TINY] == ("low", "mid", "high")
     assert data.check_sizes(TINY, None, 240, 90) == 60
     with pytest.raises(ValueError, match=r"^train_subset=241 .* valid: 1\.\.240$"):
@@ -530,8 +553,9 @@ def test_registered_dataset_info_and_names(tiny):
 def test_register_numpy_mapping_and_replace(tiny):
     first = data.load(TINY)
     xtr, ytr, xte, yte = (t.numpy() for t in tiny_tensors(seed=1))
-    arrays = dict(x_train=xtr[:, 0, 0, :].astype(np.float64), y_train=ytr.astype(np.int32),
-                  x_test=xte[:, 0, 0, :], y_test=yte)
+    arrays = dict(
+        x_train=xtr[:, 0, 0, :].astype(np.float64), y_train=ytr.astype(np.int32), x_test=xte[:, 0, 0, :], y_test=yte
+    )
     info = data.register(TINY, lambda: arrays, num_classes=3, val_size=30)
     assert (info.input_shape, info.unit, info.class_names) == ((8,), "sequences", ("0", "1", "2"))
     assert data.names().count(TINY) == 1
@@ -552,6 +576,7 @@ def _bad(**change):
         out = dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
         out.update(change)
         return out
+
     return make
 
 
@@ -574,8 +599,10 @@ BAD_REGISTRATIONS = [
     (dict(loader=_bad(y_train=torch.zeros(300))), "y_train must be integer class indices"),
     (dict(loader=_bad(y_test=torch.zeros(90, 1, dtype=torch.int64))), r"y_test must be one class index"),
     (dict(loader=_bad(x_test=torch.full((90, 1, 8, 8), float("nan")))), "x_test has NaN or infinite values"),
-    (dict(loader=_bad(x_train=torch.zeros(1, 1, 8, 8), y_train=torch.zeros(1, dtype=torch.int64))),
-     "at least 2 training examples"),
+    (
+        dict(loader=_bad(x_train=torch.zeros(1, 1, 8, 8), y_train=torch.zeros(1, dtype=torch.int64))),
+        "at least 2 training examples",
+    ),
     (dict(loader=_bad(x_test="text")), "x_test is not convertible to a tensor"),
 ]
 
@@ -596,8 +623,9 @@ def test_smoke_imp_on_registered_dataset(tiny, tmp_path):
     from lthlib.config import ExperimentConfig, config_hash, resolve
     from lthlib.store import Store
 
-    config = ExperimentConfig(experiment="imp", scale="smoke", dataset=TINY, val_size=60, train_subset=200,
-                              test_subset=90)
+    config = ExperimentConfig(
+        experiment="imp", scale="smoke", dataset=TINY, val_size=60, train_subset=200, test_subset=90
+    )
     rec = experiments.result(config, Store(tmp_path))
     resolved = resolve(config)
     assert rec["config"]["dataset"] == TINY

@@ -72,11 +72,11 @@ def test_controls_really_differ_from_the_ticket(smoke_config, fashion):
     t = config.trials
     ticket_start, reinit_start, random_start = (cohort.weights["fc1"][i * t] for i in range(3))
     ticket_mask, reinit_mask, random_mask = (cohort.masks["fc1"][i * t] for i in range(3))
-    assert torch.equal(ticket_start, weights["fc1"][0])                     # the winning-ticket reset
-    assert torch.equal(reinit_mask, ticket_mask)                            # same mask ...
+    assert torch.equal(ticket_start, weights["fc1"][0])  # the winning-ticket reset
+    assert torch.equal(reinit_mask, ticket_mask)  # same mask ...
     assert not torch.allclose(reinit_start[ticket_mask], ticket_start[ticket_mask])  # ... other values
-    assert int(random_mask.sum()) == int(ticket_mask.sum())                 # same count ...
-    assert (random_mask != ticket_mask).float().mean() > 0.2                # ... other places
+    assert int(random_mask.sum()) == int(ticket_mask.sum())  # same count ...
+    assert (random_mask != ticket_mask).float().mean() > 0.2  # ... other places
     assert torch.equal(random_start, weights["fc1"][0])
     assert cohort.data_seeds[0] == cohort.data_seeds[t] == cohort.data_seeds[2 * t]  # paired data order
 
@@ -88,8 +88,12 @@ def test_rewinding_resets_to_the_weights_of_iteration_k(smoke_config, fashion, t
     state = experiments.dense_level(config, arch, dataset, "cpu")
     weights, biases = experiments.dense_start(config, arch, "cpu")
     full = {n: torch.ones_like(w, dtype=torch.bool) for n, w in weights.items()}
-    first_50 = train(arch, dataset, Cohort(weights, biases, full, {}, experiments.data_seeds(config, 0, config.trials)),
-                     dataclasses.replace(TrainSettings.from_config(config), iterations=50))
+    first_50 = train(
+        arch,
+        dataset,
+        Cohort(weights, biases, full, {}, experiments.data_seeds(config, 0, config.trials)),
+        dataclasses.replace(TrainSettings.from_config(config), iterations=50),
+    )
     for name in weights:
         assert torch.equal(state.reset_weights[name], first_50.weights[name])
         assert torch.equal(state.reset_biases[name], first_50.biases[name])
@@ -134,8 +138,10 @@ def test_interrupted_run_resumes_without_recomputing(smoke_config, fashion, tmp_
     with pytest.raises(Interrupt):
         experiments.result(config, store)
     assert saved == [0, 1, 2] and store.load(config) is None
-    assert sorted(p.name for p in store.directory(config).glob("checkpoint-*.pt")) == ["checkpoint-1.pt",
-                                                                                      "checkpoint-2.pt"]
+    assert sorted(p.name for p in store.directory(config).glob("checkpoint-*.pt")) == [
+        "checkpoint-1.pt",
+        "checkpoint-2.pt",
+    ]
 
     trained_levels = []
     real_level = experiments.imp_level
@@ -155,8 +161,9 @@ def test_interrupted_run_resumes_without_recomputing(smoke_config, fashion, tmp_
     assert not list(store.directory(config).glob("checkpoint*"))
 
 
-def test_a_tampered_checkpoint_is_reported_and_its_level_recomputed(smoke_config, fashion, tmp_path, monkeypatch,
-                                                                   capsys):
+def test_a_tampered_checkpoint_is_reported_and_its_level_recomputed(
+    smoke_config, fashion, tmp_path, monkeypatch, capsys
+):
     config = smoke_config.replace(levels=3, controls=())
     store = Store(tmp_path)
     real_checkpoint = experiments._checkpoint
@@ -178,8 +185,9 @@ def test_a_tampered_checkpoint_is_reported_and_its_level_recomputed(smoke_config
     trained_levels = []
     real_level = experiments.imp_level
     monkeypatch.setattr(experiments, "_checkpoint", real_checkpoint)
-    monkeypatch.setattr(experiments, "imp_level", lambda c, a, s, level: trained_levels.append(level) or
-                        real_level(c, a, s, level))
+    monkeypatch.setattr(
+        experiments, "imp_level", lambda c, a, s, level: trained_levels.append(level) or real_level(c, a, s, level)
+    )
     resumed = experiments.result(config, store)
     assert trained_levels == [2, 3]  # level 2 recomputed from the good checkpoint of level 1
     assert "checkpoint-2.pt is not trusted (checksum mismatch); level 2 will be recomputed" in capsys.readouterr().err
@@ -191,8 +199,23 @@ def test_a_tampered_checkpoint_is_reported_and_its_level_recomputed(smoke_config
 
 def test_killed_process_resumes_from_its_last_finished_level(fashion, tmp_path):
     """A real SIGKILL mid-run; the second run reports where it resumed and finishes the same record."""
-    args = [sys.executable, "-m", "lthlib", "run", "imp", "--scale", "smoke", "--levels", "6",
-            "--controls", "reinit", "--store", str(tmp_path), "--device", "cpu"]
+    args = [
+        sys.executable,
+        "-m",
+        "lthlib",
+        "run",
+        "imp",
+        "--scale",
+        "smoke",
+        "--levels",
+        "6",
+        "--controls",
+        "reinit",
+        "--store",
+        str(tmp_path),
+        "--device",
+        "cpu",
+    ]
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     found = []

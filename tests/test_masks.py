@@ -21,15 +21,18 @@ def kept(criterion: str, n_keep: int, w_init=W_INIT, w_final=W_FINAL, alive=None
     return set(mask["l"].nonzero().flatten().tolist())
 
 
-@pytest.mark.parametrize("criterion, expected", [
-    ("large_final", {0, 2, 7}),            # |wf| = 1.2, 0.9, 0.75
-    ("small_final", {5, 3, 1}),            # |wf| = 0.02, 0.05, 0.1
-    ("large_init", {0, 1, 7}),             # |wi| = 0.9, 0.8, 0.7
-    ("small_init", {5, 2, 3}),             # |wi| = 0.05, 0.1, 0.2
-    ("magnitude_increase", {2, 0, 6}),     # |wf|-|wi| = 0.8, 0.3, 0.15
-    ("movement", {2, 1, 6}),               # |wf-wi| = 1.0, 0.9, 0.75
-    ("large_final_same_sign", {0, 7, 4}),  # same sign: 0, 3, 4, 5, 7; |wf| = 1.2, 0.75, 0.6
-])
+@pytest.mark.parametrize(
+    "criterion, expected",
+    [
+        ("large_final", {0, 2, 7}),  # |wf| = 1.2, 0.9, 0.75
+        ("small_final", {5, 3, 1}),  # |wf| = 0.02, 0.05, 0.1
+        ("large_init", {0, 1, 7}),  # |wi| = 0.9, 0.8, 0.7
+        ("small_init", {5, 2, 3}),  # |wi| = 0.05, 0.1, 0.2
+        ("magnitude_increase", {2, 0, 6}),  # |wf|-|wi| = 0.8, 0.3, 0.15
+        ("movement", {2, 1, 6}),  # |wf-wi| = 1.0, 0.9, 0.75
+        ("large_final_same_sign", {0, 7, 4}),  # same sign: 0, 3, 4, 5, 7; |wf| = 1.2, 0.75, 0.6
+    ],
+)
 def test_criteria_keep_the_expected_weights(criterion, expected):
     assert kept(criterion, 3) == expected
 
@@ -62,9 +65,22 @@ def test_small_init_small_final_mirrors_large():
 def test_random_is_seeded_and_uniform_in_count():
     a = kept("random", 4)
     assert len(a) == 4 and a == kept("random", 4)
-    draws = {frozenset(masks.prune("random", {"l": W_INIT}, {"l": W_FINAL}, {"l": torch.ones(8, dtype=torch.bool)},
-                                   {("l",): 4}, generator(seed))["l"].nonzero().flatten().tolist())
-             for seed in range(20)}
+    draws = {
+        frozenset(
+            masks.prune(
+                "random",
+                {"l": W_INIT},
+                {"l": W_FINAL},
+                {"l": torch.ones(8, dtype=torch.bool)},
+                {("l",): 4},
+                generator(seed),
+            )["l"]
+            .nonzero()
+            .flatten()
+            .tolist()
+        )
+        for seed in range(20)
+    }
     assert len(draws) > 5
 
 
@@ -87,8 +103,9 @@ def test_unknown_criterion_lists_valid_ones():
         kept("largest", 3)
 
 
-@pytest.mark.parametrize("rate, rounds, expected", [(0.2, 1, 800), (0.2, 2, 640), (0.2, 3, 512), (0.1, 1, 900),
-                                                   (0.2, 4, 409)])  # 512 - ceil(102.4)
+@pytest.mark.parametrize(
+    "rate, rounds, expected", [(0.2, 1, 800), (0.2, 2, 640), (0.2, 3, 512), (0.1, 1, 900), (0.2, 4, 409)]
+)  # 512 - ceil(102.4)
 def test_surviving_after_matches_the_rounding_rule(rate, rounds, expected):
     assert masks.surviving_after(1000, rate, rounds) == expected
 
@@ -119,16 +136,23 @@ def test_global_pruning_pools_layers():
     assert counts == {("a", "b"): 10}
     new = masks.prune("large_final", {"a": big, "b": small}, {"a": big, "b": small}, alive, counts, generator(0))
     assert int(new["a"].sum()) == 10 and int(new["b"].sum()) == 0
-    layerwise = masks.prune("large_final", {"a": big, "b": small}, {"a": big, "b": small}, alive,
-                            masks.keep_counts(alive, {"a": 0.5, "b": 0.5}, "layerwise"), generator(0))
+    layerwise = masks.prune(
+        "large_final",
+        {"a": big, "b": small},
+        {"a": big, "b": small},
+        alive,
+        masks.keep_counts(alive, {"a": 0.5, "b": 0.5}, "layerwise"),
+        generator(0),
+    )
     assert int(layerwise["a"].sum()) == 5 and int(layerwise["b"].sum()) == 5
 
 
 def test_every_criterion_runs_on_every_shape():
     w = torch.randn(4, 3, 3, 3)
     for criterion in masks.CRITERIA:
-        out = masks.prune(criterion, {"c": w}, {"c": w * 2}, {"c": torch.ones_like(w, dtype=torch.bool)},
-                          {("c",): 50}, generator(1))
+        out = masks.prune(
+            criterion, {"c": w}, {"c": w * 2}, {"c": torch.ones_like(w, dtype=torch.bool)}, {("c",): 50}, generator(1)
+        )
         assert out["c"].shape == w.shape and int(out["c"].sum()) == 50
 
 

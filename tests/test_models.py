@@ -41,10 +41,16 @@ def test_batched_forward_matches_ordinary_modules(network):
 
 def test_paper_layer_sizes():
     lenet = models.build("lenet", (1, 28, 28), 10)
-    assert [l.shape for l in lenet.layers] == [(300, 784), (100, 300), (10, 100)]
+    assert [layer.shape for layer in lenet.layers] == [(300, 784), (100, 300), (10, 100)]
     conv2 = models.build("conv2", (3, 32, 32), 10)
-    assert [l.shape for l in conv2.layers] == [(64, 3, 3, 3), (64, 64, 3, 3), (256, 16384), (256, 256), (10, 256)]
-    assert [l.kind for l in conv2.layers] == ["conv", "conv", "fc", "fc", "output"]
+    assert [layer.shape for layer in conv2.layers] == [
+        (64, 3, 3, 3),
+        (64, 64, 3, 3),
+        (256, 16384),
+        (256, 256),
+        (10, 256),
+    ]
+    assert [layer.kind for layer in conv2.layers] == ["conv", "conv", "fc", "fc", "output"]
     conv6 = models.build("conv6", (3, 32, 32), 10)
     assert conv6.layer("fc1").shape == (256, 256 * 4 * 4)
 

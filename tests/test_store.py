@@ -103,14 +103,18 @@ def test_a_record_copied_into_another_configs_folder_is_refused(smoke_record, sm
         verify.verify(path.parent, steps=10)
 
 
-def test_verify_takes_a_result_folder_and_refuses_what_is_not_a_record(smoke_record, smoke_store, smoke_config,
-                                                                       tmp_path):
+def test_verify_takes_a_result_folder_and_refuses_what_is_not_a_record(
+    smoke_record, smoke_store, smoke_config, tmp_path
+):
     assert verify.verify(smoke_store.directory(smoke_config), steps=50).ok
     (tmp_path / "notes.json").write_text('{"a": 1}')
     (tmp_path / "garbage.json").write_text("not json")
-    for path, message in ((tmp_path / "missing.json", "not a stored record"), (tmp_path, "not a stored record"),
-                          (tmp_path / "garbage.json", "cannot be read as JSON"),
-                          (tmp_path / "notes.json", "not an lthlib record")):
+    for path, message in (
+        (tmp_path / "missing.json", "not a stored record"),
+        (tmp_path, "not a stored record"),
+        (tmp_path / "garbage.json", "cannot be read as JSON"),
+        (tmp_path / "notes.json", "not an lthlib record"),
+    ):
         with pytest.raises((StoreError, CorruptRecord), match=message):
             verify.verify(path)
 
@@ -128,8 +132,10 @@ def test_a_full_disk_is_one_line_naming_the_path_and_the_space(smoke_record, smo
     assert not list(tmp_path.rglob("*.tmp"))
 
 
-@pytest.mark.parametrize("root, expected", [("", "empty string"), ("/proc/lthlib-store", "not a writable directory"),
-                                            ("FILE", "not a writable directory")])
+@pytest.mark.parametrize(
+    "root, expected",
+    [("", "empty string"), ("/proc/lthlib-store", "not a writable directory"), ("FILE", "not a writable directory")],
+)
 def test_a_store_that_cannot_be_written_is_refused_before_any_work(root, expected, tmp_path):
     if root == "FILE":
         root = tmp_path / "a-file"
@@ -139,8 +145,21 @@ def test_a_store_that_cannot_be_written_is_refused_before_any_work(root, expecte
 
 
 def test_two_concurrent_runs_of_one_config_train_it_once(fashion, tmp_path):
-    args = [sys.executable, "-m", "lthlib", "run", "dense", "--scale", "smoke", "--trials", "1",
-            "--store", str(tmp_path), "--device", "cpu"]
+    args = [
+        sys.executable,
+        "-m",
+        "lthlib",
+        "run",
+        "dense",
+        "--scale",
+        "smoke",
+        "--trials",
+        "1",
+        "--store",
+        str(tmp_path),
+        "--device",
+        "cpu",
+    ]
     env = {**os.environ, "PYTHONPATH": os.getcwd(), "OMP_NUM_THREADS": "1"}
     first = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     second = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -50,8 +50,7 @@ def test_frozen_weights_stay_at_their_value(small):
         assert torch.equal(w[~masks[name]], start.weights[name][~masks[name]])
 
 
-@pytest.mark.parametrize("network, dropout, iterations", [("lenet", 0.0, 60), ("lenet", 0.5, 60),
-                                                      ("conv2", 0.5, 6)])
+@pytest.mark.parametrize("network, dropout, iterations", [("lenet", 0.0, 60), ("lenet", 0.5, 60), ("conv2", 0.5, 6)])
 def test_a_member_trains_bit_identically_alone_or_in_a_cohort_of_eight(small, network, dropout, iterations):
     arch = models.build(network, small.input_shape, 10)
     settings = dataclasses.replace(SETTINGS, dropout=dropout, iterations=iterations, eval_every=iterations // 3)
@@ -93,8 +92,12 @@ def test_snapshot_for_rewinding(small):
 
 
 def test_early_stop_reads_the_lowest_validation_loss():
-    curve = {"iteration": [0, 100, 200, 300], "val_loss": [2.3, 0.5, 0.4, 0.45],
-             "val_acc": [0.1, 0.8, 0.85, 0.84], "test_acc": [0.1, 0.79, 0.83, 0.9]}
+    curve = {
+        "iteration": [0, 100, 200, 300],
+        "val_loss": [2.3, 0.5, 0.4, 0.45],
+        "val_acc": [0.1, 0.8, 0.85, 0.84],
+        "test_acc": [0.1, 0.79, 0.83, 0.9],
+    }
     assert early_stop_summary(curve) == {"iteration": 200, "val_loss": 0.4, "val_acc": 0.85, "test_acc": 0.83}
 
 
