@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.ticker import FixedLocator, NullLocator, PercentFormatter
 
+from . import stats
+
 ARM_LABELS = {
     "ticket": "winning ticket",
     "reinit": "random reinit",
@@ -20,6 +22,7 @@ ARM_LABELS = {
     "dense": "dense",
 }
 BAND = dict(errorbar=("ci", 95), n_boot=1000, seed=0)
+TRIAL_LINES = dict(units="trial", estimator=None, alpha=0.7, linewidth=1)
 REFERENCE_LEVELS = (100, 51.3, 21.1, 7.0, 3.6, 1.9)
 
 
@@ -65,16 +68,26 @@ def _accuracy_axis(ax, column: str) -> None:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
 
 
+def spread(frame, groups: list[str]) -> dict:
+    """How to show the spread over trials: a seeded 95 % bootstrap band from 5 trials on, else every trial's line.
+
+    ``groups``: the columns whose every combination is one line (e.g. arm and level).
+    """
+    trials = frame.groupby([g for g in groups if g in frame.columns])["trial"].nunique()
+    return BAND if trials.min() >= stats.MIN_TRIALS else TRIAL_LINES
+
+
 def versus_remaining(
     frame, y: str, ylabel: str, hue: str = "arm", ax=None, title: str | None = None, style: str | None = None
 ):
     """Mean of ``y`` against percent remaining (log axis), one line per ``hue`` (and ``style``).
 
-    The band is a 95 % interval over trials.
+    The band is a 95 % interval over trials; with fewer than 5 trials every trial is drawn instead.
     """
     ax = ax or plt.subplots()[1]
     frame = frame.assign(arm=frame["arm"].map(lambda a: ARM_LABELS.get(a, a)))
-    sns.lineplot(data=frame, x="percent", y=y, hue=hue, style=style, marker="o", markersize=4, ax=ax, **BAND)
+    how = spread(frame, [hue, style, "level"])
+    sns.lineplot(data=frame, x="percent", y=y, hue=hue, style=style, marker="o", markersize=4, ax=ax, **how)
     _percent_axis(ax, frame["percent"].tolist())
     _accuracy_axis(ax, y)
     ax.set_ylabel(ylabel)
@@ -85,13 +98,15 @@ def versus_remaining(
 
 
 def learning_curves(curves, metric: str, ylabel: str, ax=None, title: str | None = None):
-    """``metric`` against training iteration, one line per percent remaining, 95 % band over trials."""
+    """``metric`` against training iteration, one line per percent remaining, 95 % band over trials.
+
+    With fewer than 5 trials every trial is drawn instead of a band.
+    """
     ax = ax or plt.subplots()[1]
     frame = curves.assign(remaining=curves["percent"].map(lambda p: f"{p:.1f}%"))
     order = [f"{p:.1f}%" for p in sorted(curves["percent"].unique(), reverse=True)]
-    sns.lineplot(
-        data=frame, x="iteration", y=metric, hue="remaining", hue_order=order, ax=ax, palette="viridis", **BAND
-    )
+    how = spread(frame, ["remaining", "iteration"])
+    sns.lineplot(data=frame, x="iteration", y=metric, hue="remaining", hue_order=order, ax=ax, palette="viridis", **how)
     ax.set_xlabel("training iteration")
     _accuracy_axis(ax, metric)
     _zoom_past_first_evaluation(ax, curves, metric)

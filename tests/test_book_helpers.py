@@ -293,3 +293,10 @@ def test_a_result_computed_here_shows_a_progress_bar_and_a_stored_one_does_not(t
     assert "training dense lenet" in bar and "200/200" in bar
     again = book.result(experiment="dense", network="lenet")
     assert capsys.readouterr().err == "" and again == first
+
+
+def test_the_spread_is_a_band_from_five_trials_and_every_trial_below():
+    from lthlib import plots
+
+    assert plots.spread(GOOD, ["arm", "level"]) == plots.BAND
+    assert plots.spread(frame(ROWS, trials=3), ["arm", "level"]) == plots.TRIAL_LINES
