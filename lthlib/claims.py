@@ -120,16 +120,14 @@ def tickets_exist_below(frame: pd.DataFrame, bound: float = 20.0) -> Claim:
 
 def faster_and_better_at(frame: pd.DataFrame, level: int) -> Claim:
     ticket, dense = _trials(frame, "ticket", level), _dense(frame)
-    sooner = compare(dense, ticket, ITERATION)
-    better = compare(ticket, dense, ACCURACY)
+    sooner, better, verdict = _sooner_and_better(ticket, dense)
     relative = 100 * sooner.mean / dense[ITERATION].mean()
-    verdict = stats.combine([sooner.verdict(), better.verdict()])
     return Claim(
         f"LeNet tickets at about {_percent(frame, level):.0f} % stop earlier and are more accurate",
         "38 % sooner and more accurate (LeNet at 21.1 %)",
         f"{relative:.0f} % sooner ({sooner.text(1, ' iterations', 0)}); {better.text(100, ' points')}",
         sooner.n,
-        _with_reason(verdict, sooner, better),
+        verdict,
         "supported when the 95 % intervals of the paired differences show the ticket stopping sooner "
         "and reaching a higher accuracy than its own dense network; not supported when either is surely "
         "the other way",
@@ -137,16 +135,13 @@ def faster_and_better_at(frame: pd.DataFrame, level: int) -> Claim:
 
 
 def reinit_loses(frame: pd.DataFrame, level: int) -> Claim:
-    ticket, reinit = _trials(frame, "ticket", level), _trials(frame, "reinit", level)
-    slower = compare(reinit, ticket, ITERATION)
-    worse = compare(ticket, reinit, ACCURACY)
-    verdict = stats.combine([slower.verdict(), worse.verdict()])
+    slower, worse, verdict = _sooner_and_better(_trials(frame, "ticket", level), _trials(frame, "reinit", level))
     return Claim(
         f"randomly reinitialised tickets lose both advantages (at {_percent(frame, level):.1f} %)",
         "reinit learns slower and is less accurate",
         f"reinit later by {slower.text(1, ' iterations', 0)}; ticket ahead by {worse.text(100, ' points')}",
         slower.n,
-        _with_reason(verdict, slower, worse),
+        verdict,
         "supported when the 95 % intervals show reinit stopping later and less accurate than the ticket "
         "of the same trial; not supported when either is surely the other way",
     )
@@ -176,6 +171,13 @@ def iterative_beats_oneshot(iterative: pd.DataFrame, oneshot: pd.DataFrame) -> C
         "each level matches by the rule of the first claim, against the same dense networks; supported "
         "when iterative pruning matches down to a deeper level than one-shot pruning",
     )
+
+
+def _sooner_and_better(ahead: pd.DataFrame, behind: pd.DataFrame) -> tuple[stats.Paired, stats.Paired, str]:
+    """How much sooner ``ahead`` stops than ``behind`` (iterations), how much more accurate, and the joint verdict."""
+    sooner = compare(behind, ahead, ITERATION)
+    better = compare(ahead, behind, ACCURACY)
+    return sooner, better, _with_reason(stats.combine([sooner.verdict(), better.verdict()]), sooner, better)
 
 
 def _with_reason(verdict: str, *parts: stats.Paired) -> str:
