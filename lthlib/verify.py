@@ -58,10 +58,10 @@ class Report:
         return out
 
 
-def _deviation(stored_runs, trained, steps) -> tuple[list, float]:
+def _deviation(stored_runs, fresh_curves: list, steps) -> tuple[list, float]:
     worst, compared = 0.0, []
     for k, run in enumerate(stored_runs):
-        stored, fresh = run["curve"], trained.curves[k]
+        stored, fresh = run["curve"], fresh_curves[k]
         fresh_at = {it: i for i, it in enumerate(fresh["iteration"])}
         for i, iteration in enumerate(stored["iteration"]):
             if iteration > steps or iteration not in fresh_at:
@@ -82,13 +82,6 @@ def _ticket(stored_masks, config, level, layers, device) -> dict:
         ).to(device)
         for name in layers
     }
-
-
-class _Slice:
-    """The curves of some members of a trained cohort, indexed from 0."""
-
-    def __init__(self, trained, members):
-        self.curves = [trained.curves[k] for k in members]
 
 
 def record_path(path) -> pathlib.Path:
@@ -129,7 +122,7 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
         if not wanted:
             continue
         if group == [0]:
-            iterations, worst = _deviation(runs_by_level[0], _Curves(dense.runs), steps)
+            iterations, worst = _deviation(runs_by_level[0], [run["curve"] for run in dense.runs], steps)
             checks.append(LevelCheck(0, iterations, worst))
             continue
         if config.mask0 == "freeze_init_zero_mask":
@@ -159,13 +152,6 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
         for index, level in enumerate(group):
             if level in wanted:
                 members = range(index * per_level, (index + 1) * per_level)
-                iterations, worst = _deviation(runs_by_level[level], _Slice(fresh, members), steps)
+                iterations, worst = _deviation(runs_by_level[level], [fresh.curves[k] for k in members], steps)
                 checks.append(LevelCheck(level, iterations, worst))
     return Report(str(path), steps, checks)
-
-
-class _Curves:
-    """The curves of run summaries, shaped like a trained cohort's."""
-
-    def __init__(self, runs):
-        self.curves = [run["curve"] for run in runs]
