@@ -8,15 +8,16 @@ export PYTHONHASHSEED := 0
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: book test verify bench run data install clean
+.PHONY: book test verify bench run data install browser clean
 
 book: $(INSTALLED) $(FASHION)
 	rm -rf _build/html
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 
-LINTED := lthlib tests benchmarks book/conftest.py
+LINTED := lthlib tests benchmarks book/conftest.py book/_ext
 
-test: $(INSTALLED) $(FASHION)
+# The tests include a browser check of the site just built (tests/test_site.py).
+test: $(INSTALLED) $(FASHION) browser book
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
 	$(PY) -m pytest tests $(wildcard book/*.ipynb) $(NBVAL)
@@ -34,6 +35,16 @@ run: $(INSTALLED) $(FASHION)
 	$(PY) -m lthlib chapter $(CHAPTER) $(PARAMS)
 
 install: $(INSTALLED)
+
+# Debian's chromium and its driver, which the browser test drives; installed when root with apt-get.
+browser:
+	@command -v chromedriver >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
+	  else \
+	    echo "chromium and chromium-driver are missing and need root and apt-get: the browser test will be skipped"; \
+	  fi; }
 
 data: $(FASHION)
 

@@ -31,6 +31,7 @@ from . import data, experiments
 from .config import (
     DEFAULT_LEVELS,
     DEVICES,
+    PAPER_SETTINGS,
     PRECISIONS,
     SCALE_SETTINGS,
     SCALES,
@@ -42,6 +43,21 @@ from .config import (
 from .store import Store, StoreError, default_root
 
 CONV_NETWORKS = ("conv2", "conv4", "conv6")
+NETWORK_NAMES = {"lenet": "LeNet-300-100", "conv2": "Conv-2", "conv4": "Conv-4", "conv6": "Conv-6"}
+DATASET_NAMES = {"fashion-mnist": "Fashion-MNIST", "mnist": "MNIST", "cifar10": "CIFAR-10", "mnist1d": "MNIST-1D"}
+
+# Frankle & Carbin's own setting for each row of the settings box (their Figure 2 and Section 2).
+PAPER_BOX = {
+    "dataset": "MNIST (LeNet-300-100); CIFAR-10 (Conv-2, -4, -6)",
+    "networks": "LeNet-300-100, Conv-2, Conv-4, Conv-6",
+    "training length": "; ".join(
+        f"{NETWORK_NAMES[n]}: {s['iterations']:,} iterations" for n, s in PAPER_SETTINGS.items()
+    )
+    + "; batch 60, evaluated every 100",
+    "trials": "5 per experiment",
+    "precision": "float32 (not stated; TensorFlow's default)",
+    "hardware": "not stated in the paper",
+}
 
 
 class ParameterError(ConfigError):
@@ -297,6 +313,33 @@ class Chapter:
             f"({len(self.used)} stored experiments).{caveat}"
         )
 
+    def settings_table(self) -> pd.DataFrame:
+        """This chapter's settings beside Frankle & Carbin's, from the configs of the records used so far.
+
+        One row per setting (dataset, networks, training length, trials, precision, hardware);
+        where networks differ, the value is given per network.
+        """
+        records = self.used
+        here = {
+            "dataset": DATASET_NAMES.get(self.dataset, self.dataset),
+            "networks": ", ".join(dict.fromkeys(NETWORK_NAMES[r["config"]["network"]] for r in records)),
+            "training length": _per_network(
+                records,
+                lambda c: f"{c['iterations']:,} iterations, evaluated every {c['eval_every']:,}",
+            ),
+            "trials": _per_network(records, lambda c: f"{c['trials']}", kind=True),
+            "precision": _per_network(records, lambda c: c["precision"]),
+            "hardware": "; ".join(
+                sorted({f"{r['provenance']['device']}, {r['provenance']['threads']} threads" for r in records})
+            ),
+        }
+        return pd.DataFrame(
+            [
+                {"setting": name, "this chapter": value, "Frankle & Carbin": PAPER_BOX[name]}
+                for name, value in here.items()
+            ]
+        )
+
     def parameters_table(self) -> pd.DataFrame:
         """The value of every scale-driven parameter and where it came from (given, or the scale's table)."""
         rows = []
@@ -335,6 +378,30 @@ class Chapter:
         if len(set(values.values())) <= 1:
             return next(iter(values.values()), "the experiment's default")
         return "; ".join(f"{network} {value}" for network, value in values.items())
+
+
+def experiment_kind(config: dict) -> str:
+    """What a record's experiment is called in the text: dense, iterative or one-shot pruning, rewinding."""
+    if config["experiment"] == "imp" and config["rewind"]:
+        return f"rewinding to {config['rewind']:,}"
+    return {"dense": "dense", "imp": "iterative pruning", "oneshot": "one-shot pruning"}[config["experiment"]]
+
+
+def _per_network(records: list[dict], describe, kind: bool = False) -> str:
+    """``describe(config)`` for each record, merged: one value, or "value (who); other (who)" when they differ.
+
+    who is the network (and, with ``kind``, the experiment) of the records that share a value.
+    """
+    groups: dict[str, list[str]] = {}
+    for record in records:
+        config = record["config"]
+        who = NETWORK_NAMES[config["network"]] + (f" {experiment_kind(config)}" if kind else "")
+        names = groups.setdefault(describe(config), [])
+        if who not in names:
+            names.append(who)
+    if len(groups) == 1:
+        return next(iter(groups))
+    return "; ".join(f"{value} ({', '.join(who)})" for value, who in groups.items())
 
 
 class ProgressBar:

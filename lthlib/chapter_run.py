@@ -133,6 +133,8 @@ def write_book_config(output: pathlib.Path, name: str) -> None:
         "sphinx:\n"
         "  extra_extensions:\n"
         "    - sphinxcontrib.bibtex\n"
+        "  local_extensions:\n"
+        f"    theme_fixes: {BOOK / '_ext'}\n"
         "  config:\n"
         "    bibtex_reference_style: author_year\n"
         '    suppress_warnings: ["ref.ref", "ref.doc"]\n'

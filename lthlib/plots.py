@@ -117,10 +117,29 @@ def learning_curves(curves, metric: str, ylabel: str, ax=None, title: str | None
     return ax
 
 
-def side_by_side(n: int = 2, width: float = 12.0, height: float = 4.2):
-    """A figure with a row of ``n`` panels; returns the figure and a list of ``n`` axes."""
-    fig, axes = plt.subplots(1, n, figsize=(width, height), squeeze=False)
+def side_by_side(n: int = 2, width: float = 10.0, height: float = 4.0):
+    """A figure with a row of ``n`` panels (inches; constrained layout); returns the figure and its ``n`` axes.
+
+    Call :func:`finish` once the panels are drawn.
+    """
+    fig, axes = plt.subplots(1, n, figsize=(width, height), squeeze=False, layout="constrained")
     return fig, list(axes[0])
+
+
+def finish(fig) -> None:
+    """Replaces the panels' legends by one legend below them, so that no legend covers a line.
+
+    The panels of a figure share their legend (same arms or sizes), so the first panel's is kept.
+    """
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    if not legends:
+        return
+    first = legends[0]
+    handles, labels, title = first.legend_handles, [t.get_text() for t in first.get_texts()], first.get_title()
+    title = title.get_text() or None
+    for legend in legends:
+        legend.remove()
+    fig.legend(handles, labels, title=title, loc="outside lower center", ncols=min(len(labels), 6), frameon=False)
 
 
 def examples(dataset, class_names, per_class: int = 1):

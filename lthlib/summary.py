@@ -133,6 +133,46 @@ def by_level(frame: pd.DataFrame, column: str, arm: str = "ticket") -> pd.DataFr
     return table.reset_index()
 
 
+def paired_difference(a: pd.DataFrame, b: pd.DataFrame, column: str, levels=None) -> float:
+    """Mean of ``a - b`` in ``column`` over the (trial, level) pairs both frames hold, as a float.
+
+    ``a`` and ``b`` are runs of one arm each (e.g. tickets of two experiments);
+    ``levels`` restricts the pairs (all shared levels when ``None``).
+    """
+    keys = ["trial", "level"]
+    merged = distinct(a)[[*keys, column]].merge(distinct(b)[[*keys, column]], on=keys, suffixes=("_a", "_b"))
+    if levels is not None:
+        merged = merged[merged["level"].isin(list(levels))]
+    if merged.empty:
+        raise KeyError(f"the two frames share no (trial, level) pair{'' if levels is None else f' at {levels}'}")
+    return float((merged[f"{column}_a"].astype(float) - merged[f"{column}_b"].astype(float)).mean())
+
+
+def dropout_effect(without: dict, with_dropout: dict) -> dict:
+    """What dropout changes between two records of one network (points of test accuracy at early stop).
+
+    ``dense``: mean accuracy of the dense networks with dropout minus without;
+    ``gap_without``/``gap_with``: tickets minus their randomly reinitialised
+    twins (paired by trial) at the deepest level both records reach, whose
+    size is ``percent``. Both records need the ``reinit`` control.
+    """
+    plain, dropped = runs_frame(without), runs_frame(with_dropout)
+    deepest = min(plain["level"].max(), dropped["level"].max())
+    accuracy = "early_stop_test_acc"
+
+    def gap(frame):
+        return 100 * paired_difference(
+            frame[frame["arm"] == "ticket"], frame[frame["arm"] == "reinit"], accuracy, levels=[deepest]
+        )
+
+    return {
+        "dense": 100 * (mean(dropped, accuracy, arm="ticket", level=0) - mean(plain, accuracy, arm="ticket", level=0)),
+        "gap_without": gap(plain),
+        "gap_with": gap(dropped),
+        "percent": mean(plain, "percent", arm="ticket", level=deepest),
+    }
+
+
 def combine(frames: dict) -> pd.DataFrame:
     """Stack frames, relabelling each one's ``arm`` column with its key (e.g. iterative vs one-shot)."""
     return concat([frame.assign(arm=label) for label, frame in frames.items()])

@@ -300,3 +300,104 @@ def test_the_spread_is_a_band_from_five_trials_and_every_trial_below():
 
     assert plots.spread(GOOD, ["arm", "level"]) == plots.BAND
     assert plots.spread(frame(ROWS, trials=3), ["arm", "level"]) == plots.TRIAL_LINES
+
+
+def test_paired_difference_pairs_trials_and_levels_and_ignores_the_rest():
+    a = pd.DataFrame(
+        {"trial": [0, 1, 2, 0], "level": [1, 1, 1, 2], "x": [1.0, 2.0, 3.0, 10.0], "run": ["a0", "a1", "a2", "a3"]}
+    )
+    b = pd.DataFrame({"trial": [0, 1, 5], "level": [1, 1, 1], "x": [0.5, 1.0, 99.0], "run": ["b0", "b1", "b5"]})
+    assert summary.paired_difference(a, b, "x") == pytest.approx((0.5 + 1.0) / 2)  # trials 0 and 1 at level 1 only
+    with pytest.raises(KeyError, match="share no"):
+        summary.paired_difference(a, b, "x", levels=[2])
+
+
+def test_dropout_effect_reads_dense_change_and_the_ticket_lead_at_the_deepest_level():
+    def rec(dense_acc, ticket_acc, reinit_acc, hash_):
+        runs = [(0, "ticket", t, dense_acc + 0.01 * t) for t in range(2)]
+        runs += [(1, "ticket", t, ticket_acc + 0.01 * t) for t in range(2)]
+        runs += [(1, "reinit", t, reinit_acc) for t in range(2)]
+        return {
+            "hash": hash_,
+            "runs": [
+                {
+                    "level": level,
+                    "arm": arm,
+                    "trial": trial,
+                    "remaining": 0.8**level,
+                    "early_stop": {"iteration": 100, "test_acc": acc, "val_acc": acc},
+                    "final": {"test_acc": acc},
+                    "curve": {"iteration": [0, 100, 200]},
+                }
+                for level, arm, trial, acc in runs
+            ],
+        }
+
+    effect = summary.dropout_effect(rec(0.80, 0.82, 0.78, "a"), rec(0.81, 0.85, 0.79, "b"))
+    assert effect["dense"] == pytest.approx(1.0)
+    assert effect["gap_without"] == pytest.approx(100 * (0.825 - 0.78))
+    assert effect["gap_with"] == pytest.approx(100 * (0.855 - 0.79))
+    assert effect["percent"] == pytest.approx(80.0)
+
+
+def test_tables_show_no_index_and_text_stays_literal():
+    from lthlib import report
+
+    table = report.Table(pd.DataFrame({"claim": ["a < b"], "n": [5]}, index=[7]))
+    html = table._repr_html_()
+    assert "<th>7</th>" not in html and ">7<" not in html
+    assert "a &lt; b" in html
+    assert repr(table).splitlines() == ["claim  n", "a < b  5"]
+    text = report.Text("keep *stars* and `ticks`", "second <item>")
+    assert text._repr_markdown_() == "- keep \\*stars\\* and \\`ticks\\`\n- second &lt;item&gt;"
+    assert repr(text) == "keep *stars* and `ticks`\nsecond <item>"
+
+
+def test_the_settings_box_sets_each_network_beside_the_paper(tmp_path):
+    book = chapter.open(scale="smoke", store=str(tmp_path))
+
+    def used(network, experiment, iterations, trials, precision, rewind=0):
+        config = {
+            "network": network,
+            "experiment": experiment,
+            "iterations": iterations,
+            "eval_every": 50,
+            "trials": trials,
+            "precision": precision,
+            "rewind": rewind,
+        }
+        return {"config": config, "provenance": {"device": "cpu (x86_64)", "threads": 2}}
+
+    book.used = [
+        used("lenet", "imp", 200, 5, "float32"),
+        used("lenet", "imp", 200, 3, "float32", rewind=10),
+        used("conv2", "imp", 50, 1, "bfloat16"),
+    ]
+    box = book.settings_table().set_index("setting")
+    assert list(box.columns) == ["this chapter", "Frankle & Carbin"]
+    assert box.loc["dataset", "this chapter"] == "Fashion-MNIST"
+    assert box.loc["networks", "this chapter"] == "LeNet-300-100, Conv-2"
+    assert box.loc["training length", "this chapter"] == (
+        "200 iterations, evaluated every 50 (LeNet-300-100); 50 iterations, evaluated every 50 (Conv-2)"
+    )
+    assert box.loc["trials", "this chapter"] == (
+        "5 (LeNet-300-100 iterative pruning); 3 (LeNet-300-100 rewinding to 10); 1 (Conv-2 iterative pruning)"
+    )
+    assert box.loc["hardware", "this chapter"] == "cpu (x86_64), 2 threads"
+    assert "LeNet-300-100: 50,000 iterations" in box.loc["training length", "Frankle & Carbin"]
+
+
+def test_a_figure_gets_one_legend_below_its_panels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from lthlib import plots
+
+    fig, (left, right) = plots.side_by_side(2)
+    for ax in (left, right):
+        ax.plot([0, 1], [0, 1], label="ticket")
+        ax.plot([0, 1], [1, 0], label="reinit")
+        ax.legend()
+    plots.finish(fig)
+    assert left.get_legend() is None and right.get_legend() is None
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["ticket", "reinit"]
