@@ -277,6 +277,11 @@ class Chapter:
         except ConfigError as error:
             raise ParameterError(str(error)) from None
 
+    def dense_config(self, network: str) -> ExperimentConfig:
+        """The resolved config of ``network``'s dense run in this chapter (conv_* parameters for conv nets)."""
+        settings = self.conv_settings("dense") if network in CONV_NETWORKS else {}
+        return self.config(experiment="dense", network=network, **settings)
+
     def result(self, **fields) -> dict:
         """The record of ``config(**fields)``: from the committed store, else this chapter's store.
 

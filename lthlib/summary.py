@@ -233,22 +233,23 @@ def architecture_table(input_shape, num_classes: int, networks=("lenet", "conv2"
     return pd.DataFrame(rows)
 
 
-def protocol_table(scale: str, networks=("lenet", "conv2", "conv4", "conv6")) -> pd.DataFrame:
-    """Optimiser, learning rate, batch, iterations and evaluation interval of each network at ``scale``."""
-    from .config import ExperimentConfig, resolve
+def protocol_table(configs) -> pd.DataFrame:
+    """Optimiser, learning rate, batch, iterations, evaluation interval and trials of resolved ``configs``.
 
-    rows = []
-    for network in networks:
-        c = resolve(ExperimentConfig(network=network, scale=scale))
-        rows.append(
+    One row per config (e.g. :meth:`lthlib.chapter.Chapter.dense_config` of each network).
+    """
+    return pd.DataFrame(
+        [
             {
-                "network": network,
+                "network": c.network,
                 "optimiser": c.optimizer,
                 "learning rate": c.lr,
                 "batch": c.batch_size,
                 "iterations": c.iterations,
                 "evaluated every": c.eval_every,
-                "default trials": c.trials,
+                "trials": c.trials,
+                "precision": c.precision,
             }
-        )
-    return pd.DataFrame(rows)
+            for c in configs
+        ]
+    )

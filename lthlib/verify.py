@@ -97,6 +97,9 @@ def record_path(path) -> pathlib.Path:
 def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Report:
     """Re-train each checked level for ``steps`` iterations; levels 0 and the last unless ``all_levels``.
 
+    ``steps`` is raised to the record's first evaluation after iteration 0
+    when it falls short of it, so that something trained is always compared.
+
     Every level is rebuilt through the experiment's own steps
     (:func:`experiments.dense_level`, :func:`experiments.with_controls`,
     :func:`experiments.level_cohort`), the pruned ones from the stored ticket masks.
@@ -104,7 +107,7 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
     path = record_path(path)
     record = Store.read_record(path)
     config = ExperimentConfig.from_dict(record["config"])
-    steps = min(steps, config.iterations)
+    steps = min(max(steps, config.eval_every), config.iterations)
     dataset = experiments.load_data(config, device)
     arch = experiments.architecture(config, dataset)
     stored_masks = unpack_masks((path.parent / MASKS).read_bytes())

@@ -401,3 +401,14 @@ def test_a_figure_gets_one_legend_below_its_panels():
     plots.finish(fig)
     assert left.get_legend() is None and right.get_legend() is None
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["ticket", "reinit"]
+
+
+def test_the_protocol_table_shows_the_settings_the_chapter_runs(tmp_path):
+    book = chapter.open(
+        scale="smoke", store=str(tmp_path), conv_network=None, conv_iterations=None, conv_precision=None
+    )
+    table = summary.protocol_table([book.dense_config(network) for network in book.networks]).set_index("network")
+    assert table.loc["lenet", "iterations"] == 200  # the smoke scale's LeNet
+    assert table.loc["conv2", "iterations"] == chapter.SCALE_DEFAULTS["smoke"]["conv_iterations"]
+    assert table.loc["conv4", "precision"] == chapter.SCALE_DEFAULTS["smoke"]["conv_precision"]
+    assert table.loc["conv2", "learning rate"] == 2e-4

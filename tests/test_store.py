@@ -168,3 +168,10 @@ def test_two_concurrent_runs_of_one_config_train_it_once(fashion, tmp_path):
     said = [out for out, _ in outputs]
     assert sum("computed " in out for out in said) == 1, said
     assert sum("already stored" in out for out in said) == 1, said
+
+
+def test_verify_always_compares_a_trained_evaluation(smoke_record, smoke_store, smoke_config):
+    """Fewer steps than the evaluation interval would compare only the untrained iteration 0."""
+    report = verify.verify(smoke_store.directory(smoke_config) / "record.json", steps=10)
+    assert report.ok, report.lines()
+    assert all(check.iterations == [0, 50] for check in report.checks)
