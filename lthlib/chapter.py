@@ -75,18 +75,21 @@ class ParameterError(ConfigError):
 # paper: Frankle & Carbin's settings (lthlib.config.PAPER_SETTINGS and the
 #   paper scale of SCALE_SETTINGS): full training length and data, 5 trials,
 #   float32, Conv-2/4/6 with and without dropout.
-# rewind is 5 % of LeNet's training length at every scale.
+# rewind is 5 % of LeNet's training length at every scale. short_run is the shorter
+# LeNet run the main one is compared with (iterations/eval_every/levels; "" for none).
 SCALE_DEFAULTS = {
     "smoke": dict(
         trials=SCALE_SETTINGS["smoke"]["trials"],
         levels=SCALE_SETTINGS["smoke"]["levels"],
         rewind=10,
         extra_trials=2,
+        short_run="100/50/2",
         conv_network="conv2",
         conv_runs="conv2:0",
         conv_trials=1,
         conv_levels=1,
         conv_iterations=50,
+        conv_eval_every=None,
         conv_precision="bfloat16",
         conv_val_size=500,
         conv_test_subset=500,
@@ -96,11 +99,13 @@ SCALE_DEFAULTS = {
         levels=18,
         rewind=250,
         extra_trials=3,
+        short_run="",
         conv_network="conv2",
         conv_runs="conv2:0,conv2:0.5,conv4:0,conv4:0.5",
         conv_trials=2,
         conv_levels=3,
         conv_iterations=400,
+        conv_eval_every=100,
         conv_precision="bfloat16",
         conv_val_size=1000,
         conv_test_subset=2000,
@@ -110,11 +115,13 @@ SCALE_DEFAULTS = {
         levels=DEFAULT_LEVELS["lenet"],
         rewind=2500,
         extra_trials=SCALE_SETTINGS["paper"]["trials"],
+        short_run="",
         conv_network="conv2",
         conv_runs="conv2:0,conv2:0.5,conv4:0,conv4:0.5,conv6:0,conv6:0.5",
         conv_trials=SCALE_SETTINGS["paper"]["trials"],
         conv_levels=None,
         conv_iterations=None,
+        conv_eval_every=None,
         conv_precision="float32",
         conv_val_size=None,
         conv_test_subset=None,
@@ -126,6 +133,7 @@ CONV_FIELDS = {
     "conv_trials": "trials",
     "conv_levels": "levels",
     "conv_iterations": "iterations",
+    "conv_eval_every": "eval_every",
     "conv_precision": "precision",
     "conv_val_size": "val_size",
     "conv_test_subset": "test_subset",
@@ -183,6 +191,28 @@ def parse_conv_runs(text: str) -> list[tuple[str, float]]:
     return runs
 
 
+SHORT_RUN_FIELDS = ("iterations", "eval_every", "levels")
+
+
+def parse_short_run(text: str) -> dict | None:
+    """``"5000/100/18"`` -> ``{"iterations": 5000, "eval_every": 100, "levels": 18}``; ``""`` -> ``None``."""
+    valid = "'' (no comparison) or ITERATIONS/EVAL_EVERY/LEVELS, three positive integers, e.g. '5000/100/18'"
+    if not isinstance(text, str):
+        raise ParameterError(f"parameter short_run={text!r} is not valid; valid: {valid}")
+    if not text.strip():
+        return None
+    parts = text.strip().split("/")
+    if len(parts) != 3 or not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+        raise ParameterError(f"parameter short_run={text!r} is not valid; valid: {valid}")
+    run = dict(zip(SHORT_RUN_FIELDS, map(int, parts)))
+    if run["eval_every"] > run["iterations"]:
+        raise ParameterError(
+            f"parameter short_run={text!r} is not valid: it evaluates every {run['eval_every']:,} iterations "
+            f"but trains for {run['iterations']:,}; valid: EVAL_EVERY <= ITERATIONS"
+        )
+    return run
+
+
 def _check_precision(name, value):
     check_choice(name, value, PRECISIONS)
 
@@ -197,11 +227,13 @@ CHECKS = {
     "levels": check_positive_int,
     "rewind": check_non_negative_int,
     "extra_trials": check_positive_int,
+    "short_run": lambda name, value: parse_short_run(value),
     "conv_network": _check_conv_network,
     "conv_runs": lambda name, value: parse_conv_runs(value),
     "conv_trials": check_positive_int,
     "conv_levels": check_positive_int,
     "conv_iterations": check_positive_int,
+    "conv_eval_every": check_positive_int,
     "conv_precision": _check_precision,
     "conv_val_size": check_positive_int,
     "conv_test_subset": check_positive_int,
@@ -244,6 +276,11 @@ class Chapter:
         if not self.images or not hasattr(self.parameters, "conv_runs"):
             return []
         return parse_conv_runs(self.parameters.conv_runs)
+
+    @property
+    def short_run(self) -> dict | None:
+        """The settings of the shorter LeNet run the chapter compares with (``short_run`` parsed), or ``None``."""
+        return parse_short_run(getattr(self.parameters, "short_run", ""))
 
     @property
     def conv_skipped(self) -> str | None:
@@ -472,12 +509,12 @@ def _check_together(book: Chapter) -> None:
         networks = [p.conv_network]
     if not networks:
         return
-    eval_every = SCALE_SETTINGS[scale]["eval_every"]
+    eval_every = getattr(p, "conv_eval_every", None) or SCALE_SETTINGS[scale]["eval_every"]
     iterations = getattr(p, "conv_iterations", None)
     if iterations is not None and iterations < eval_every:
         raise ParameterError(
-            f"parameter conv_iterations={iterations} is not valid at scale {scale}: networks are evaluated every "
-            f"{eval_every} iterations there; valid: an integer >= {eval_every}"
+            f"parameter conv_iterations={iterations} is not valid at scale {scale}: the convolutional networks are "
+            f"evaluated every {eval_every} iterations there (conv_eval_every); valid: an integer >= {eval_every}"
         )
     settings = book.conv_settings()
     for network in dict.fromkeys(networks):

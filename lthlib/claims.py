@@ -173,6 +173,56 @@ def iterative_beats_oneshot(iterative: pd.DataFrame, oneshot: pd.DataFrame) -> C
     )
 
 
+CONTROLS_BEATEN = {"reinit": "random reinit", "random_prune": "random pruning", "dense": "the dense network"}
+CHANGE_WORDS = {stats.SUPPORTED: "grew", stats.NOT_SUPPORTED: "shrank"}
+
+
+def _lead(frame: pd.DataFrame, level: int, against: str) -> tuple[pd.Series, pd.Series]:
+    """Per trial: ticket minus ``against`` accuracy at ``level`` (dense: level 0); whether either stopped last."""
+    ticket = _trials(frame, "ticket", level)
+    other = _dense(frame) if against == "dense" else _trials(frame, against, level)
+    trials = ticket.index.intersection(other.index)
+    ticket, other = ticket.loc[trials], other.loc[trials]
+    at_end = ticket["stopped_at_last_evaluation"].astype(bool) | other["stopped_at_last_evaluation"].astype(bool)
+    return ticket[ACCURACY] - other[ACCURACY], at_end
+
+
+def lead_change(short: pd.DataFrame, long: pd.DataFrame, level: int, against: str, labels: tuple[str, str]) -> dict:
+    """How the tickets' accuracy lead over ``against`` at ``level`` changes from the ``short`` to the ``long`` run.
+
+    The two runs share their trials' seeds, so the lead is compared trial by
+    trial: long minus short, with its 95 % t-interval. The verdict is "grew"
+    or "shrank" when the interval excludes zero, "held" when it does not,
+    and "inconclusive" with fewer than five trials or when most of the runs
+    stop at their last evaluation. ``labels`` name the two columns.
+    """
+    short_lead, short_end = _lead(short, level, against)
+    long_lead, long_end = _lead(long, level, against)
+    trials = short_lead.index.intersection(long_lead.index)
+    change = stats.paired(long_lead.loc[trials], short_lead.loc[trials], long_end.loc[trials], short_end.loc[trials])
+    verdict = change.verdict()
+    if verdict == stats.INCONCLUSIVE and not change.why_inconclusive():
+        word = "held (the interval includes no change)"
+    else:
+        word = CHANGE_WORDS.get(verdict) or _with_reason(verdict, change)
+    return {
+        "tickets ahead of": CONTROLS_BEATEN[against],
+        "weights remaining": f"{_percent(long, level):.1f} %",
+        labels[0]: f"{100 * short_lead.loc[trials].mean():+.2f}",
+        labels[1]: f"{100 * long_lead.loc[trials].mean():+.2f}",
+        "change (95 % interval)": change.text(100, " points"),
+        "n": change.n,
+        "the lead": word,
+    }
+
+
+def lead_table(short: pd.DataFrame, long: pd.DataFrame, levels, labels: tuple[str, str]) -> pd.DataFrame:
+    """:func:`lead_change` at each of ``levels`` against each control and the dense network, one row each."""
+    return pd.DataFrame(
+        [lead_change(short, long, level, against, labels) for level in levels for against in CONTROLS_BEATEN]
+    )
+
+
 def _sooner_and_better(ahead: pd.DataFrame, behind: pd.DataFrame) -> tuple[stats.Paired, stats.Paired, str]:
     """How much sooner ``ahead`` stops than ``behind`` (iterations), how much more accurate, and the joint verdict."""
     sooner = compare(behind, ahead, ITERATION)

@@ -38,6 +38,7 @@ def runs_frame(record: dict, **columns) -> pd.DataFrame:
                 "early_stop_val_acc": run["early_stop"]["val_acc"],
                 "final_test_acc": run["final"]["test_acc"],
                 "stopped_at_last_evaluation": run["early_stop"]["iteration"] == run["curve"]["iteration"][-1],
+                "last_evaluation": run["curve"]["iteration"][-1],
                 "run": f"{identity}/{run['level']}/{run['arm']}/{run['trial']}",
                 "copy_of_dense": False,
                 **columns,
@@ -117,6 +118,12 @@ def mean(frame: pd.DataFrame, column: str, **where) -> float:
     if selected.empty:
         raise KeyError(f"no rows with {where}")
     return float(selected[column].astype(float).mean())
+
+
+def share_stopping_within(frame: pd.DataFrame, fraction: float = 0.8) -> float:
+    """Fraction (0..1) of the distinct runs whose early stop comes within the first ``fraction`` of training."""
+    runs = distinct(frame)
+    return float((runs["early_stop_iteration"] <= fraction * runs["last_evaluation"]).mean())
 
 
 def count(frame: pd.DataFrame, **where) -> int:

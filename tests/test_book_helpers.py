@@ -198,6 +198,7 @@ def test_the_committed_conv_share_counts_each_run_once():
         conv_trials=None,
         conv_levels=None,
         conv_iterations=None,
+        conv_eval_every=None,
         conv_precision=None,
         conv_val_size=None,
         conv_test_subset=None,
@@ -259,6 +260,13 @@ def test_rewind_must_fall_within_lenet_training_at_the_scale():
     "kwargs, expected",
     [
         (dict(scale="book", conv_runs="conv2:0", conv_iterations=50), ["conv_iterations=50", "every 100", ">= 100"]),
+        (
+            dict(scale="smoke", conv_runs="conv2:0", conv_iterations=60, conv_eval_every=100),
+            ["conv_iterations=60", "every 100", "(conv_eval_every)", ">= 100"],
+        ),
+        (dict(conv_eval_every=0), ["conv_eval_every=0", "positive integer"]),
+        (dict(short_run="5000/100"), ["short_run='5000/100'", "ITERATIONS/EVAL_EVERY/LEVELS", "'5000/100/18'"]),
+        (dict(short_run="100/200/2"), ["short_run='100/200/2'", "EVAL_EVERY <= ITERATIONS"]),
         (dict(conv_runs="conv2:0", conv_val_size=70_000), ["parameter conv_val_size=70000", "valid: 0..59,999"]),
         (dict(conv_network="conv2", conv_test_subset=20_000), ["parameter conv_test_subset=20000", "valid: 1..10,000"]),
         (dict(conv_runs="lenet:0"), ["conv_runs network='lenet'", "conv2, conv4, conv6"]),
@@ -412,3 +420,35 @@ def test_the_protocol_table_shows_the_settings_the_chapter_runs(tmp_path):
     assert table.loc["conv2", "iterations"] == chapter.SCALE_DEFAULTS["smoke"]["conv_iterations"]
     assert table.loc["conv4", "precision"] == chapter.SCALE_DEFAULTS["smoke"]["conv_precision"]
     assert table.loc["conv2", "learning rate"] == 2e-4
+
+
+def test_the_lead_over_a_control_grows_shrinks_or_holds_with_training_length():
+    short = frame([(0, "ticket", 100, 1000, 0.88), (2, "ticket", 21.1, 600, 0.89), (2, "reinit", 21.1, 900, 0.88)])
+    longer = frame([(0, "ticket", 100, 3000, 0.88), (2, "ticket", 21.1, 2000, 0.90), (2, "reinit", 21.1, 2500, 0.88)])
+    labels = ("5,000 iterations", "20,000 iterations")
+    grew = claims.lead_change(short, longer, 2, "reinit", labels)
+    assert grew["the lead"] == "grew" and grew["n"] == 5
+    assert grew["5,000 iterations"] == "+1.00" and grew["20,000 iterations"] == "+2.00"
+    assert grew["weights remaining"] == "21.1 %"
+    assert claims.lead_change(longer, short, 2, "reinit", labels)["the lead"] == "shrank"
+    assert claims.lead_change(short, short, 2, "dense", labels)["the lead"].startswith("held")
+    few = claims.lead_change(frame(ROWS, trials=3), frame(ROWS, trials=3), 2, "reinit", labels)
+    assert few["the lead"] == "inconclusive: only 3 trials (at least 5 needed)"
+
+
+def test_the_share_of_runs_stopping_inside_training_counts_each_run_once():
+    runs = pd.DataFrame(
+        {
+            "early_stop_iteration": [100, 900, 1000, 100],
+            "last_evaluation": [1000, 1000, 1000, 1000],
+            "run": ["a", "b", "c", "a"],  # the last row is a dense copy of run a
+        }
+    )
+    assert summary.share_stopping_within(runs) == pytest.approx(1 / 3)
+    assert summary.share_stopping_within(runs, fraction=0.95) == pytest.approx(2 / 3)
+
+
+def test_the_short_run_is_parsed_into_experiment_settings():
+    assert chapter.open(scale="smoke", short_run=None).short_run == {"iterations": 100, "eval_every": 50, "levels": 2}
+    assert chapter.open(scale="smoke", short_run="").short_run is None
+    assert chapter.parse_short_run(" 5000/100/18 ") == {"iterations": 5000, "eval_every": 100, "levels": 18}
