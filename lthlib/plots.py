@@ -28,14 +28,14 @@ REFERENCE_LEVELS = (100, 51.3, 21.1, 7.0, 3.6, 1.9)
 
 def style() -> None:
     """The book's one style."""
-    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind", font_scale=1.15)
     plt.rcParams.update(
         {
             "figure.figsize": (7.5, 4.2),
             "figure.dpi": 110,
             "savefig.dpi": 110,
             "axes.titlesize": "medium",
-            "legend.fontsize": "small",
+            "legend.fontsize": "medium",
         }
     )
 
