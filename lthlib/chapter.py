@@ -76,7 +76,8 @@ class ParameterError(ConfigError):
 #   paper scale of SCALE_SETTINGS): full training length and data, 5 trials,
 #   float32, Conv-2/4/6 with and without dropout.
 # rewind is 5 % of LeNet's training length at every scale. short_run is the shorter
-# LeNet run the main one is compared with (iterations/eval_every/levels; "" for none).
+# LeNet run the main one is compared with (iterations/eval_every/levels; "" for none);
+# probe_run a long dense LeNet run that shows where early stopping happens (iterations/eval_every).
 SCALE_DEFAULTS = {
     "smoke": dict(
         trials=SCALE_SETTINGS["smoke"]["trials"],
@@ -84,6 +85,7 @@ SCALE_DEFAULTS = {
         rewind=10,
         extra_trials=2,
         short_run="100/50/2",
+        probe_run="400/50",
         conv_network="conv2",
         conv_runs="conv2:0",
         conv_trials=1,
@@ -100,6 +102,7 @@ SCALE_DEFAULTS = {
         rewind=250,
         extra_trials=3,
         short_run="",
+        probe_run="50000/250",
         conv_network="conv2",
         conv_runs="conv2:0,conv2:0.5,conv4:0,conv4:0.5",
         conv_trials=2,
@@ -116,6 +119,7 @@ SCALE_DEFAULTS = {
         rewind=2500,
         extra_trials=SCALE_SETTINGS["paper"]["trials"],
         short_run="",
+        probe_run="",
         conv_network="conv2",
         conv_runs="conv2:0,conv2:0.5,conv4:0,conv4:0.5,conv6:0,conv6:0.5",
         conv_trials=SCALE_SETTINGS["paper"]["trials"],
@@ -191,26 +195,37 @@ def parse_conv_runs(text: str) -> list[tuple[str, float]]:
     return runs
 
 
-SHORT_RUN_FIELDS = ("iterations", "eval_every", "levels")
+def parse_run(name: str, text: str, fields: tuple[str, ...], example: str) -> dict | None:
+    """``"5000/100/18"`` -> ``dict(zip(fields, (5000, 100, 18)))``; ``""`` -> ``None`` (no such run).
 
-
-def parse_short_run(text: str) -> dict | None:
-    """``"5000/100/18"`` -> ``{"iterations": 5000, "eval_every": 100, "levels": 18}``; ``""`` -> ``None``."""
-    valid = "'' (no comparison) or ITERATIONS/EVAL_EVERY/LEVELS, three positive integers, e.g. '5000/100/18'"
+    ``fields`` are experiment settings whose first two are ``iterations`` and ``eval_every``.
+    """
+    shape = "/".join(field.upper() for field in fields)
+    valid = f"'' (none) or {shape}, {len(fields)} positive integers, e.g. '{example}'"
     if not isinstance(text, str):
-        raise ParameterError(f"parameter short_run={text!r} is not valid; valid: {valid}")
+        raise ParameterError(f"parameter {name}={text!r} is not valid; valid: {valid}")
     if not text.strip():
         return None
     parts = text.strip().split("/")
-    if len(parts) != 3 or not all(part.strip().isdigit() and int(part) > 0 for part in parts):
-        raise ParameterError(f"parameter short_run={text!r} is not valid; valid: {valid}")
-    run = dict(zip(SHORT_RUN_FIELDS, map(int, parts)))
+    if len(parts) != len(fields) or not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+        raise ParameterError(f"parameter {name}={text!r} is not valid; valid: {valid}")
+    run = dict(zip(fields, map(int, parts)))
     if run["eval_every"] > run["iterations"]:
         raise ParameterError(
-            f"parameter short_run={text!r} is not valid: it evaluates every {run['eval_every']:,} iterations "
+            f"parameter {name}={text!r} is not valid: it evaluates every {run['eval_every']:,} iterations "
             f"but trains for {run['iterations']:,}; valid: EVAL_EVERY <= ITERATIONS"
         )
     return run
+
+
+def parse_short_run(text: str) -> dict | None:
+    """The shorter LeNet run to compare with: ``"5000/100/18"`` -> iterations, eval_every, levels."""
+    return parse_run("short_run", text, ("iterations", "eval_every", "levels"), "5000/100/18")
+
+
+def parse_probe_run(text: str) -> dict | None:
+    """The long dense LeNet run that shows where early stopping happens: ``"50000/250"``."""
+    return parse_run("probe_run", text, ("iterations", "eval_every"), "50000/250")
 
 
 def _check_precision(name, value):
@@ -228,6 +243,7 @@ CHECKS = {
     "rewind": check_non_negative_int,
     "extra_trials": check_positive_int,
     "short_run": lambda name, value: parse_short_run(value),
+    "probe_run": lambda name, value: parse_probe_run(value),
     "conv_network": _check_conv_network,
     "conv_runs": lambda name, value: parse_conv_runs(value),
     "conv_trials": check_positive_int,
@@ -281,6 +297,11 @@ class Chapter:
     def short_run(self) -> dict | None:
         """The settings of the shorter LeNet run the chapter compares with (``short_run`` parsed), or ``None``."""
         return parse_short_run(getattr(self.parameters, "short_run", ""))
+
+    @property
+    def probe_run(self) -> dict | None:
+        """The settings of the long dense LeNet run (``probe_run`` parsed), or ``None``."""
+        return parse_probe_run(getattr(self.parameters, "probe_run", ""))
 
     @property
     def conv_skipped(self) -> str | None:

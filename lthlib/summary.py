@@ -126,6 +126,30 @@ def share_stopping_within(frame: pd.DataFrame, fraction: float = 0.8) -> float:
     return float((runs["early_stop_iteration"] <= fraction * runs["last_evaluation"]).mean())
 
 
+def early_stop_summary(frame: pd.DataFrame, length: int) -> str:
+    """Where the runs of ``frame`` reach their lowest validation loss, and what that means for training ``length``.
+
+    One or two sentences: mean, first and last early-stopping iteration of the
+    distinct runs, the share of their own training that is, and where the
+    latest of them falls within a training of ``length`` iterations.
+    """
+    runs = distinct(frame)
+    stops, trained = runs["early_stop_iteration"], int(runs["last_evaluation"].max())
+    latest = int(stops.max())
+    text = (
+        f"Trained for {trained:,} iterations, the {len(runs)} dense networks reach their lowest validation loss "
+        f"at iteration {stops.mean():,.0f} on average (from {int(stops.min()):,} to {latest:,}), "
+        f"{100 * stops.mean() / trained:.0f} % of the way through."
+    )
+    if latest > length:
+        return text + f" Training for {length:,} iterations would stop some of them before their lowest point."
+    inside = "inside" if latest <= 0.8 * length else "beyond"
+    return text + (
+        f" Within a training of {length:,} iterations, the latest of them falls at {100 * latest / length:.0f} %, "
+        f"{inside} the first 80 %."
+    )
+
+
 def count(frame: pd.DataFrame, **where) -> int:
     """How many distinct trained networks match every ``where``."""
     return len(select(frame, **where))

@@ -267,6 +267,7 @@ def test_rewind_must_fall_within_lenet_training_at_the_scale():
         (dict(conv_eval_every=0), ["conv_eval_every=0", "positive integer"]),
         (dict(short_run="5000/100"), ["short_run='5000/100'", "ITERATIONS/EVAL_EVERY/LEVELS", "'5000/100/18'"]),
         (dict(short_run="100/200/2"), ["short_run='100/200/2'", "EVAL_EVERY <= ITERATIONS"]),
+        (dict(probe_run="50000"), ["probe_run='50000'", "ITERATIONS/EVAL_EVERY", "'50000/250'"]),
         (dict(conv_runs="conv2:0", conv_val_size=70_000), ["parameter conv_val_size=70000", "valid: 0..59,999"]),
         (dict(conv_network="conv2", conv_test_subset=20_000), ["parameter conv_test_subset=20000", "valid: 1..10,000"]),
         (dict(conv_runs="lenet:0"), ["conv_runs network='lenet'", "conv2, conv4, conv6"]),
@@ -452,3 +453,14 @@ def test_the_short_run_is_parsed_into_experiment_settings():
     assert chapter.open(scale="smoke", short_run=None).short_run == {"iterations": 100, "eval_every": 50, "levels": 2}
     assert chapter.open(scale="smoke", short_run="").short_run is None
     assert chapter.parse_short_run(" 5000/100/18 ") == {"iterations": 5000, "eval_every": 100, "levels": 18}
+
+
+def test_the_early_stop_summary_says_where_runs_stop_against_a_training_length():
+    runs = pd.DataFrame(
+        {"early_stop_iteration": [4000, 6000, 8000], "last_evaluation": [50000] * 3, "run": ["a", "b", "c"]}
+    )
+    text = summary.early_stop_summary(runs, 20000)
+    assert "at iteration 6,000 on average (from 4,000 to 8,000), 12 % of the way through" in text
+    assert "the latest of them falls at 40 %, inside the first 80 %" in text
+    assert "beyond the first 80 %" in summary.early_stop_summary(runs, 9000)
+    assert "would stop some of them before their lowest point" in summary.early_stop_summary(runs, 5000)
