@@ -132,7 +132,7 @@ def test_a_chapter_reads_a_read_only_store_and_names_the_missing_command(tmp_pat
 
 
 def record(runs, hash_="0123456789abcdef"):
-    """A record with ``runs``: (level, arm, trial, early-stop iteration, last evaluated iteration)."""
+    """A record with ``runs``: (level, arm, trial, early-stop iteration, last evaluated iteration[, accuracy 0.5])."""
     return {
         "hash": hash_,
         "runs": [
@@ -141,11 +141,11 @@ def record(runs, hash_="0123456789abcdef"):
                 "arm": arm,
                 "trial": trial,
                 "remaining": 0.8**level,
-                "early_stop": {"iteration": stop, "test_acc": 0.5, "val_acc": 0.5},
-                "final": {"test_acc": 0.5},
+                "early_stop": {"iteration": stop, "test_acc": accuracy, "val_acc": accuracy},
+                "final": {"test_acc": accuracy},
                 "curve": {"iteration": [0, last // 2, last]},
             }
-            for level, arm, trial, stop, last in runs
+            for level, arm, trial, stop, last, accuracy in (run if len(run) == 6 else (*run, 0.5) for run in runs)
         ],
     }
 
@@ -323,24 +323,10 @@ def test_paired_difference_pairs_trials_and_levels_and_ignores_the_rest():
 
 def test_dropout_effect_reads_dense_change_and_the_ticket_lead_at_the_deepest_level():
     def rec(dense_acc, ticket_acc, reinit_acc, hash_):
-        runs = [(0, "ticket", t, dense_acc + 0.01 * t) for t in range(2)]
-        runs += [(1, "ticket", t, ticket_acc + 0.01 * t) for t in range(2)]
-        runs += [(1, "reinit", t, reinit_acc) for t in range(2)]
-        return {
-            "hash": hash_,
-            "runs": [
-                {
-                    "level": level,
-                    "arm": arm,
-                    "trial": trial,
-                    "remaining": 0.8**level,
-                    "early_stop": {"iteration": 100, "test_acc": acc, "val_acc": acc},
-                    "final": {"test_acc": acc},
-                    "curve": {"iteration": [0, 100, 200]},
-                }
-                for level, arm, trial, acc in runs
-            ],
-        }
+        runs = [(0, "ticket", t, 100, 200, dense_acc + 0.01 * t) for t in range(2)]
+        runs += [(1, "ticket", t, 100, 200, ticket_acc + 0.01 * t) for t in range(2)]
+        runs += [(1, "reinit", t, 100, 200, reinit_acc) for t in range(2)]
+        return record(runs, hash_)
 
     effect = summary.dropout_effect(rec(0.80, 0.82, 0.78, "a"), rec(0.81, 0.85, 0.79, "b"))
     assert effect["dense"] == pytest.approx(1.0)
