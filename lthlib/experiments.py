@@ -17,6 +17,11 @@ share their data order (and dropout noise) across arms, so ticket and
 controls are paired. After each level the :class:`LevelState` is
 checkpointed in the store, so an interrupted run resumes from its last
 finished level; one process at a time computes a result (a file lock).
+
+A longer iterative sweep extends a shorter one: when the store holds the
+same config with fewer pruning levels, only the tickets of its last level
+are trained again (to recover the weights the next mask is pruned from) and
+must reproduce the stored curves exactly; the sweep then goes on from there.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import dataclasses
 import pathlib
 import platform
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field, fields
 
@@ -63,6 +69,7 @@ class LevelState:
     layers: dict
     seconds: float = 0.0
     resumed_after_levels: list = field(default_factory=list)
+    extended_from: dict | None = None
 
     @property
     def reset(self) -> tuple[dict, dict]:
@@ -78,6 +85,16 @@ class LevelState:
 
 def mask_key(level: int, arm: str, trial: int, layer: str) -> str:
     return f"level{level}/{arm}/{trial}/{layer}"
+
+
+def stored_tickets(stored_masks: dict, config, level: int, layers, device) -> dict:
+    """The ticket masks of ``level`` from a record's unpacked masks: ``{layer: (T, ...) bool}`` on ``device``."""
+    return {
+        name: torch.stack(
+            [torch.from_numpy(stored_masks[mask_key(level, "ticket", t, name)]) for t in range(config.trials)]
+        ).to(device)
+        for name in layers
+    }
 
 
 def load_data(config, device):
@@ -259,7 +276,7 @@ def with_controls(config, level: int, ticket: dict) -> dict:
 
 
 def _resume_or_start(config, store, arch, dataset, device, progress) -> tuple[LevelState, float]:
-    """The checkpointed state of an interrupted run, or a fresh one with level 0 trained.
+    """The checkpointed state of an interrupted run, a stored shorter sweep extended, or level 0 trained.
 
     Also returns the origin of this process's clock from which the run's
     cumulative training time is measured across interruptions.
@@ -271,10 +288,81 @@ def _resume_or_start(config, store, arch, dataset, device, progress) -> tuple[Le
             progress.resumed(state.level)
         state.resumed_after_levels.append(state.level)
         return state, time.perf_counter() - state.seconds
+    state = extend_shorter(config, store, arch, dataset, device, progress)
+    if state is not None:
+        _checkpoint(store, config, state, time.perf_counter() - state.seconds)
+        return state, time.perf_counter() - state.seconds
     clock = time.perf_counter()
     state = dense_level(config, arch, dataset, device, progress)
     _checkpoint(store, config, state, clock)
     return state, clock
+
+
+def shorter_sweep(config, store) -> tuple[ExperimentConfig, dict] | None:
+    """The stored iterative sweep of ``config`` with the most levels short of ``config.levels``, or ``None``.
+
+    Only an iterative sweep whose pruned weights do not depend on the previous
+    level's trained weights (``mask0`` other than ``freeze_init_zero_mask``) can be extended.
+    """
+    if store is None or config.experiment != "imp" or config.mask0 == "freeze_init_zero_mask":
+        return None
+    for levels in range(config.levels - 1, 0, -1):
+        shorter = config.replace(levels=levels)
+        record = store.load(shorter)
+        if record is not None:
+            return shorter, record
+    return None
+
+
+def extend_shorter(config, store, arch, dataset, device, progress=None, report=None) -> LevelState | None:
+    """The state after the last level of :func:`shorter_sweep`, its tickets trained again; ``None`` if none.
+
+    The tickets of that level train bit-identically to the stored run (same
+    θ0 or θk, mask, data order), which recovers their final weights; a curve
+    that differs by a single bit means the stored sweep cannot be continued
+    here, and ``None`` is returned after saying so through ``report``.
+    """
+    found = shorter_sweep(config, store)
+    if found is None:
+        return None
+    shorter, record = found
+    report = report or (lambda message: print(message, file=sys.stderr))
+    clock = time.perf_counter()
+    level = shorter.levels
+    stored = store.load_masks(shorter)
+    if config.rewind:
+        reset = dense_level(config, arch, dataset, device, iterations=config.rewind).reset
+    else:
+        reset = dense_start(config, arch, device)
+    alive = stored_tickets(stored, config, level, record["layers"], device)
+    cohort = level_cohort(config, level, {"ticket": alive}, reset, previous_final=None)
+    if progress is not None:
+        progress.resumed(level - 1)
+    trained = train_cohort(config, arch, dataset, cohort, progress=progress)
+    tickets = sorted(
+        (run for run in record["runs"] if run["level"] == level and run["arm"] == "ticket"),
+        key=lambda run: run["trial"],
+    )
+    if [run["curve"] for run in tickets] != trained.curves:
+        report(
+            f"lthlib: the stored {level}-level sweep {record['hash']} does not reproduce here (its level-{level} "
+            f"tickets train to other curves); computing all {config.levels} levels from the start"
+        )
+        return None
+    return LevelState(
+        level=level,
+        reset_weights=reset[0],
+        reset_biases=reset[1],
+        alive=alive,
+        start=effective_weights(cohort.weights, cohort.masks, cohort.frozen),
+        final=trained.weights,
+        runs=list(record["runs"]),
+        masks={key: torch.from_numpy(mask) for key, mask in stored.items()},
+        layers=record["layers"],
+        seconds=record["provenance"]["wall_seconds"] + time.perf_counter() - clock,
+        resumed_after_levels=list(record["provenance"].get("resumed_after_levels", [])),
+        extended_from={"hash": record["hash"], "levels": level, "wall_seconds": record["provenance"]["wall_seconds"]},
+    )
 
 
 def imp_level(config, arch, state: LevelState, level: int) -> tuple[dict, Cohort]:
@@ -384,6 +472,7 @@ def _git_commit() -> str | None:
 def provenance(device, state: LevelState, clock: float) -> dict:
     """Where and how long: library and torch versions, device, threads, cumulative wall time (s)."""
     device = torch.device(device)
+    extended = {"extended_from": state.extended_from} if state.extended_from else {}
     return {
         "lthlib": __version__,
         "git_commit": _git_commit(),
@@ -393,6 +482,7 @@ def provenance(device, state: LevelState, clock: float) -> dict:
         "threads": torch.get_num_threads(),
         "wall_seconds": round(time.perf_counter() - clock, 1),
         "resumed_after_levels": state.resumed_after_levels,
+        **extended,
     }
 
 

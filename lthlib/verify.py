@@ -12,8 +12,6 @@ from __future__ import annotations
 import pathlib
 from dataclasses import dataclass
 
-import torch
-
 from . import experiments
 from .config import ExperimentConfig
 from .store import MASKS, RECORD, Store, StoreError, unpack_masks
@@ -70,18 +68,6 @@ def _deviation(stored_runs, fresh_curves: list, steps) -> tuple[list, float]:
             j = fresh_at[iteration]
             worst = max(worst, *(abs(stored[key][i] - fresh[key][j]) for key in COMPARED))
     return sorted(set(compared)), worst
-
-
-def _ticket(stored_masks, config, level, layers, device) -> dict:
-    return {
-        name: torch.stack(
-            [
-                torch.from_numpy(stored_masks[experiments.mask_key(level, "ticket", t, name)])
-                for t in range(config.trials)
-            ]
-        ).to(device)
-        for name in layers
-    }
 
 
 def record_path(path) -> pathlib.Path:
@@ -142,7 +128,7 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
                     config,
                     level,
                     experiments.with_controls(
-                        config, level, _ticket(stored_masks, config, level, dense.layers, device)
+                        config, level, experiments.stored_tickets(stored_masks, config, level, dense.layers, device)
                     ),
                     dense.reset,
                     None,

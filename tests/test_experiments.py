@@ -236,3 +236,60 @@ def test_killed_process_resumes_from_its_last_finished_level(fashion, tmp_path):
     record = Store.read_record(directory / "record.json")
     assert sorted({r["level"] for r in record["runs"]}) == list(range(7))
     assert set(unpack_masks((directory / "masks.npz").read_bytes())) >= {"level6/ticket/0/fc1"}
+
+
+def trained_cohort_sizes(monkeypatch) -> list[int]:
+    """The size of every cohort trained from now on (filled as ``experiments.train_cohort`` is called)."""
+    sizes, original = [], experiments.train_cohort
+
+    def counting(config, arch, dataset, cohort, *args, **kwargs):
+        sizes.append(cohort.size)
+        return original(config, arch, dataset, cohort, *args, **kwargs)
+
+    monkeypatch.setattr(experiments, "train_cohort", counting)
+    return sizes
+
+
+def same_runs_and_masks(store_a, record_a, store_b, record_b, config):
+    assert [(r["level"], r["arm"], r["trial"], r["kept"], r["curve"]) for r in record_a["runs"]] == [
+        (r["level"], r["arm"], r["trial"], r["kept"], r["curve"]) for r in record_b["runs"]
+    ]
+    masks_a, masks_b = store_a.load_masks(config), store_b.load_masks(config)
+    assert masks_a.keys() == masks_b.keys()
+    assert all((masks_a[key] == masks_b[key]).all() for key in masks_a)
+
+
+@pytest.mark.parametrize("rewind", [0, 50])
+def test_a_longer_sweep_extends_a_stored_shorter_one_exactly(smoke_config, fashion, tmp_path, monkeypatch, rewind):
+    config = resolve(smoke_config.replace(rewind=rewind, levels=2))
+    extended_store, scratch_store = Store(tmp_path / "extended"), Store(tmp_path / "scratch")
+    shorter = experiments.result(config.replace(levels=1), extended_store)
+    sizes = trained_cohort_sizes(monkeypatch)
+    extended = experiments.result(config, extended_store)
+    # the dense run up to k when rewinding, the 2 tickets of level 1 again, then level 2 with both controls
+    assert sizes == ([2] if rewind else []) + [2, 6]
+    assert extended["provenance"]["extended_from"]["hash"] == shorter["hash"]
+    assert extended["provenance"]["wall_seconds"] > shorter["provenance"]["wall_seconds"]
+    scratch = experiments.result(config, scratch_store)
+    same_runs_and_masks(extended_store, extended, scratch_store, scratch, config)
+
+
+def test_a_shorter_sweep_that_does_not_reproduce_is_not_extended(smoke_config, fashion, tmp_path, monkeypatch, capsys):
+    config = resolve(smoke_config.replace(levels=2, controls=("reinit",)))
+    store = Store(tmp_path)
+    shorter = experiments.result(config.replace(levels=1), store)
+    sizes, original = [], experiments.train_cohort
+
+    def drifting_first(config, arch, dataset, cohort, *args, **kwargs):  # the retrained tickets come out a bit off
+        trained = original(config, arch, dataset, cohort, *args, **kwargs)
+        if not sizes:
+            trained.curves[1]["val_loss"][-1] += 1e-6
+        sizes.append(cohort.size)
+        return trained
+
+    monkeypatch.setattr(experiments, "train_cohort", drifting_first)
+    record = experiments.result(config, store)
+    assert f"stored 1-level sweep {shorter['hash']} does not reproduce here" in capsys.readouterr().err
+    assert "extended_from" not in record["provenance"]
+    assert sizes == [2, 2, 4, 4]  # the 2 tickets checked, then dense, level 1 and level 2 from the start
+    assert runs(record, level=1) == runs(shorter, level=1)
