@@ -114,11 +114,11 @@ def _run_parser() -> _Parser:
 
 
 def _parse(parser: _Parser, args: list[str]) -> argparse.Namespace:
-    known = {action.option_strings[0].split("=")[0] for action in parser._actions if action.option_strings}
+    known = {option for action in parser._actions for option in action.option_strings}
     for arg in args:
         option = arg.split("=", 1)[0]
         if option.startswith("--") and option not in known:
-            raise UsageError(f"unknown option {option!r}; valid: {', '.join(sorted(known - {'--help'}))}")
+            raise UsageError(f"unknown option {option!r}; valid: {', '.join(sorted(known - {'-h', '--help'}))}")
     namespace = parser.parse_args(args)
     namespace.__dict__.pop("_given", None)
     return namespace

@@ -73,3 +73,12 @@ def test_run_then_verify_from_the_command_line(fashion, tmp_path):
     assert "reproduced over the first 100 iterations" in check.stdout
     missing = cli("run", "imp", "--scale", "smoke", "--levels", "3", "--store", str(tmp_path), "--read-only")
     assert missing.returncode == 2 and "python -m lthlib run imp --scale smoke --levels 3" in missing.stderr
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_run_help_lists_every_setting_with_its_help(flag, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["run", "imp", flag])
+    assert exit.value.code == 0
+    out = capsys.readouterr().out
+    assert "--eval-every" in out and "steps between evaluations" in out and "--mask0" in out
