@@ -8,7 +8,7 @@ export PYTHONHASHSEED := 0
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: book test verify bench run data install browser clean
+.PHONY: book test verify bench run notebooks data install browser clean
 
 book: $(INSTALLED) $(FASHION)
 	rm -rf _build/html
@@ -33,6 +33,10 @@ bench: $(INSTALLED) $(FASHION)
 # Executes book/CHAPTER.ipynb into runs/CHAPTER.ipynb (new results in runs/results) and renders runs/_build/html.
 run: $(INSTALLED) $(FASHION)
 	$(PY) -m lthlib chapter $(CHAPTER) $(PARAMS)
+
+# Re-executes every chapter in place against the committed store: the outputs nbval compares.
+notebooks: $(INSTALLED) $(FASHION)
+	$(PY) -c "from lthlib import chapter_run; chapter_run.refresh()"
 
 install: $(INSTALLED)
 

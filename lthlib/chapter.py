@@ -75,12 +75,15 @@ class ParameterError(ConfigError):
 # paper: Frankle & Carbin's settings (lthlib.config.PAPER_SETTINGS and the
 #   paper scale of SCALE_SETTINGS): full training length and data, 5 trials,
 #   float32, Conv-2/4/6 with and without dropout.
-# rewind is 5 % of LeNet's training length at every scale. short_run is the shorter
+# iterations and eval_every set the LeNet-300-100 runs (None: the scale's own; smoke 200/50,
+# paper 50,000/100). rewind is 5 % of LeNet's training length at every scale. short_run is the shorter
 # LeNet run the main one is compared with (iterations/eval_every/levels; "" for none);
 # probe_run a long dense LeNet run that shows where early stopping happens (iterations/eval_every).
 SCALE_DEFAULTS = {
     "smoke": dict(
         trials=SCALE_SETTINGS["smoke"]["trials"],
+        iterations=None,
+        eval_every=None,
         levels=SCALE_SETTINGS["smoke"]["levels"],
         rewind=10,
         extra_trials=2,
@@ -98,6 +101,8 @@ SCALE_DEFAULTS = {
     ),
     "book": dict(
         trials=5,
+        iterations=5000,
+        eval_every=100,
         levels=18,
         rewind=250,
         extra_trials=3,
@@ -115,6 +120,8 @@ SCALE_DEFAULTS = {
     ),
     "paper": dict(
         trials=SCALE_SETTINGS["paper"]["trials"],
+        iterations=None,
+        eval_every=None,
         levels=DEFAULT_LEVELS["lenet"],
         rewind=2500,
         extra_trials=SCALE_SETTINGS["paper"]["trials"],
@@ -131,6 +138,9 @@ SCALE_DEFAULTS = {
         conv_test_subset=None,
     ),
 }
+
+# The experiment settings of the LeNet-300-100 runs that chapter parameters of the same name set.
+LENET_FIELDS = ("iterations", "eval_every", "levels")
 
 # The experiment setting each convolutional parameter sets.
 CONV_FIELDS = {
@@ -239,6 +249,8 @@ def _check_conv_network(name, value):
 # Each chapter parameter beyond dataset, scale, device, store and allow_train, with its check.
 CHECKS = {
     "trials": check_positive_int,
+    "iterations": check_positive_int,
+    "eval_every": check_positive_int,
     "levels": check_positive_int,
     "rewind": check_non_negative_int,
     "extra_trials": check_positive_int,
@@ -326,6 +338,17 @@ class Chapter:
             settings[setting] = value
         return settings
 
+    def lenet_settings(self, experiment: str = "imp") -> dict:
+        """The experiment settings of the LeNet-300-100 runs set by the chapter's parameters (unset ones omitted)."""
+        names = [name for name in LENET_FIELDS if not (name == "levels" and experiment == "dense")]
+        return {
+            name: getattr(self.parameters, name) for name in names if getattr(self.parameters, name, None) is not None
+        }
+
+    def lenet_config(self, experiment: str = "imp", **fields) -> ExperimentConfig:
+        """The resolved config of a LeNet-300-100 run of this chapter (its parameters, then ``fields``)."""
+        return self.config(experiment=experiment, network="lenet", **{**self.lenet_settings(experiment), **fields})
+
     def config(self, **fields) -> ExperimentConfig:
         """The resolved config of an experiment with this chapter's dataset, scale and trials."""
         base = dict(dataset=self.dataset, scale=self.scale, trials=self.trials)
@@ -336,8 +359,8 @@ class Chapter:
             raise ParameterError(str(error)) from None
 
     def dense_config(self, network: str) -> ExperimentConfig:
-        """The resolved config of ``network``'s dense run in this chapter (conv_* parameters for conv nets)."""
-        settings = self.conv_settings("dense") if network in CONV_NETWORKS else {}
+        """The resolved config of ``network``'s dense run here (conv_* parameters for conv nets, LeNet's for LeNet)."""
+        settings = self.conv_settings("dense") if network in CONV_NETWORKS else self.lenet_settings("dense")
         return self.config(experiment="dense", network=network, **settings)
 
     def result(self, **fields) -> dict:
@@ -416,6 +439,8 @@ class Chapter:
                 shown = "not used: conv_runs is empty"
             elif name in CONV_FIELDS and value is None:
                 shown = self._describe_unset(name, conv_networks)
+            elif name in LENET_FIELDS and value is None:
+                shown = f"{getattr(self.lenet_config(), name):,}"
             else:
                 shown = "none" if value == "" else f"{value:,}" if isinstance(value, int) else str(value)
             rows.append(
@@ -510,15 +535,16 @@ def format_duration(seconds: float) -> str:
     return f"{minutes / 60:.1f} h"
 
 
-def _lenet_iterations(dataset: str, scale: str) -> int:
-    return resolve(ExperimentConfig(network="lenet", dataset=dataset, scale=scale)).iterations
-
-
 def _check_together(book: Chapter) -> None:
     """The checks of parameters that combine: each names the parameter, its value at this scale and the valid ones."""
     p, scale = book.parameters, book.scale
+    lenet = book.lenet_settings()
+    try:
+        iterations = resolve(ExperimentConfig(network="lenet", dataset=book.dataset, scale=scale, **lenet)).iterations
+    except ConfigError as error:
+        named = ", ".join(f"{name}={value!r}" for name, value in lenet.items())
+        raise ParameterError(f"the parameters {named} are not valid together at scale {scale}: {error}") from None
     if getattr(p, "rewind", None) is not None:
-        iterations = _lenet_iterations(book.dataset, scale)
         if p.rewind >= iterations:
             raise ParameterError(
                 f"parameter rewind={p.rewind} is not valid at scale {scale}: LeNet-300-100 trains for {iterations:,} "

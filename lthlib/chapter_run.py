@@ -116,6 +116,23 @@ def execute(notebook: pathlib.Path, output: pathlib.Path, parameters: dict):
     )
 
 
+def refresh() -> None:
+    """Execute every book chapter in place against the committed store (cwd ``book/``), without timing metadata.
+
+    Their outputs are the committed ones that nbval compares and the book shows (``make notebooks``).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    for name in chapters():
+        path = BOOK / f"{name}.ipynb"
+        notebook = nbformat.read(path, as_version=4)
+        NotebookClient(
+            notebook, kernel_name="python3", record_timing=False, resources={"metadata": {"path": str(BOOK)}}
+        ).execute()
+        nbformat.write(notebook, path)
+
+
 def write_book_config(output: pathlib.Path, name: str) -> None:
     """A Jupyter Book in ``output``: the executed chapters (``name`` first) and the references, execution off."""
     shutil.copyfile(BOOK / "references.bib", output / "references.bib")

@@ -243,7 +243,8 @@ def test_the_smoke_and_paper_tables_follow_the_config():
         assert config.iterations == PAPER_SETTINGS[network]["iterations"]
         assert config.levels == DEFAULT_LEVELS[network] and config.val_size is None and config.test_subset is None
     for scale, table in chapter.SCALE_DEFAULTS.items():  # rewind is 5 % of LeNet's training at every scale
-        assert table["rewind"] == chapter._lenet_iterations("fashion-mnist", scale) // 20
+        iterations = chapter.open(scale=scale, iterations=None, levels=None).lenet_config().iterations
+        assert table["rewind"] == iterations // 20
 
 
 def test_rewind_must_fall_within_lenet_training_at_the_scale():
@@ -450,3 +451,17 @@ def test_the_early_stop_summary_says_where_runs_stop_against_a_training_length()
     assert "the latest of them falls at 40 %, inside the first 80 %" in text
     assert "beyond the first 80 %" in summary.early_stop_summary(runs, 9000)
     assert "would stop some of them before their lowest point" in summary.early_stop_summary(runs, 5000)
+
+
+def test_lenet_length_parameters_set_every_lenet_run_and_are_checked_together():
+    book = chapter.open(scale="smoke", iterations=300, eval_every=100, levels=None)
+    assert (book.lenet_config().iterations, book.lenet_config().eval_every) == (300, 100)
+    assert book.dense_config("lenet").iterations == 300 and book.dense_config("lenet").levels == 0
+    paper = chapter.open(scale="paper", iterations=None, eval_every=None).parameters_table().set_index("parameter")
+    assert paper.loc["iterations", "value"] == "50,000" and paper.loc["eval_every", "value"] == "100"
+    with pytest.raises(chapter.ParameterError) as error:
+        chapter.open(scale="smoke", iterations=100, eval_every=250)
+    assert "iterations=100" in str(error.value) and "eval_every=250" in str(error.value)
+    with pytest.raises(chapter.ParameterError) as error:  # the book's rewinding iteration, 250, no longer fits
+        chapter.open(scale="book", iterations=200, eval_every=None, rewind=None)
+    assert "rewind=250" in str(error.value) and "valid: an integer from 0 to 199" in str(error.value)
