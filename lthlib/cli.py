@@ -1,4 +1,4 @@
-"""``python -m lthlib run|verify|bench|data|chapter``: every bad argument is one line on stderr and exit code 2.
+"""``python -m lthlib run|sweep|verify|bench|data|chapter``: every bad argument is one line on stderr and exit code 2.
 
 The options of ``run`` are generated from the fields of
 :class:`lthlib.config.ExperimentConfig` (name, type and help text), and every
@@ -92,9 +92,11 @@ def _positive(option: str):
     return convert
 
 
-def _run_parser() -> _Parser:
-    parser = _Parser(prog="python -m lthlib run", allow_abbrev=False)
-    parser.add_argument("experiment", help=f"one of: {', '.join(EXPERIMENTS)}")
+def _settings_parser(prog: str, grid: bool) -> _Parser:
+    """``EXPERIMENT --SETTING VALUE ...`` (one value each), or with ``grid`` one or more experiments and values."""
+    parser = _Parser(prog=prog, allow_abbrev=False)
+    many = {"nargs": "+"} if grid else {}
+    parser.add_argument("experiment", help=f"one of: {', '.join(EXPERIMENTS)}", **many)
     helps = field_help()
     for name in field_names():
         if name == "experiment":
@@ -105,10 +107,16 @@ def _run_parser() -> _Parser:
             type=_converter(name),
             action=_Once,
             default=argparse.SUPPRESS,
-            help=helps[name],
+            help=helps[name] + (" (one or more values)" if grid else ""),
+            **many,
         )
     parser.add_argument("--store", action=_Once, help="result store directory (default: the book's)")
     parser.add_argument("--device", action=_Once, default="auto", help=", ".join(DEVICES))
+    return parser
+
+
+def _run_parser() -> _Parser:
+    parser = _settings_parser("python -m lthlib run", grid=False)
     parser.add_argument("--read-only", action=_OnceFlag, help="a missing result is an error, nothing is computed")
     return parser
 
@@ -218,6 +226,28 @@ def command_verify(args: list[str]) -> int:
     return 0 if report.ok else 1
 
 
+def command_sweep(args: list[str]) -> int:
+    from . import sweep
+    from .store import Store
+
+    parser = _settings_parser("python -m lthlib sweep", grid=True)
+    parser.add_argument("--address", action=_Once, help="a running Ray cluster (default: start a local one)")
+    parser.add_argument("--cpus-per-task", type=_positive("--cpus-per-task"), default=1, action=_Once)
+    options = vars(_parse(parser, args))
+    bad = [name for name in options["experiment"] if name not in EXPERIMENTS]
+    if bad:
+        raise UsageError(f"experiment {bad[0]!r} is not valid; valid: {', '.join(EXPERIMENTS)}")
+    settings = {name: options[name] for name in field_names() if name in options and name != "experiment"}
+    configs = sweep.grid(options["experiment"], settings)
+    device = options["device"]
+    if device not in DEVICES:  # resolved on each worker: the driver need not have the workers' GPUs
+        raise UsageError(f"--device {device!r} is not valid; valid: {', '.join(DEVICES)}")
+    store = Store(options["store"])
+    store.check_writable()
+    outcomes = sweep.run(configs, store, options["address"], device, options["cpus_per_task"])
+    return 1 if any(outcome.status == "failed" for outcome in outcomes) else 0
+
+
 def _choices(option: str, valid):
     def convert(text: str) -> tuple[str, ...]:
         values = tuple(text.split(","))
@@ -263,6 +293,7 @@ def command_chapter(args: list[str]) -> int:
 
 COMMANDS = {
     "run": command_run,
+    "sweep": command_sweep,
     "verify": command_verify,
     "bench": command_bench,
     "data": command_data,
@@ -271,6 +302,7 @@ COMMANDS = {
 
 USAGE = """usage:
   python -m lthlib run EXPERIMENT [--SETTING VALUE ...] [--store DIR] [--device auto|cpu|cuda] [--read-only]
+  python -m lthlib sweep EXPERIMENT ... [--SETTING VALUE ...] ... [--store DIR] [--address RAY] [--cpus-per-task N]
   python -m lthlib verify RECORD [--steps N] [--all-levels] [--device auto|cpu|cuda]
   python -m lthlib bench [--members K] [--steps N] [--networks lenet,conv2] [--precisions float32,bfloat16]
   python -m lthlib data [NAME ...]

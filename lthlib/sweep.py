@@ -1,0 +1,112 @@
+"""``python -m lthlib sweep``: every missing result of a grid of configs, each computed as a task on Ray.
+
+A grid is the product of the values given for each setting
+(``--criterion large_final movement --network conv2 conv4`` is four configs).
+Every config is resolved, and so checked, before Ray starts; configs that
+resolve to the same result are counted once, and results already in the
+store are skipped.
+
+The content-addressed store is the only meeting point: each task calls
+:func:`lthlib.experiments.result`, which takes the result's file lock, so no
+two tasks (of this sweep or of another one) compute the same record, and a
+task that finds its result stored reads it instead. On a cluster the store
+must be a directory every node sees at the same path (a shared file system),
+and every node needs the same lthlib.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+
+from .config import ExperimentConfig, config_hash, resolve
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one task did: ``status`` is ``computed``, ``stored`` (another process had computed it) or ``failed``."""
+
+    experiment: str
+    hash: str
+    status: str
+    seconds: float
+    error: str = ""
+
+    def line(self) -> str:
+        done = f"{self.status} {self.experiment}/{self.hash} in {self.seconds:.0f} s"
+        return f"{done}: {self.error}" if self.error else done
+
+
+def grid(experiments: list[str], settings: dict[str, list]) -> list[ExperimentConfig]:
+    """Every combination of ``experiments`` and the settings' values, resolved, each result once, in order.
+
+    Raises :class:`lthlib.config.ConfigError` naming the first bad combination.
+    """
+    names = list(settings)
+    configs, seen = [], set()
+    for experiment in experiments:
+        for values in itertools.product(*(settings[name] for name in names)):
+            config = resolve(ExperimentConfig(experiment=experiment, **dict(zip(names, values))))
+            key = (config.experiment, config_hash(config))
+            if key not in seen:
+                seen.add(key)
+                configs.append(config)
+    return configs
+
+
+class _Trained:
+    """A progress sink that counts training steps: a result that trained none was read from the store."""
+
+    steps = 0
+
+    def advance(self, steps: int) -> None:
+        self.steps += steps
+
+    def resumed(self, level: int) -> None:
+        pass
+
+
+def compute_one(config: dict, root: str, device: str) -> Outcome:
+    """A Ray task: the result of ``config`` in the store at ``root``, computed unless another process did."""
+    from . import experiments
+    from .config import resolve_device
+
+    resolved = ExperimentConfig.from_dict(config)
+    trained, start = _Trained(), time.perf_counter()
+    try:
+        experiments.result(resolved, Store(root), resolve_device(device), progress=trained)
+    except Exception as error:  # reported with its config; the other tasks go on
+        return Outcome(resolved.experiment, config_hash(resolved), "failed", time.perf_counter() - start, repr(error))
+    status = "computed" if trained.steps else "stored"
+    return Outcome(resolved.experiment, config_hash(resolved), status, time.perf_counter() - start)
+
+
+def run(configs, store: Store, address: str | None = None, device: str = "auto", cpus_per_task: int = 1, report=print):
+    """Compute every config of ``configs`` missing from ``store`` on Ray; return the tasks' outcomes.
+
+    ``address``: a running Ray cluster (``None`` starts a local one). Each
+    task asks for one GPU when the cluster has any, else ``cpus_per_task`` CPUs.
+    """
+    todo = [config for config in configs if store.load(config) is None]
+    report(f"{len(configs)} configs: {len(configs) - len(todo)} already stored, {len(todo)} to compute")
+    if not todo:
+        return []
+    import ray
+
+    ray.init(address=address, include_dashboard=False, configure_logging=False, log_to_driver=False)
+    try:
+        gpus = ray.cluster_resources().get("GPU", 0)
+        task = ray.remote(compute_one).options(**({"num_gpus": 1} if gpus else {"num_cpus": cpus_per_task}))
+        root = str(store.root.resolve())
+        pending = [task.remote(config.to_dict(), root, device) for config in todo]
+        outcomes = []
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            outcome = ray.get(done[0])
+            report(outcome.line())
+            outcomes.append(outcome)
+        return outcomes
+    finally:
+        ray.shutdown()

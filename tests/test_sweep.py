@@ -1,0 +1,49 @@
+"""python -m lthlib sweep: a grid of configs, each missing result a task on a local Ray instance."""
+
+from __future__ import annotations
+
+import pytest
+from test_cli import cli
+
+from lthlib import sweep, verify
+from lthlib.config import ConfigError
+
+TINY = ["--scale", "smoke", "--iterations", "50", "--eval-every", "50", "--levels", "1", "--trials", "1"]
+
+
+def test_a_grid_is_the_product_of_the_values_each_result_once():
+    configs = sweep.grid(["imp", "oneshot"], {"scale": ["smoke"], "criterion": ["large_final", "movement"]})
+    assert [(c.experiment, c.criterion) for c in configs] == [
+        ("imp", "large_final"),
+        ("imp", "movement"),
+        ("oneshot", "large_final"),
+        ("oneshot", "movement"),
+    ]
+    assert len(sweep.grid(["imp"], {"scale": ["smoke"], "criterion": ["movement", "movement"]})) == 1
+    with pytest.raises(ConfigError, match="'bogus'"):
+        sweep.grid(["imp"], {"scale": ["smoke"], "criterion": ["movement", "bogus"]})
+
+
+def test_a_task_reads_a_stored_result_instead_of_computing_it(smoke_config, smoke_record, smoke_store):
+    outcome = sweep.compute_one(smoke_config.to_dict(), str(smoke_store.root), "cpu")
+    assert (outcome.status, outcome.hash) == ("stored", smoke_record["hash"])
+
+
+def test_a_bad_value_in_the_grid_stops_the_sweep_before_ray_starts(tmp_path):
+    out = cli("sweep", "imp", *TINY, "--criterion", "large_final", "bogus", "--store", str(tmp_path))
+    assert out.returncode == 2 and out.stdout == ""
+    assert len(out.stderr.strip().splitlines()) == 1 and "'bogus'" in out.stderr and "magnitude_increase" in out.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_two_config_sweep_runs_on_local_ray_and_leaves_verifiable_records(fashion, tmp_path):
+    args = ["sweep", "imp", *TINY, "--controls", "none", "--criterion", "large_final", "movement"]
+    out = cli(*args, "--store", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "2 configs: 0 already stored, 2 to compute" in out.stdout and out.stdout.count("computed imp/") == 2
+    records = sorted(tmp_path.glob("imp/*/record.json"))
+    assert len(records) == 2
+    for path in records:
+        assert verify.verify(path, steps=50, device="cpu").ok
+    again = cli(*args, "--store", str(tmp_path))
+    assert again.returncode == 0 and again.stdout.strip() == "2 configs: 2 already stored, 0 to compute"
