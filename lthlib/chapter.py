@@ -76,7 +76,7 @@ class ParameterError(ConfigError):
 #   paper scale of SCALE_SETTINGS): full training length and data, 5 trials,
 #   float32, Conv-2/4/6 with and without dropout.
 # iterations and eval_every set the LeNet-300-100 runs (None: the scale's own; smoke 200/50,
-# paper 50,000/100). rewind is 5 % of LeNet's training length at every scale. short_run is the shorter
+# book 5,000/100, paper 50,000/100). rewind is 5 % of LeNet's training length at every scale. short_run is the shorter
 # LeNet run the main one is compared with (iterations/eval_every/levels; "" for none);
 # probe_run a long dense LeNet run that shows where early stopping happens (iterations/eval_every).
 SCALE_DEFAULTS = {
@@ -101,8 +101,8 @@ SCALE_DEFAULTS = {
     ),
     "book": dict(
         trials=5,
-        iterations=5000,
-        eval_every=100,
+        iterations=None,
+        eval_every=None,
         levels=18,
         rewind=250,
         extra_trials=3,

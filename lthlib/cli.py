@@ -244,7 +244,10 @@ def command_sweep(args: list[str]) -> int:
         raise UsageError(f"--device {device!r} is not valid; valid: {', '.join(DEVICES)}")
     store = Store(options["store"])
     store.check_writable()
-    outcomes = sweep.run(configs, store, options["address"], device, options["cpus_per_task"])
+    try:
+        outcomes = sweep.run(configs, store, options["address"], device, options["cpus_per_task"])
+    except sweep.SweepError as error:
+        raise UsageError(str(error)) from None
     return 1 if any(outcome.status == "failed" for outcome in outcomes) else 0
 
 

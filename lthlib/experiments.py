@@ -39,7 +39,7 @@ import torch
 from . import __version__, actions, data, masks, models
 from .config import ExperimentConfig, config_hash, layer_rates, resolve
 from .seeds import derive_seed, generator
-from .store import MissingResult, Store
+from .store import MissingResult, Store, StoreError
 from .train import Cohort, TrainSettings, check_finite, effective_weights, train
 
 CONTROL_START = {"reinit": "reinit", "random_prune": "original"}
@@ -288,8 +288,10 @@ def _resume_or_start(config, store, arch, dataset, device, progress) -> tuple[Le
             progress.resumed(state.level)
         state.resumed_after_levels.append(state.level)
         return state, time.perf_counter() - state.seconds
-    state = extend_shorter(config, store, arch, dataset, device, progress)
+    state = extend_shorter(config, store, arch, dataset, device)
     if state is not None:
+        if progress is not None:
+            progress.resumed(state.level)
         _checkpoint(store, config, state, time.perf_counter() - state.seconds)
         return state, time.perf_counter() - state.seconds
     clock = time.perf_counter()
@@ -298,23 +300,28 @@ def _resume_or_start(config, store, arch, dataset, device, progress) -> tuple[Le
     return state, clock
 
 
-def shorter_sweep(config, store) -> tuple[ExperimentConfig, dict] | None:
+def shorter_sweep(config, store, report) -> tuple[ExperimentConfig, dict] | None:
     """The stored iterative sweep of ``config`` with the most levels short of ``config.levels``, or ``None``.
 
     Only an iterative sweep whose pruned weights do not depend on the previous
-    level's trained weights (``mask0`` other than ``freeze_init_zero_mask``) can be extended.
+    level's trained weights (``mask0`` other than ``freeze_init_zero_mask``) can
+    be extended. A stored sweep that fails the store's checks is reported and passed over.
     """
     if store is None or config.experiment != "imp" or config.mask0 == "freeze_init_zero_mask":
         return None
     for levels in range(config.levels - 1, 0, -1):
         shorter = config.replace(levels=levels)
-        record = store.load(shorter)
+        try:
+            record = store.load(shorter)
+        except StoreError as error:
+            report(f"lthlib: not extending a stored sweep that fails its checks: {error}")
+            continue
         if record is not None:
             return shorter, record
     return None
 
 
-def extend_shorter(config, store, arch, dataset, device, progress=None, report=None) -> LevelState | None:
+def extend_shorter(config, store, arch, dataset, device, report=None) -> LevelState | None:
     """The state after the last level of :func:`shorter_sweep`, its tickets trained again; ``None`` if none.
 
     The tickets of that level train bit-identically to the stored run (same
@@ -322,11 +329,11 @@ def extend_shorter(config, store, arch, dataset, device, progress=None, report=N
     that differs by a single bit means the stored sweep cannot be continued
     here, and ``None`` is returned after saying so through ``report``.
     """
-    found = shorter_sweep(config, store)
+    report = report or (lambda message: print(message, file=sys.stderr))
+    found = shorter_sweep(config, store, report)
     if found is None:
         return None
     shorter, record = found
-    report = report or (lambda message: print(message, file=sys.stderr))
     clock = time.perf_counter()
     level = shorter.levels
     stored = store.load_masks(shorter)
@@ -334,11 +341,10 @@ def extend_shorter(config, store, arch, dataset, device, progress=None, report=N
         reset = dense_level(config, arch, dataset, device, iterations=config.rewind).reset
     else:
         reset = dense_start(config, arch, device)
-    alive = stored_tickets(stored, config, level, record["layers"], device)
+    layers = {layer.name: list(layer.shape) for layer in arch.layers}  # the network's order, as a fresh run
+    alive = stored_tickets(stored, config, level, layers, device)
     cohort = level_cohort(config, level, {"ticket": alive}, reset, previous_final=None)
-    if progress is not None:
-        progress.resumed(level - 1)
-    trained = train_cohort(config, arch, dataset, cohort, progress=progress)
+    trained = train_cohort(config, arch, dataset, cohort)
     tickets = sorted(
         (run for run in record["runs"] if run["level"] == level and run["arm"] == "ticket"),
         key=lambda run: run["trial"],
@@ -358,10 +364,18 @@ def extend_shorter(config, store, arch, dataset, device, progress=None, report=N
         final=trained.weights,
         runs=list(record["runs"]),
         masks={key: torch.from_numpy(mask) for key, mask in stored.items()},
-        layers=record["layers"],
+        layers=layers,
         seconds=record["provenance"]["wall_seconds"] + time.perf_counter() - clock,
         resumed_after_levels=list(record["provenance"].get("resumed_after_levels", [])),
-        extended_from={"hash": record["hash"], "levels": level, "wall_seconds": record["provenance"]["wall_seconds"]},
+        extended_from={
+            "hash": record["hash"],
+            "levels": level,
+            **{
+                key: record["provenance"][key]
+                for key in ("wall_seconds", "untimed_levels")
+                if key in record["provenance"]
+            },
+        },
     )
 
 
@@ -472,7 +486,11 @@ def _git_commit() -> str | None:
 def provenance(device, state: LevelState, clock: float) -> dict:
     """Where and how long: library and torch versions, device, threads, cumulative wall time (s)."""
     device = torch.device(device)
-    extended = {"extended_from": state.extended_from} if state.extended_from else {}
+    extended = {}
+    if state.extended_from:
+        extended["extended_from"] = state.extended_from
+        if "untimed_levels" in state.extended_from:  # levels whose time the shorter sweep could not record
+            extended["untimed_levels"] = state.extended_from["untimed_levels"]
     return {
         "lthlib": __version__,
         "git_commit": _git_commit(),

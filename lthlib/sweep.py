@@ -17,6 +17,7 @@ and every node needs the same lthlib.
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from dataclasses import dataclass
 
@@ -57,15 +58,15 @@ def grid(experiments: list[str], settings: dict[str, list]) -> list[ExperimentCo
 
 
 class _Trained:
-    """A progress sink that counts training steps: a result that trained none was read from the store."""
+    """A progress sink: a result that neither trained nor resumed here was read from the store."""
 
-    steps = 0
+    worked = False
 
     def advance(self, steps: int) -> None:
-        self.steps += steps
+        self.worked = True
 
     def resumed(self, level: int) -> None:
-        pass
+        self.worked = True
 
 
 def compute_one(config: dict, root: str, device: str) -> Outcome:
@@ -79,34 +80,70 @@ def compute_one(config: dict, root: str, device: str) -> Outcome:
         experiments.result(resolved, Store(root), resolve_device(device), progress=trained)
     except Exception as error:  # reported with its config; the other tasks go on
         return Outcome(resolved.experiment, config_hash(resolved), "failed", time.perf_counter() - start, repr(error))
-    status = "computed" if trained.steps else "stored"
+    status = "computed" if trained.worked else "stored"
     return Outcome(resolved.experiment, config_hash(resolved), status, time.perf_counter() - start)
+
+
+class SweepError(RuntimeError):
+    """Ray cannot run the sweep as asked (no cluster at the address, a task larger than any machine)."""
 
 
 def run(configs, store: Store, address: str | None = None, device: str = "auto", cpus_per_task: int = 1, report=print):
     """Compute every config of ``configs`` missing from ``store`` on Ray; return the tasks' outcomes.
 
     ``address``: a running Ray cluster (``None`` starts a local one). Each
-    task asks for one GPU when the cluster has any, else ``cpus_per_task`` CPUs.
+    task asks for one GPU when the cluster has any and ``device`` is not
+    ``cpu``, else ``cpus_per_task`` CPUs. A task whose worker dies is a
+    ``failed`` outcome; the other tasks go on.
     """
     todo = [config for config in configs if store.load(config) is None]
     report(f"{len(configs)} configs: {len(configs) - len(todo)} already stored, {len(todo)} to compute")
     if not todo:
         return []
+    if address is None:  # a local instance: token authentication, Ray's default, set before import so Ray is quiet
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
     import ray
 
-    ray.init(address=address, include_dashboard=False, configure_logging=False, log_to_driver=False)
     try:
-        gpus = ray.cluster_resources().get("GPU", 0)
-        task = ray.remote(compute_one).options(**({"num_gpus": 1} if gpus else {"num_cpus": cpus_per_task}))
+        ray.init(address=address, include_dashboard=False, configure_logging=False, log_to_driver=False)
+    except (ConnectionError, ValueError, RuntimeError) as error:
+        why = " ".join(str(error).split())
+        where = f"--address {address!r}: no Ray cluster to join" if address else "a local Ray instance did not start"
+        raise SweepError(f"{where} ({why})") from None
+    try:
+        resources = _task_resources(device, cpus_per_task)
+        task = ray.remote(compute_one).options(**resources)
         root = str(store.root.resolve())
-        pending = [task.remote(config.to_dict(), root, device) for config in todo]
+        pending = {task.remote(config.to_dict(), root, device): config for config in todo}
         outcomes = []
         while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            outcome = ray.get(done[0])
+            (done,), _ = ray.wait(list(pending), num_returns=1)
+            config = pending.pop(done)
+            try:
+                outcome = ray.get(done)
+            except ray.exceptions.RayError as error:  # the worker died (out of memory, killed, lost node)
+                outcome = Outcome(config.experiment, config_hash(config), "failed", 0.0, type(error).__name__)
             report(outcome.line())
             outcomes.append(outcome)
         return outcomes
     finally:
         ray.shutdown()
+
+
+def _task_resources(device: str, cpus_per_task: int) -> dict:
+    """What one task asks Ray for, checked against the cluster's machines."""
+    import ray
+
+    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+    gpus = sum(node.get("GPU", 0) for node in nodes)
+    if device == "cuda" and not gpus:
+        raise SweepError("--device 'cuda' is not valid: the Ray cluster has no GPU; valid: auto, cpu")
+    if gpus and device != "cpu":
+        return {"num_gpus": 1}
+    largest = max(node.get("CPU", 0) for node in nodes)
+    if cpus_per_task > largest:
+        raise SweepError(
+            f"--cpus-per-task {cpus_per_task} is not valid: the largest machine of the Ray cluster has "
+            f"{largest:g} CPUs; valid: 1 to {largest:g}"
+        )
+    return {"num_cpus": cpus_per_task}

@@ -47,3 +47,11 @@ def test_a_two_config_sweep_runs_on_local_ray_and_leaves_verifiable_records(fash
         assert verify.verify(path, steps=50, device="cpu").ok
     again = cli(*args, "--store", str(tmp_path))
     assert again.returncode == 0 and again.stdout.strip() == "2 configs: 2 already stored, 0 to compute"
+
+
+def test_a_task_larger_than_any_machine_is_refused_in_one_line(tmp_path):
+    out = cli("sweep", "imp", *TINY, "--cpus-per-task", "4096", "--store", str(tmp_path))
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "--cpus-per-task 4096 is not valid" in out.stderr and "valid: 1 to" in out.stderr
+    assert not list(tmp_path.glob("imp/*/record.json"))
