@@ -73,39 +73,43 @@ def matching(frame: pd.DataFrame, dense: pd.DataFrame | None = None, arm: str = 
 
 
 def deepest_match(verdicts: dict[int, str]) -> tuple[int | None, int | None]:
-    """(deepest level down to which every level matches, first level that surely falls below); ``None`` if absent.
+    """(deepest matching level shallower than the fall, first level that surely falls below); ``None`` if absent.
 
-    The deepest match is ``None`` when some level before the first fall is
-    inconclusive: where tickets stop matching is then not known.
+    The fall is the shallowest level whose ticket is surely more than the
+    margin below dense. The deepest match is the deepest level before it whose
+    ticket surely matches; inconclusive levels in between neither count as a
+    match nor stop the search (with five trials a single noisy level can
+    leave an interval straddling the margin).
     """
-    deepest, fall = 0, None
-    for level in sorted(verdicts):
-        if verdicts[level] == stats.NOT_SUPPORTED:
-            fall = level
-            break
-        if verdicts[level] != stats.SUPPORTED:
-            return None, None
-        deepest = level
-    return deepest, fall
+    fall = next((level for level in sorted(verdicts) if verdicts[level] == stats.NOT_SUPPORTED), None)
+    before = [level for level in verdicts if (fall is None or level < fall) and verdicts[level] == stats.SUPPORTED]
+    return (max(before) if before else None), fall
 
 
 def tickets_exist_below(frame: pd.DataFrame, bound: float = 20.0) -> Claim:
     verdicts = matching(frame)
     deepest, fall = deepest_match(verdicts)
-    n = len(_dense(frame))
+    dense = _dense(frame)
+    n = len(dense)
+    unsettled = sum(v == stats.INCONCLUSIVE for level, v in verdicts.items() if fall is None or level < fall)
     if deepest is None:
-        first = compare(_trials(frame, "ticket", min(verdicts)), _dense(frame), ACCURACY)
-        ours = "where tickets stop matching is not settled (an inconclusive level first)"
-        verdict = _with_reason(stats.INCONCLUSIVE, first)
+        ours = "no level surely matches dense"
     else:
-        below = compare(_trials(frame, "ticket", fall), _dense(frame), ACCURACY) if fall is not None else None
-        ours = f"match dense down to {_percent(frame, deepest):.1f} %; " + (
-            f"fall below at {_percent(frame, fall):.1f} % ({below.text(100, ' points')})"
-            if below is not None
-            else "still matching at the deepest level pruned, so the sweep ended first"
-        )
-        shallow = _percent(frame, deepest) < bound
-        verdict = stats.SUPPORTED if shallow else (stats.NOT_SUPPORTED if fall is not None else stats.INCONCLUSIVE)
+        ours = f"match dense down to {_percent(frame, deepest):.1f} %"
+    if fall is not None:
+        below = compare(_trials(frame, "ticket", fall), dense, ACCURACY)
+        ours += f"; fall below at {_percent(frame, fall):.1f} % ({below.text(100, ' points')})"
+    else:
+        ours += "; still not below dense at the deepest level pruned, so the sweep ended first"
+    if unsettled:
+        ours += f"; {unsettled} shallower level{'s' if unsettled > 1 else ''} inconclusive"
+    if deepest is not None and _percent(frame, deepest) < bound:
+        verdict = stats.SUPPORTED
+    elif fall is not None and _percent(frame, fall) >= bound:
+        verdict = stats.NOT_SUPPORTED
+    else:
+        first = compare(_trials(frame, "ticket", min(verdicts)), dense, ACCURACY)
+        verdict = _with_reason(stats.INCONCLUSIVE, first)
     return Claim(
         "winning tickets exist below 10-20 % of the weights",
         "under 10-20 % (LeNet, Conv-2/4/6)",
@@ -113,8 +117,9 @@ def tickets_exist_below(frame: pd.DataFrame, bound: float = 20.0) -> Claim:
         n,
         verdict,
         f"a level matches when the 95 % interval of ticket minus dense accuracy lies above "
-        f"-{100 * MATCH_MARGIN:g} points; supported when every level down to one under {bound:g} % matches, "
-        f"not supported when tickets surely fall below dense first, else inconclusive",
+        f"-{100 * MATCH_MARGIN:g} points and falls below when it lies under it; supported when a level under "
+        f"{bound:g} % matches before the first fall, not supported when tickets fall below at {bound:g} % or "
+        f"more, else inconclusive",
     )
 
 
@@ -149,27 +154,34 @@ def reinit_loses(frame: pd.DataFrame, level: int) -> Claim:
 
 def iterative_beats_oneshot(iterative: pd.DataFrame, oneshot: pd.DataFrame) -> Claim:
     dense = _dense(iterative)  # one shared dense baseline: the iterative experiment's
-    deep_iterative, _ = deepest_match(matching(iterative, dense))
-    deep_oneshot, _ = deepest_match(matching(oneshot, dense))
+    deep_iterative, fall_iterative = deepest_match(matching(iterative, dense))
+    deep_oneshot, fall_oneshot = deepest_match(matching(oneshot, dense))
     n = len(dense.index.intersection(_trials(oneshot, "ticket", max(oneshot["level"])).index))
     if deep_iterative is None or deep_oneshot is None:
         first = compare(_trials(oneshot if deep_iterative is not None else iterative, "ticket", 1), dense, ACCURACY)
-        ours = "where one of them stops matching dense is not settled"
+        ours = f"{'one-shot' if deep_oneshot is None else 'iterative'} tickets surely match dense at no level"
         verdict = _with_reason(stats.INCONCLUSIVE, first)
     else:
         ours = (
             f"iterative matches dense down to {_percent(iterative, deep_iterative):.1f} %, one-shot down to "
             f"{_percent(oneshot, deep_oneshot):.1f} %"
         )
-        verdict = stats.SUPPORTED if deep_iterative > deep_oneshot else stats.NOT_SUPPORTED
+        if deep_iterative > deep_oneshot and fall_oneshot is not None and fall_oneshot <= deep_iterative:
+            verdict = stats.SUPPORTED
+        elif deep_oneshot >= deep_iterative and fall_iterative is not None:
+            verdict = stats.NOT_SUPPORTED
+        else:
+            verdict = f"{stats.INCONCLUSIVE}: no level where one matches dense and the other surely falls below"
     return Claim(
         "iterative pruning finds smaller tickets than one-shot pruning",
         "iterative tickets match dense at smaller sizes",
         ours,
         n,
         verdict,
-        "each level matches by the rule of the first claim, against the same dense networks; supported "
-        "when iterative pruning matches down to a deeper level than one-shot pruning",
+        "each level matches or falls below by the rule of the first claim, against the same dense networks; "
+        "supported when iterative tickets match at a level where one-shot tickets have already fallen below, "
+        "not supported when one-shot tickets match as deep as iterative ones and iterative ones then fall "
+        "below, else inconclusive",
     )
 
 

@@ -18,14 +18,15 @@ import math
 import os
 from dataclasses import dataclass, fields
 
-from . import actions, data, masks, models
+from . import actions, data, masks, models, supermask
 
-EXPERIMENTS = ("dense", "imp", "oneshot")
+EXPERIMENTS = ("dense", "imp", "oneshot", "supermask")
 SCALES = ("smoke", "book", "paper")
 OPTIMIZERS = ("adam", "sgd")
 PRUNING = ("layerwise", "global")
 CONTROLS = ("reinit", "random_prune")
 PRECISIONS = ("float32", "bfloat16")
+SCHEDULES = ("constant", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
 
 # Frankle & Carbin, Figure 2: optimiser, learning rate, batch, iterations and
@@ -111,6 +112,12 @@ class ExperimentConfig:
     test_subset: int | None = _setting(None, "test on the first N test examples only")
     val_size: int | None = _setting(None, "validation examples carved from the training set")
     split_seed: int = _setting(0, "seed of the train/validation split")
+    supermask: str | None = _setting(
+        None, "how experiment supermask learns its mask: " + ", ".join(supermask.MODES) + " (default bernoulli)"
+    )
+    density: float | None = _setting(None, "edge_popup: fraction of each layer's weights kept (default 0.5)")
+    weight_decay: float | None = _setting(None, "L2 penalty on what the optimiser trains (None: the method's; 0)")
+    schedule: str | None = _setting(None, "learning-rate schedule: constant or cosine (None: the method's)")
 
     def replace(self, **changes) -> ExperimentConfig:
         return dataclasses.replace(self, **changes)
@@ -194,6 +201,11 @@ def _positive_float(name, value):
         return f"{name}={value!r} must be a positive number"
 
 
+def _non_negative_float(name, value):
+    if not isinstance(value, (int, float)) or not value >= 0 or not math.isfinite(value):
+        return f"{name}={value!r} must be a number >= 0"
+
+
 def _momentum(name, value):
     if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
         return f"{name}={value!r} must lie in [0, 1)"
@@ -243,6 +255,10 @@ VALIDATORS = {
     "test_subset": _optional(_int_in(1, MAX_SEED)),
     "val_size": _optional(_int_in(1, MAX_SEED)),
     "split_seed": _int_in(0, MAX_SEED),
+    "supermask": _optional(_one_of(tuple(supermask.MODES))),
+    "density": _optional(_rate),
+    "weight_decay": _optional(_non_negative_float),
+    "schedule": _optional(_one_of(SCHEDULES)),
 }
 
 # Settings that mean nothing for some experiments or networks: giving them is refused rather than
@@ -259,6 +275,7 @@ PRUNING_ONLY = (
     "rewind",
     "controls",
 )
+SUPERMASK_ONLY = ("supermask", "density")
 
 
 def validate(config: ExperimentConfig) -> ExperimentConfig:
@@ -281,10 +298,18 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
     return config
 
 
+# Why pruning settings mean nothing for an experiment that trains one level only (its mask1 aside).
+UNPRUNED = {"dense": "it prunes nothing", "supermask": "it learns its mask instead of pruning"}
+
+
 def resolve(config: ExperimentConfig) -> ExperimentConfig:
-    """Fill every ``None`` from the network's paper settings and the scale; validate."""
+    """Fill every ``None`` from the network's (or the supermask method's) paper settings and the scale; validate."""
     validate(config)
-    paper = PAPER_SETTINGS[config.network]
+    paper = dict(PAPER_SETTINGS[config.network])
+    learned = config.experiment == "supermask"
+    if learned:
+        method = config.supermask or "bernoulli"
+        paper.update(supermask.PAPER_SETTINGS[method])
     scale = SCALE_SETTINGS[config.scale]
     if "iterations" in scale:
         iterations = scale["iterations"]
@@ -305,10 +330,31 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
         test_subset=scale["test_subset"],
         val_size=scale["val_size"],
     )
+    if learned:
+        filled.update(
+            supermask=method,
+            weight_decay=paper["weight_decay"],
+            schedule=paper["schedule"],
+            density=paper.get("density"),
+        )
     changes = {name: value for name, value in filled.items() if getattr(config, name) is None}
-    if config.experiment == "dense":
-        _refuse_pruning_settings(config, filled)
+    if config.experiment in UNPRUNED:
+        _refuse_settings(
+            config, PRUNING_ONLY if not learned else tuple(n for n in PRUNING_ONLY if n != "mask1"), filled
+        )
         changes.update(levels=0, controls=())
+    if not learned:
+        _refuse_settings(config, SUPERMASK_ONLY, filled)
+        # no weight decay and a constant rate are what every pruning result was trained with
+        changes.update(
+            weight_decay=None if config.weight_decay == 0 else config.weight_decay,
+            schedule=None if config.schedule == "constant" else config.schedule,
+        )
+    elif method != "edge_popup" and config.density is not None:
+        raise ConfigError(
+            f"density={config.density!r} does not apply to supermask={method!r} (its density is learned); "
+            f"valid: leave it out, or supermask='edge_popup'"
+        )
     resolved = validate(config.replace(**changes))
     for name in ("eval_every", "warmup"):
         if getattr(resolved, name) > resolved.iterations:
@@ -325,18 +371,23 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
     return resolved
 
 
-def _refuse_pruning_settings(config: ExperimentConfig, filled: dict) -> None:
-    """A dense run prunes nothing: a pruning setting other than its default would only duplicate its record."""
+def _refuse_settings(config: ExperimentConfig, names, filled: dict) -> None:
+    """Refuse ``names`` that mean nothing for ``config.experiment`` (they would only duplicate a record)."""
     defaults = ExperimentConfig()
-    for name in PRUNING_ONLY:
+    for name in names:
         value = getattr(config, name)
         if value in (None, getattr(defaults, name), filled.get(name)) or (name, value) in (
             ("levels", 0),
             ("controls", ()),
         ):
             continue
+        if name in SUPERMASK_ONLY:
+            raise ConfigError(
+                f"{name}={value!r} does not apply to experiment={config.experiment!r}; "
+                f"valid: leave it out, or experiment='supermask'"
+            )
         raise ConfigError(
-            f"{name}={value!r} does not apply to experiment='dense' (it prunes nothing); "
+            f"{name}={value!r} does not apply to experiment={config.experiment!r} ({UNPRUNED[config.experiment]}); "
             f"valid: leave it out, or experiment='imp' or 'oneshot'"
         )
 

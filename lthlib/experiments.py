@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, fields
 
 import torch
 
-from . import __version__, actions, data, masks, models
+from . import __version__, actions, data, masks, models, supermask
 from .config import ExperimentConfig, config_hash, layer_rates, resolve
 from .seeds import derive_seed, generator
 from .store import MissingResult, Store, StoreError
@@ -218,13 +218,13 @@ def run_summary(level: int, arm: str, trial: int, mask: dict, trained, k: int) -
     }
 
 
-def train_cohort(config, arch, dataset, cohort, snapshot_at=None, progress=None, iterations=None):
+def train_cohort(config, arch, dataset, cohort, snapshot_at=None, progress=None, iterations=None, mode=None):
     """Train one cohort with ``config``'s settings (``iterations`` overrides its length); refuse a diverged run."""
     settings = TrainSettings.from_config(config)
     if iterations is not None:
-        settings = dataclasses.replace(settings, iterations=iterations)
+        settings = dataclasses.replace(settings, iterations=iterations, horizon=config.iterations)
     on_step = (lambda done: progress.advance(1)) if progress is not None else None
-    trained = train(arch, dataset, cohort, settings, snapshot_at=snapshot_at, progress=on_step)
+    trained = train(arch, dataset, cohort, settings, snapshot_at=snapshot_at, progress=on_step, mode=mode)
     check_finite(trained)
     return trained
 
@@ -238,11 +238,11 @@ def _summaries(level, arm_masks, trained, config, offset=0):
     return out
 
 
-def _masks_to_store(level, arm_masks) -> dict:
-    """The ticket masks of a level, per trial and layer (controls' masks are rebuilt from them and seeds)."""
+def _masks_to_store(level, arm_masks, arm="ticket") -> dict:
+    """The ``arm`` masks of a level, per trial and layer (controls' masks are rebuilt from them and seeds)."""
     return {
-        mask_key(level, "ticket", t, name): tensor[t].cpu().clone()
-        for name, tensor in arm_masks["ticket"].items()
+        mask_key(level, arm, t, name): tensor[t].cpu().clone()
+        for name, tensor in arm_masks[arm].items()
         for t in range(tensor.shape[0])
     }
 
@@ -267,6 +267,51 @@ def dense_level(config, arch, dataset, device, progress=None, iterations=None) -
         masks=_masks_to_store(0, {"ticket": full}),
         layers={layer.name: list(layer.shape) for layer in arch.layers},
     )
+
+
+def supermask_level(config, arch, dataset, device, progress=None, iterations=None) -> LevelState:
+    """Every trial's learned supermask (arm ``supermask``): weights frozen at ``mask1`` of θ0, scores trained.
+
+    ``alive`` and the stored masks are the masks the runs end with
+    (:mod:`lthlib.supermask`); ``start`` holds the frozen weights.
+    """
+    weights, biases = dense_start(config, arch, device)
+    full = {name: torch.ones_like(w, dtype=torch.bool) for name, w in weights.items()}
+    frozen = stack(
+        [
+            {
+                name: actions.kept_start(
+                    config.mask1, w0, full[name][t], generator(config.seed, "mask1", 0, "supermask", t, name)
+                )
+                for name, w0 in member(weights, t).items()
+            }
+            for t in range(config.trials)
+        ]
+    )
+    cohort = Cohort(frozen, biases, full, {}, data_seeds(config, 0, config.trials))
+    trained = train_cohort(
+        config, arch, dataset, cohort, progress=progress, iterations=iterations, mode=supermask.mode(config)
+    )
+    learned = {"supermask": trained.masks}
+    return LevelState(
+        level=0,
+        reset_weights=weights,
+        reset_biases=biases,
+        alive=trained.masks,
+        start=frozen,
+        final=trained.weights,
+        runs=_summaries(0, learned, trained, config),
+        masks=_masks_to_store(0, learned, arm="supermask"),
+        layers={layer.name: list(layer.shape) for layer in arch.layers},
+    )
+
+
+# What level 0 of each experiment trains: the dense networks, or the learned supermasks.
+FIRST_LEVEL = {"dense": dense_level, "imp": dense_level, "oneshot": dense_level, "supermask": supermask_level}
+
+
+def first_level(config, arch, dataset, device, progress=None, iterations=None) -> LevelState:
+    return FIRST_LEVEL[config.experiment](config, arch, dataset, device, progress=progress, iterations=iterations)
 
 
 def with_controls(config, level: int, ticket: dict) -> dict:
@@ -295,7 +340,7 @@ def _resume_or_start(config, store, arch, dataset, device, progress) -> tuple[Le
         _checkpoint(store, config, state, time.perf_counter() - state.seconds)
         return state, time.perf_counter() - state.seconds
     clock = time.perf_counter()
-    state = dense_level(config, arch, dataset, device, progress)
+    state = first_level(config, arch, dataset, device, progress)
     _checkpoint(store, config, state, clock)
     return state, clock
 
@@ -442,14 +487,14 @@ def cohort_levels(config) -> list[list[int]]:
     return [[0]] + [pruned[i : i + chunk] for i in range(0, len(pruned), chunk)]
 
 
-def run_dense(config, store, device, progress=None) -> tuple[LevelState, float]:
-    """Dense training only (level 0) of ``trials`` networks."""
+def run_single(config, store, device, progress=None) -> tuple[LevelState, float]:
+    """Level 0 only, ``trials`` networks: dense training, or learned supermasks."""
     dataset = load_data(config, device)
     arch = architecture(config, dataset)
     return _resume_or_start(config, store, arch, dataset, device, progress)
 
 
-EXPERIMENTS = {"dense": run_dense, "imp": run_imp, "oneshot": run_oneshot}
+EXPERIMENTS = {"dense": run_single, "imp": run_imp, "oneshot": run_oneshot, "supermask": run_single}
 
 
 def _to(tree, device):

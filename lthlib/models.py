@@ -133,9 +133,11 @@ class MaskedLinear(torch.autograd.Function):
         grad_h = _member_bmm(grad, effective).float() if ctx.needs_input_grad[0] else None
         grad_effective = _member_bmm(grad.transpose(1, 2), h).float()
         grad_mask = grad_effective * w if ctx.needs_input_grad[2] else None
-        grad_w = grad_effective.mul_(mask) if mask is not None else grad_effective
+        grad_w = None
+        if ctx.needs_input_grad[1]:
+            grad_w = grad_effective.mul_(mask) if mask is not None else grad_effective
         grad_b = grad.float().sum(1) if ctx.needs_input_grad[4] else None
-        return grad_h, grad_w if ctx.needs_input_grad[1] else None, grad_mask, None, grad_b, None
+        return grad_h, grad_w, grad_mask, None, grad_b, None
 
 
 def _member_bmm(a: torch.Tensor, b: torch.Tensor, add: torch.Tensor | None = None) -> torch.Tensor:

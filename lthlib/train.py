@@ -40,6 +40,9 @@ class TrainSettings:
     warmup: int = 0
     dropout: float = 0.0
     precision: str = "float32"
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    horizon: int | None = None  # steps the schedule spans (None: iterations); a run cut short keeps its rates
 
     @classmethod
     def from_config(cls, config) -> TrainSettings:
@@ -53,6 +56,8 @@ class TrainSettings:
             warmup=config.warmup,
             dropout=config.dropout,
             precision=config.precision,
+            weight_decay=config.weight_decay or 0.0,
+            schedule=config.schedule or "constant",
         )
 
     def evaluation_points(self) -> list[int]:
@@ -89,20 +94,25 @@ class Trained:
     biases: dict
     curves: list
     snapshot: tuple | None = None
+    masks: dict | None = None
 
     def early_stop(self, k: int) -> dict:
         return early_stop_summary(self.curves[k])
 
     def final(self, k: int) -> dict:
         curve = self.curves[k]
-        return {key: curve[key][-1] for key in ("iteration", "val_loss", "val_acc", "test_acc")}
+        return {key: curve[key][-1] for key in (*SUMMARISED, *MEASURED) if key in curve}
+
+
+SUMMARISED = ("iteration", "val_loss", "val_acc", "test_acc")
+MEASURED = ("density",)  # what a training mode may add to each evaluation point (see ``measure``)
 
 
 def early_stop_summary(curve: dict) -> dict:
     """The evaluation point with the lowest validation loss (first such on ties)."""
     losses = curve["val_loss"]
     best = min(range(len(losses)), key=lambda i: (losses[i], i))
-    return {key: curve[key][best] for key in ("iteration", "val_loss", "val_acc", "test_acc")}
+    return {key: curve[key][best] for key in (*SUMMARISED, *MEASURED) if key in curve}
 
 
 def effective_weights(weights: dict, masks: dict, frozen: dict) -> dict:
@@ -168,10 +178,11 @@ class MemberOptimizer:
         self.stacked = stacked
         self.views = [[t.detach()[k].requires_grad_() for k in range(t.shape[0])] for t in stacked]
         flat = [view for views in self.views for view in views]
+        decay = settings.weight_decay
         if settings.optimizer == "adam":
-            self.inner = torch.optim.Adam(flat, lr=settings.lr, fused=True)
+            self.inner = torch.optim.Adam(flat, lr=settings.lr, weight_decay=decay, fused=True)
         elif settings.optimizer == "sgd":
-            self.inner = torch.optim.SGD(flat, lr=settings.lr, momentum=settings.momentum)
+            self.inner = torch.optim.SGD(flat, lr=settings.lr, momentum=settings.momentum, weight_decay=decay)
         else:
             raise ValueError(f"unknown optimizer {settings.optimizer!r}; valid: adam, sgd")
 
@@ -186,8 +197,17 @@ class MemberOptimizer:
         self.inner.step()
 
 
-def _warmup_factor(warmup: int):
-    return lambda step: min(1.0, (step + 1) / warmup) if warmup else 1.0
+SCHEDULES = {
+    "constant": lambda step, iterations: 1.0,
+    "cosine": lambda step, iterations: 0.5 * (1 + math.cos(math.pi * min(step, iterations) / iterations)),
+}
+
+
+def _lr_factor(settings: TrainSettings):
+    """The learning rate of step ``step`` over ``settings.lr``: linear warm-up times the schedule."""
+    warmup, decay = settings.warmup, SCHEDULES[settings.schedule]
+    horizon = settings.horizon or settings.iterations
+    return lambda step: (min(1.0, (step + 1) / warmup) if warmup else 1.0) * decay(step, horizon)
 
 
 def _dropout_generators(data_seeds: list, device) -> list[torch.Generator]:
@@ -258,7 +278,7 @@ def train(
     device = data.train.x.device
     state = mode.start(cohort, device)
     optimizer = MemberOptimizer(settings, mode.trainable(state))
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer.inner, _warmup_factor(settings.warmup))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer.inner, _lr_factor(settings))
     sampler = _BatchSampler(cohort.data_seeds, len(data.train), settings.batch_size, device)
     members = cohort.size
     curves = [
@@ -276,6 +296,7 @@ def train(
         val_loss, val_acc = evaluate(arch, weights, biases, data.val, settings.precision)
         test_loss, test_acc = evaluate(arch, weights, biases, data.test, settings.precision)
         train_loss = (running_loss / steps_since_eval).tolist() if steps_since_eval else [None] * members
+        measured = mode.measure(state) if hasattr(mode, "measure") else {}
         for k, curve in enumerate(curves):
             curve["iteration"].append(iteration)
             curve["train_loss"].append(train_loss[k])
@@ -283,6 +304,8 @@ def train(
             curve["val_acc"].append(float(val_acc[k]))
             curve["test_loss"].append(float(test_loss[k]))
             curve["test_acc"].append(float(test_acc[k]))
+            for key, values in measured.items():
+                curve.setdefault(key, []).append(float(values[k]))
         running_loss = torch.zeros(members, device=device)
         steps_since_eval = 0
 
@@ -318,7 +341,8 @@ def train(
             progress(done)
 
     weights, biases = mode.effective(state)
-    return Trained(weights, biases, curves, snapshot)
+    final_masks = mode.final_masks(state) if hasattr(mode, "final_masks") else None
+    return Trained(weights, biases, curves, snapshot, final_masks)
 
 
 def check_finite(trained: Trained) -> None:

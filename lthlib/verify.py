@@ -87,7 +87,7 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
     when it falls short of it, so that something trained is always compared.
 
     Every level is rebuilt through the experiment's own steps
-    (:func:`experiments.dense_level`, :func:`experiments.with_controls`,
+    (:func:`experiments.first_level`, :func:`experiments.with_controls`,
     :func:`experiments.level_cohort`), the pruned ones from the stored ticket masks.
     """
     path = record_path(path)
@@ -104,7 +104,7 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
     if not all_levels:
         levels = sorted({levels[0], levels[-1]})
 
-    dense = experiments.dense_level(config, arch, dataset, device, iterations=max(steps, config.rewind))
+    dense = experiments.first_level(config, arch, dataset, device, iterations=max(steps, config.rewind))
     checks = []
     for group in experiments.cohort_levels(config):
         wanted = [level for level in group if level in levels]

@@ -65,6 +65,25 @@ def test_tickets_exist_below_reads_the_deepest_matching_level_and_where_tickets_
     assert claims.tickets_exist_below(frame(ROWS, trials=3)).verdict.startswith("inconclusive: only 3 trials")
 
 
+def noisy(frame_, level, spread=(-0.02, 0.02, -0.015, 0.015, 0.0)):
+    """``frame_`` with the tickets of ``level`` scattered so much that their interval straddles the margin."""
+    out = frame_.copy()
+    rows = (out["level"] == level) & (out["arm"] == "ticket")
+    out.loc[rows, "early_stop_test_acc"] += [spread[t] for t in out.loc[rows, "trial"]]
+    return out
+
+
+def test_an_inconclusive_shallow_level_neither_matches_nor_ends_the_search():
+    assert claims.matching(noisy(GOOD, 1))[1] == "inconclusive"
+    verdict = claims.tickets_exist_below(noisy(GOOD, 1))
+    assert verdict.verdict == "supported"
+    assert verdict.ours.startswith("match dense down to 7.0 %; fall below at 3.6 %")
+    assert verdict.ours.endswith("; 1 shallower level inconclusive")
+    unfinished = claims.tickets_exist_below(frame([r for r in ROWS if r[0] != 4]))
+    assert unfinished.verdict == "supported"
+    assert unfinished.ours.endswith("still not below dense at the deepest level pruned, so the sweep ended first")
+
+
 def test_faster_and_better_and_a_reinit_control_that_must_lose():
     faster = claims.faster_and_better_at(GOOD, 2)
     assert faster.verdict == "supported"
@@ -84,6 +103,10 @@ def test_iterative_against_oneshot_shares_the_dense_baseline():
     verdict = claims.iterative_beats_oneshot(GOOD, oneshot)
     assert verdict.verdict == "supported" and "one-shot down to 51.3 %" in verdict.ours
     assert claims.iterative_beats_oneshot(oneshot, GOOD).verdict == "not supported"
+    neither_falls = frame([r for r in ROWS if r[0] < 3])
+    assert claims.iterative_beats_oneshot(neither_falls, neither_falls).verdict == (
+        "inconclusive: no level where one matches dense and the other surely falls below"
+    )
     assert list(claims.table([verdict]).columns) == ["claim", "paper", "this book (95 % interval)", "n", "verdict"]
 
 
