@@ -233,6 +233,12 @@ def command_sweep(args: list[str]) -> int:
     parser = _settings_parser("python -m lthlib sweep", grid=True)
     parser.add_argument("--address", action=_Once, help="a running Ray cluster (default: start a local one)")
     parser.add_argument("--cpus-per-task", type=_positive("--cpus-per-task"), default=1, action=_Once)
+    parser.add_argument(
+        "--together",
+        action=_OnceFlag,
+        help="train iterative sweeps that differ only in criterion, mask1, mask0, controls or levels as one "
+        "batched computation (one task each group)",
+    )
     options = vars(_parse(parser, args))
     bad = [name for name in options["experiment"] if name not in EXPERIMENTS]
     if bad:
@@ -245,7 +251,9 @@ def command_sweep(args: list[str]) -> int:
     store = Store(options["store"])
     store.check_writable()
     try:
-        outcomes = sweep.run(configs, store, options["address"], device, options["cpus_per_task"])
+        outcomes = sweep.run(
+            configs, store, options["address"], device, options["cpus_per_task"], together=options["together"]
+        )
     except sweep.SweepError as error:
         raise UsageError(str(error)) from None
     return 1 if any(outcome.status == "failed" for outcome in outcomes) else 0

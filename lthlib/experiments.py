@@ -70,6 +70,7 @@ class LevelState:
     seconds: float = 0.0
     resumed_after_levels: list = field(default_factory=list)
     extended_from: dict | None = None
+    trained_with: list = field(default_factory=list)
 
     @property
     def reset(self) -> tuple[dict, dict]:
@@ -193,14 +194,15 @@ def level_cohort(config, level: int, arm_masks: dict, reset: tuple[dict, dict], 
 
 
 def concat_cohorts(cohorts: list[Cohort]) -> Cohort:
+    """One cohort of all members; where only some cohorts freeze pruned weights, the others' frozen values are 0."""
     cat = lambda key: {n: torch.cat([getattr(c, key)[n] for c in cohorts]) for n in getattr(cohorts[0], key)}
-    return Cohort(
-        cat("weights"),
-        cat("biases"),
-        cat("masks"),
-        cat("frozen") if cohorts[0].frozen else {},
-        [s for c in cohorts for s in c.data_seeds],
-    )
+    frozen = {}
+    if any(c.frozen for c in cohorts):
+        names = cohorts[0].weights
+        frozen = {
+            n: torch.cat([c.frozen[n] if c.frozen else torch.zeros_like(c.weights[n]) for c in cohorts]) for n in names
+        }
+    return Cohort(cat("weights"), cat("biases"), cat("masks"), frozen, [s for c in cohorts for s in c.data_seeds])
 
 
 def run_summary(level: int, arm: str, trial: int, mask: dict, trained, k: int) -> dict:
@@ -536,6 +538,8 @@ def provenance(device, state: LevelState, clock: float) -> dict:
         extended["extended_from"] = state.extended_from
         if "untimed_levels" in state.extended_from:  # levels whose time the shorter sweep could not record
             extended["untimed_levels"] = state.extended_from["untimed_levels"]
+    if state.trained_with:  # the records computed in the same batched cohorts; wall_seconds is their joint time
+        extended["trained_with"] = state.trained_with
     return {
         "lthlib": __version__,
         "git_commit": _git_commit(),
@@ -565,6 +569,11 @@ def compute(config: ExperimentConfig, store: Store | None, device="cpu", progres
     if store is not None:
         store.remove_orphans(config)
     state, clock = EXPERIMENTS[config.experiment](config, store, device, progress)
+    return _save(config, store, device, state, clock)
+
+
+def _save(config, store, device, state: LevelState, clock: float) -> dict:
+    """The record of a finished ``state``, saved in ``store`` (returned unsaved without one)."""
     record = {
         "experiment": config.experiment,
         "hash": config_hash(config),
@@ -598,3 +607,108 @@ def result(
         if record is not None:
             return record
         return compute(config, store, device, progress)
+
+
+# The settings in which iterative sweeps may differ and still train together: every other setting (network,
+# data, optimiser, length, trials, seed, rewinding) is shared, so their dense level is one computation and
+# each round of their pruning levels trains as one cohort.
+ARM_FIELDS = ("criterion", "mask1", "mask0", "controls", "levels")
+
+
+class JointError(ValueError):
+    """Configs that cannot be trained together; the message names the setting that differs."""
+
+
+def shared_settings(config) -> dict:
+    """The settings of a resolved config that sweeps trained together must share (all but :data:`ARM_FIELDS`)."""
+    return {name: value for name, value in config.to_dict().items() if name not in ARM_FIELDS}
+
+
+def check_joint(configs) -> list[ExperimentConfig]:
+    """``configs`` resolved and each result once, if they are iterative sweeps differing only in :data:`ARM_FIELDS`."""
+    resolved, seen = [], set()
+    for config in map(resolve, configs):
+        if config.experiment != "imp":
+            raise JointError(f"experiment={config.experiment!r} cannot train with others; valid: 'imp'")
+        if config_hash(config) not in seen:
+            seen.add(config_hash(config))
+            resolved.append(config)
+    first = shared_settings(resolved[0])
+    for config in resolved[1:]:
+        for name, value in shared_settings(config).items():
+            if value != first[name]:
+                raise JointError(
+                    f"{name}={value!r} differs from {name}={first[name]!r}: configs trained together may differ "
+                    f"only in {', '.join(ARM_FIELDS)}"
+                )
+    return resolved
+
+
+def _fresh_copy(state: LevelState) -> LevelState:
+    """A state of its own for another config, sharing the (never modified in place) tensors."""
+    return dataclasses.replace(state, runs=list(state.runs), masks=dict(state.masks), resumed_after_levels=[])
+
+
+def compute_together(configs, store: Store, device="cpu", progress=None) -> list[dict]:
+    """The records of iterative sweeps that differ only in :data:`ARM_FIELDS`, computed as one batched run.
+
+    The dense level is trained once for all of them; then every round, each
+    unfinished sweep's next level joins one cohort. Members train exactly as
+    they would alone (see :mod:`lthlib.train`), so each record equals the one
+    its config computes by itself; its provenance names the records it was
+    trained with, and its wall time is the joint one. Each sweep is
+    checkpointed after every round and resumes on its own; stored results are
+    read, not recomputed. The caller's ``progress`` sees the joint steps.
+    """
+    configs = check_joint(configs)
+    locks = [store.lock(config) for config in sorted(configs, key=config_hash)]
+    try:
+        records = {config_hash(c): store.load(c) for c in configs}
+        todo = [c for c in configs if records[config_hash(c)] is None]
+        if todo:
+            for config, record in zip(todo, _train_together(todo, store, device, progress)):
+                records[config_hash(config)] = record
+        return [records[config_hash(c)] for c in configs]
+    finally:
+        for lock in locks:
+            lock.release()
+
+
+def _train_together(configs, store, device, progress) -> list[dict]:
+    shared = configs[0]
+    dataset = load_data(shared, device)
+    arch = architecture(shared, dataset)
+    start = time.perf_counter()
+    states, origins, dense = {}, {}, None  # origins: where each record's clock starts (earlier when resumed)
+    for config in configs:
+        key = config_hash(config)
+        store.remove_orphans(config)
+        saved = store.load_checkpoint(config)
+        if saved is not None:
+            states[key] = LevelState.from_checkpoint(saved, device)
+            states[key].resumed_after_levels.append(states[key].level)
+            origins[key] = start - states[key].seconds
+            continue
+        if dense is None:
+            dense = dense_level(shared, arch, dataset, device, progress)
+        states[key], origins[key] = _fresh_copy(dense), start
+    for config in configs:
+        key = config_hash(config)
+        states[key].trained_with = sorted(config_hash(other) for other in configs if other is not config)
+        _checkpoint(store, config, states[key], origins[key])
+    while unfinished := [c for c in configs if states[config_hash(c)].level < c.levels]:
+        levels = [(config, states[config_hash(config)].level + 1) for config in unfinished]
+        built = [imp_level(config, arch, states[config_hash(config)], level) for config, level in levels]
+        cohort = concat_cohorts([one for _, one in built])
+        trained = train_cohort(shared, arch, dataset, cohort, progress=progress)
+        offset = 0
+        for (config, level), (arm_masks, own) in zip(levels, built):
+            state = states[config_hash(config)]
+            state.level, state.alive = level, arm_masks["ticket"]
+            state.start = select(effective_weights(own.weights, own.masks, own.frozen), range(config.trials))
+            state.final = select(trained.weights, range(offset, offset + config.trials))
+            state.runs += _summaries(level, arm_masks, trained, config, offset=offset)
+            state.masks.update(_masks_to_store(level, arm_masks))
+            _checkpoint(store, config, state, origins[config_hash(config)])
+            offset += own.size
+    return [_save(c, store, device, states[config_hash(c)], origins[config_hash(c)]) for c in configs]

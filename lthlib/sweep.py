@@ -12,6 +12,12 @@ two tasks (of this sweep or of another one) compute the same record, and a
 task that finds its result stored reads it instead. On a cluster the store
 must be a directory every node sees at the same path (a shared file system),
 and every node needs the same lthlib.
+
+With ``together``, iterative sweeps of the grid that differ only in their
+mask criterion, mask actions, controls or levels form one task and train as
+one batched computation (:func:`lthlib.experiments.compute_together`): their
+dense level once, then each round of all their levels as one cohort. That is
+cheaper on one machine or one GPU; separate tasks spread over more machines.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from .config import ExperimentConfig, config_hash, resolve
+from .config import ExperimentConfig, canonical_json, config_hash, resolve
 from .store import Store
 
 
@@ -84,17 +90,62 @@ def compute_one(config: dict, root: str, device: str) -> Outcome:
     return Outcome(resolved.experiment, config_hash(resolved), status, time.perf_counter() - start)
 
 
+def tasks(configs, together: bool = False) -> list[list[ExperimentConfig]]:
+    """The configs of each task: one each, or with ``together`` every group that can train as one."""
+    from . import experiments
+
+    if not together:
+        return [[config] for config in configs]
+    groups = {}
+    for config in configs:
+        joint = config.experiment == "imp"
+        key = canonical_json(experiments.shared_settings(config)) if joint else config_hash(config)
+        groups.setdefault((joint, key), []).append(config)
+    return list(groups.values())
+
+
+def compute_group(configs: list[dict], root: str, device: str) -> list[Outcome]:
+    """A Ray task: the results of ``configs`` (one config, or sweeps that train together) in the store at ``root``."""
+    from . import experiments
+    from .config import resolve_device
+
+    if len(configs) == 1:
+        return [compute_one(configs[0], root, device)]
+    resolved = [ExperimentConfig.from_dict(config) for config in configs]
+    store, start = Store(root), time.perf_counter()
+    stored = {config_hash(c) for c in resolved if store.load(c) is not None}
+    try:
+        experiments.compute_together(resolved, store, resolve_device(device))
+    except Exception as error:  # reported with its configs; the other tasks go on
+        seconds = time.perf_counter() - start
+        return [Outcome(c.experiment, config_hash(c), "failed", seconds, repr(error)) for c in resolved]
+    seconds = time.perf_counter() - start
+    return [
+        Outcome(c.experiment, config_hash(c), "stored" if config_hash(c) in stored else "computed", seconds)
+        for c in resolved
+    ]
+
+
 class SweepError(RuntimeError):
     """Ray cannot run the sweep as asked (no cluster at the address, a task larger than any machine)."""
 
 
-def run(configs, store: Store, address: str | None = None, device: str = "auto", cpus_per_task: int = 1, report=print):
-    """Compute every config of ``configs`` missing from ``store`` on Ray; return the tasks' outcomes.
+def run(
+    configs,
+    store: Store,
+    address: str | None = None,
+    device: str = "auto",
+    cpus_per_task: int = 1,
+    report=print,
+    together: bool = False,
+):
+    """Compute every config of ``configs`` missing from ``store`` on Ray; return the configs' outcomes.
 
     ``address``: a running Ray cluster (``None`` starts a local one). Each
     task asks for one GPU when the cluster has any and ``device`` is not
     ``cpu``, else ``cpus_per_task`` CPUs. A task whose worker dies is a
-    ``failed`` outcome; the other tasks go on.
+    ``failed`` outcome for each of its configs; the other tasks go on.
+    ``together``: see :func:`tasks`.
     """
     todo = [config for config in configs if store.load(config) is None]
     report(f"{len(configs)} configs: {len(configs) - len(todo)} already stored, {len(todo)} to compute")
@@ -112,19 +163,20 @@ def run(configs, store: Store, address: str | None = None, device: str = "auto",
         raise SweepError(f"{where} ({why})") from None
     try:
         resources = _task_resources(device, cpus_per_task)
-        task = ray.remote(compute_one).options(**resources)
+        task = ray.remote(compute_group).options(**resources)
         root = str(store.root.resolve())
-        pending = {task.remote(config.to_dict(), root, device): config for config in todo}
+        pending = {task.remote([c.to_dict() for c in group], root, device): group for group in tasks(todo, together)}
         outcomes = []
         while pending:
             (done,), _ = ray.wait(list(pending), num_returns=1)
-            config = pending.pop(done)
+            group = pending.pop(done)
             try:
-                outcome = ray.get(done)
+                finished = ray.get(done)
             except ray.exceptions.RayError as error:  # the worker died (out of memory, killed, lost node)
-                outcome = Outcome(config.experiment, config_hash(config), "failed", 0.0, type(error).__name__)
-            report(outcome.line())
-            outcomes.append(outcome)
+                finished = [Outcome(c.experiment, config_hash(c), "failed", 0.0, type(error).__name__) for c in group]
+            for outcome in finished:
+                report(outcome.line())
+            outcomes += finished
         return outcomes
     finally:
         ray.shutdown()

@@ -116,11 +116,12 @@ def early_stop_summary(curve: dict) -> dict:
 
 
 def effective_weights(weights: dict, masks: dict, frozen: dict) -> dict:
-    """``w * mask + frozen * (1 - mask)`` per layer; frozen values absent mean zero."""
-    return {
-        name: models.masked_weight(w, masks[name], frozen[name] * (1 - masks[name]) if name in frozen else None)
-        for name, w in weights.items()
-    }
+    """``w * mask + frozen * (1 - mask)`` per layer; frozen values absent mean zero; masks boolean or 0/1."""
+    out = {}
+    for name, w in weights.items():
+        mask = masks[name].to(w.dtype)
+        out[name] = models.masked_weight(w, mask, frozen[name] * (1 - mask) if name in frozen else None)
+    return out
 
 
 @torch.no_grad()

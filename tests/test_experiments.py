@@ -293,3 +293,48 @@ def test_a_shorter_sweep_that_does_not_reproduce_is_not_extended(smoke_config, f
     assert "extended_from" not in record["provenance"]
     assert sizes == [2, 2, 4, 4]  # the 2 tickets checked, then dense, level 1 and level 2 from the start
     assert runs(record, level=1) == runs(shorter, level=1)
+
+
+def test_sweeps_trained_together_equal_sweeps_trained_alone(smoke_config, fashion, tmp_path, monkeypatch):
+    base = resolve(smoke_config.replace(levels=2, controls=()))
+    configs = [
+        base.replace(controls=("reinit",)),
+        base.replace(criterion="movement", levels=1),
+        base.replace(mask1="signed_constant"),
+        base.replace(mask0="freeze_init_zero_mask"),
+    ]
+    together_store, alone_store = Store(tmp_path / "together"), Store(tmp_path / "alone")
+    sizes = trained_cohort_sizes(monkeypatch)
+    together = experiments.compute_together(configs, together_store)
+    # one dense level for all, then round 1 (2 + 2 + 2 + 2 tickets, 2 reinit) and round 2 (movement has finished)
+    assert sizes == [2, 10, 8]
+    for config, record in zip(configs, together):
+        alone = experiments.result(config, alone_store)
+        same_runs_and_masks(together_store, record, alone_store, alone, config)
+        others = sorted(r["hash"] for r in together if r is not record)
+        assert record["provenance"]["trained_with"] == others
+    sizes.clear()
+    assert experiments.compute_together(configs, together_store) == together and sizes == []  # read, not retrained
+
+
+def test_sweeps_that_differ_in_a_shared_setting_are_refused_by_name(smoke_config):
+    with pytest.raises(experiments.JointError, match="lr=0.01 differs from lr=0.0012"):
+        experiments.check_joint([smoke_config, smoke_config.replace(lr=0.01, criterion="movement")])
+    with pytest.raises(experiments.JointError, match="experiment='oneshot' cannot train with others"):
+        experiments.check_joint([smoke_config, smoke_config.replace(experiment="oneshot")])
+
+
+@pytest.mark.parametrize("mask0", ["freeze_init", "freeze_init_zero_mask"])
+def test_pruned_weights_frozen_by_mask0_hold_their_values_through_iterative_pruning(smoke_config, fashion, mask0):
+    config = resolve(smoke_config.replace(levels=2, controls=(), mask0=mask0))
+    state, _ = experiments.run_imp(config, None, "cpu")
+    w0 = experiments.dense_start(config, experiments.architecture(config, experiments.load_data(config, "cpu")), "cpu")[
+        0
+    ]
+    for name, start in state.start.items():
+        pruned = ~state.alive[name]
+        assert pruned.any()
+        frozen = start[pruned]
+        assert torch.equal(frozen[frozen != 0], w0[name][pruned][frozen != 0])
+        if mask0 == "freeze_init":
+            assert torch.equal(frozen, w0[name][pruned])

@@ -55,3 +55,30 @@ def test_a_task_larger_than_any_machine_is_refused_in_one_line(tmp_path):
     assert len(out.stderr.strip().splitlines()) == 1
     assert "--cpus-per-task 4096 is not valid" in out.stderr and "valid: 1 to" in out.stderr
     assert not list(tmp_path.glob("imp/*/record.json"))
+
+
+def test_together_groups_the_sweeps_that_can_train_as_one_and_computes_them_in_one_task(
+    smoke_config, fashion, tmp_path
+):
+    configs = sweep.grid(
+        ["imp", "oneshot"],
+        {"scale": ["smoke"], "levels": [1], "controls": [()], "criterion": ["large_final", "movement"]},
+    )
+    assert [[c.experiment for c in group] for group in sweep.tasks(configs)] == [
+        ["imp"],
+        ["imp"],
+        ["oneshot"],
+        ["oneshot"],
+    ]
+    groups = sweep.tasks(configs, together=True)
+    assert [[(c.experiment, c.criterion) for c in group] for group in groups] == [
+        [("imp", "large_final"), ("imp", "movement")],
+        [("oneshot", "large_final")],
+        [("oneshot", "movement")],
+    ]
+    outcomes = sweep.compute_group([c.to_dict() for c in groups[0]], str(tmp_path), "cpu")
+    assert [o.status for o in outcomes] == ["computed", "computed"]
+    for path in tmp_path.glob("imp/*/record.json"):
+        assert verify.verify(path, steps=50, device="cpu").ok
+    again = sweep.compute_group([c.to_dict() for c in groups[0]], str(tmp_path), "cpu")
+    assert [o.status for o in again] == ["stored", "stored"]
