@@ -22,6 +22,12 @@ A longer iterative sweep extends a shorter one: when the store holds the
 same config with fewer pruning levels, only the tickets of its last level
 are trained again (to recover the weights the next mask is pruned from) and
 must reproduce the stored curves exactly; the sweep then goes on from there.
+
+Iterative sweeps that differ only in their criterion, mask actions, controls
+or levels can train together (:func:`compute_together`): one dense level for
+all, then each round of all their levels as one cohort, each still its own
+record. Learned supermasks (``supermask``) train level 0 only, with the
+training modes of :mod:`lthlib.supermask`.
 """
 
 from __future__ import annotations
@@ -660,6 +666,8 @@ def compute_together(configs, store: Store, device="cpu", progress=None) -> list
     checkpointed after every round and resumes on its own; stored results are
     read, not recomputed. The caller's ``progress`` sees the joint steps.
     """
+    if not configs:
+        return []
     configs = check_joint(configs)
     locks = [store.lock(config) for config in sorted(configs, key=config_hash)]
     try:
