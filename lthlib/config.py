@@ -413,7 +413,7 @@ def _check_against_data(config: ExperimentConfig) -> None:
             raise ConfigError(
                 f"levels={config.levels} would prune every weight of layer {layer.name}; valid: at most {most}"
             )
-    needed, available = memory_estimate(config, arch), _physical_memory()
+    needed, available = memory_estimate(config, arch), physical_memory()
     if available and needed > 0.8 * available:
         raise ConfigError(
             f"trials={config.trials} would need about {needed / 2**30:,.1f} GiB for one cohort of "
@@ -436,7 +436,7 @@ def memory_estimate(config: ExperimentConfig, arch) -> int:
     return 4 * weights * (16 * cohort_size(config) + 8 * config.trials)
 
 
-def _physical_memory() -> int:
+def physical_memory() -> int:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, fields
 import torch
 
 from . import __version__, actions, data, masks, models, supermask
-from .config import ExperimentConfig, config_hash, layer_rates, resolve
+from .config import ExperimentConfig, config_hash, layer_rates, memory_estimate, physical_memory, resolve
 from .seeds import derive_seed, generator
 from .store import MissingResult, Store, StoreError
 from .train import Cohort, TrainSettings, check_finite, effective_weights, train
@@ -647,6 +647,14 @@ def check_joint(configs) -> list[ExperimentConfig]:
                     f"{name}={value!r} differs from {name}={first[name]!r}: configs trained together may differ "
                     f"only in {', '.join(ARM_FIELDS)}"
                 )
+    info = data.info(resolved[0].dataset)
+    arch = models.build(resolved[0].network, info.input_shape, info.num_classes)
+    needed, available = sum(memory_estimate(config, arch) for config in resolved), physical_memory()
+    if available and needed > 0.8 * available:
+        raise JointError(
+            f"{len(resolved)} sweeps trained together would need about {needed / 2**30:,.1f} GiB; this machine has "
+            f"{available / 2**30:,.1f} GiB; valid: fewer sweeps together, or fewer trials"
+        )
     return resolved
 
 

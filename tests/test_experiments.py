@@ -338,3 +338,11 @@ def test_pruned_weights_frozen_by_mask0_hold_their_values_through_iterative_prun
         assert torch.equal(frozen[frozen != 0], w0[name][pruned][frozen != 0])
         if mask0 == "freeze_init":
             assert torch.equal(frozen, w0[name][pruned])
+
+
+def test_sweeps_too_large_to_train_together_are_refused_before_any_work(smoke_config, monkeypatch):
+    monkeypatch.setattr(experiments, "physical_memory", lambda: 2**28)  # 256 MiB; one smoke sweep needs about 120 MB
+    configs = [smoke_config.replace(criterion=c) for c in ("large_final", "movement", "random")]
+    experiments.check_joint(configs[:1])
+    with pytest.raises(experiments.JointError, match="3 sweeps trained together would need about 0.3 GiB"):
+        experiments.check_joint(configs)
