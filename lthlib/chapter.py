@@ -37,6 +37,7 @@ from .config import (
     SCALES,
     ConfigError,
     ExperimentConfig,
+    config_hash,
     resolve,
     resolve_device,
 )
@@ -380,11 +381,46 @@ class Chapter:
         self.used.append(record)
         return record
 
+    def results_together(self, *field_sets: dict) -> list[dict]:
+        """The records of ``config(**fields)`` for each of ``field_sets``: iterative sweeps that differ only in
+        :data:`lthlib.experiments.ARM_FIELDS`; the missing ones are trained together, with one progress bar.
+
+        Read from the committed store first, then this chapter's store; without
+        ``allow_train`` a missing one is an error naming the command.
+        """
+        configs = [self.config(**fields) for fields in field_sets]
+        try:
+            experiments.check_joint(configs)
+        except experiments.JointError as error:
+            raise ParameterError(str(error)) from None
+        records = [
+            (self.committed.load(c) if self.committed is not None else None) or self.store.load(c) for c in configs
+        ]
+        missing = [c for c, record in zip(configs, records) if record is None]
+        if missing and self.allow_train:
+            with ProgressBar(max(missing, key=lambda c: c.levels)) as bar:
+                computed = experiments.compute_together(missing, self.store, self.device, progress=bar)
+            found = {config_hash(c): record for c, record in zip(missing, computed)}
+            records = [record or found[config_hash(c)] for c, record in zip(configs, records)]
+        records = [
+            record or experiments.result(c, self.store, self.device, allow_train=False)
+            for c, record in zip(configs, records)
+        ]
+        self.used += records
+        return records
+
     def provenance_note(self) -> str:
-        """One sentence: scale, device and total training time of the records used so far."""
+        """One sentence: scale, device and total training time of the records used so far.
+
+        Records trained together (provenance ``trained_with``) share one wall time, counted once.
+        """
         if not self.used:
             return "No stored results were used."
-        seconds = sum(r["provenance"]["wall_seconds"] for r in self.used)
+        joint = {}
+        for r in self.used:
+            group = frozenset([r["hash"], *r["provenance"].get("trained_with", [])])
+            joint[group] = max(joint.get(group, 0.0), r["provenance"]["wall_seconds"])
+        seconds = sum(joint.values())
         devices = sorted({f"{r['provenance']['device']}, {r['provenance']['threads']} threads" for r in self.used})
         scales = sorted({r["config"]["scale"] for r in self.used})
         untimed = sum(r["provenance"].get("untimed_levels", 0) for r in self.used)

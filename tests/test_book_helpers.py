@@ -488,3 +488,18 @@ def test_lenet_length_parameters_set_every_lenet_run_and_are_checked_together():
     with pytest.raises(chapter.ParameterError) as error:  # the book's rewinding iteration, 250, no longer fits
         chapter.open(scale="book", iterations=200, eval_every=None, rewind=None)
     assert "rewind=250" in str(error.value) and "valid: an integer from 0 to 199" in str(error.value)
+
+
+def test_sweeps_read_together_are_trained_together_once_and_their_time_counted_once(tmp_path, capsys, fashion):
+    book = chapter.open(scale="smoke", trials=1, store=str(tmp_path), allow_train=True)
+    arms = [
+        dict(experiment="imp", network="lenet", levels=1, controls=(), criterion=c) for c in ("large_final", "random")
+    ]
+    records = book.results_together(*arms)
+    assert "400/400" in capsys.readouterr().err  # the dense level and one round, for both sweeps
+    assert [r["provenance"]["trained_with"] for r in records] == [[records[1]["hash"]], [records[0]["hash"]]]
+    seconds = max(r["provenance"]["wall_seconds"] for r in records)
+    assert chapter.format_duration(seconds) in book.provenance_note()
+    assert book.results_together(*arms) == records and capsys.readouterr().err == ""
+    with pytest.raises(chapter.ParameterError, match="differs from"):
+        book.results_together(arms[0], {**arms[1], "iterations": 100})
