@@ -142,3 +142,24 @@ def test_a_training_mode_decides_what_is_trained(small):
         assert torch.equal(w, start.weights[name])
         assert not torch.equal(trained.biases[name], start.biases[name])
     assert trained.curves[0]["val_loss"][-1] < trained.curves[0]["val_loss"][0]
+
+
+def test_a_cohort_too_large_for_one_step_trains_in_groups_with_the_same_results(small, monkeypatch):
+    from lthlib import train as trainer
+    from lthlib.supermask import EdgePopup
+
+    arch = models.build("lenet", small.input_shape, 10)
+    start = cohort(arch, [0, 1, 2, 3, 4])
+    settings = dataclasses.replace(SETTINGS, iterations=30, eval_every=10)
+    monkeypatch.setitem(trainer.MEMBERS_PER_STEP, "cpu", None)
+    whole = train(arch, small, start, settings, snapshot_at=10)
+    whole_masks = train(arch, small, start, settings, mode=EdgePopup(0.5))
+    monkeypatch.setitem(trainer.MEMBERS_PER_STEP, "cpu", 2)  # three groups: 2, 1 and 2 members
+    steps = []
+    grouped = train(arch, small, start, settings, snapshot_at=10, progress=steps.append)
+    assert len(steps) == 30
+    assert grouped.curves == whole.curves
+    for got, expected in ((grouped.weights, whole.weights), (grouped.snapshot[0], whole.snapshot[0])):
+        assert all(torch.equal(got[name], expected[name]) for name in expected)
+    grouped_masks = train(arch, small, start, settings, mode=EdgePopup(0.5))
+    assert all(torch.equal(grouped_masks.masks[n], whole_masks.masks[n]) for n in whole_masks.masks)
