@@ -273,7 +273,14 @@ MEMBERS_PER_STEP = {"cpu": 24}
 
 
 def train(
-    arch, data, cohort: Cohort, settings: TrainSettings, snapshot_at: int | None = None, progress=None, mode=None
+    arch,
+    data,
+    cohort: Cohort,
+    settings: TrainSettings,
+    snapshot_at: int | None = None,
+    progress=None,
+    mode=None,
+    probe=None,
 ) -> Trained:
     """Train ``cohort`` on ``data.train``; evaluate on ``data.val`` and ``data.test``.
 
@@ -281,11 +288,15 @@ def train(
     many steps (for rewinding). ``progress``: called after each step of the
     cohort (a cohort trained in groups, see :data:`MEMBERS_PER_STEP`, calls
     it as often as one trained at once). ``mode``: what is trained (default
-    :class:`WeightTraining`).
+    :class:`WeightTraining`). ``probe``: called at every evaluation point as
+    ``probe(weights, members)`` with the effective weights ``{layer: (k, ...)}``
+    of the members ``members`` (a range of the cohort's indices), it returns
+    ``{name: k numbers}`` that join each member's curve under ``name``
+    (statistics of the weights during training, at no cost between evaluations).
     """
     limit = MEMBERS_PER_STEP.get(data.train.x.device.type)
     if limit and cohort.size > limit:
-        return _train_in_groups(arch, data, cohort, settings, snapshot_at, progress, mode, limit)
+        return _train_in_groups(arch, data, cohort, settings, snapshot_at, progress, mode, limit, probe)
     mode = mode or WeightTraining()
     device = data.train.x.device
     state = mode.start(cohort, device)
@@ -309,6 +320,8 @@ def train(
         test_loss, test_acc = evaluate(arch, weights, biases, data.test, settings.precision)
         train_loss = (running_loss / steps_since_eval).tolist() if steps_since_eval else [None] * members
         measured = mode.measure(state) if hasattr(mode, "measure") else {}
+        if probe is not None:
+            measured.update(probe(weights, range(members)))
         for k, curve in enumerate(curves):
             curve["iteration"].append(iteration)
             curve["train_loss"].append(train_loss[k])
@@ -376,7 +389,7 @@ def members(cohort: Cohort, chosen: range) -> Cohort:
     )
 
 
-def _train_in_groups(arch, data, cohort, settings, snapshot_at, progress, mode, limit) -> Trained:
+def _train_in_groups(arch, data, cohort, settings, snapshot_at, progress, mode, limit, probe) -> Trained:
     """``cohort`` trained as consecutive groups of equal size (at most ``limit``), put back together in order."""
     count = math.ceil(cohort.size / limit)
     bounds = [round(i * cohort.size / count) for i in range(count + 1)]
@@ -384,16 +397,12 @@ def _train_in_groups(arch, data, cohort, settings, snapshot_at, progress, mode, 
     for index in range(count):
         # each group reports every count-th of its steps, so the caller sees one cohort's worth of steps
         report = None if progress is None else (lambda done, i=index: progress(done) if done % count == i else None)
+        start, stop = bounds[index], bounds[index + 1]
+        shifted = (
+            None if probe is None else (lambda w, chosen, o=start: probe(w, range(o + chosen.start, o + chosen.stop)))
+        )
         parts.append(
-            train(
-                arch,
-                data,
-                members(cohort, range(bounds[index], bounds[index + 1])),
-                settings,
-                snapshot_at,
-                report,
-                mode,
-            )
+            train(arch, data, members(cohort, range(start, stop)), settings, snapshot_at, report, mode, shifted)
         )
     cat = lambda dicts: {name: torch.cat([d[name] for d in dicts]) for name in dicts[0]}
     snapshot = None

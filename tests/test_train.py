@@ -163,3 +163,24 @@ def test_a_cohort_too_large_for_one_step_trains_in_groups_with_the_same_results(
         assert all(torch.equal(got[name], expected[name]) for name in expected)
     grouped_masks = train(arch, small, start, settings, mode=EdgePopup(0.5))
     assert all(torch.equal(grouped_masks.masks[n], whole_masks.masks[n]) for n in whole_masks.masks)
+
+
+def test_a_probe_records_statistics_of_each_members_weights_at_every_evaluation(small, monkeypatch):
+    from lthlib import train as trainer
+
+    arch = models.build("lenet", small.input_shape, 10)
+    start = cohort(arch, [0, 1, 2])
+    settings = dataclasses.replace(SETTINGS, iterations=30, eval_every=10)
+
+    def flipped(weights, chosen):  # the fraction of fc1's weights whose sign differs from θ0
+        initial = start.weights["fc1"][chosen.start : chosen.stop]
+        return {"flipped": ((weights["fc1"] > 0) != (initial > 0)).flatten(1).float().mean(1).tolist()}
+
+    plain = train(arch, small, start, settings)
+    probed = train(arch, small, start, settings, probe=flipped)
+    flips = [curve.pop("flipped") for curve in probed.curves]
+    assert probed.curves == plain.curves  # probing changes nothing it measures
+    assert all(f[0] == 0.0 and f[-1] > 0 for f in flips)
+    monkeypatch.setitem(trainer.MEMBERS_PER_STEP, "cpu", 2)  # groups of 2 and 1: the probe sees the right members
+    grouped = train(arch, small, start, settings, probe=flipped)
+    assert [curve["flipped"] for curve in grouped.curves] == flips
