@@ -1,4 +1,4 @@
-"""Frankle & Carbin's headline claims, each judged on stored results by a stated rule.
+"""The papers' claims, each judged on stored results by a stated rule.
 
 Every function takes tidy frames from :func:`lthlib.summary.runs_frame` and
 returns a :class:`Claim`. Arms are compared trial by trial (the arms of a
@@ -182,6 +182,56 @@ def iterative_beats_oneshot(iterative: pd.DataFrame, oneshot: pd.DataFrame) -> C
         "supported when iterative tickets match at a level where one-shot tickets have already fallen below, "
         "not supported when one-shot tickets match as deep as iterative ones and iterative ones then fall "
         "below, else inconclusive",
+    )
+
+
+def _over_levels(frame: pd.DataFrame, arm: str, levels) -> pd.DataFrame:
+    """Per trial holding every one of ``levels``: ``arm``'s mean accuracy over them, and whether most stopped last."""
+    rows = distinct(frame[(frame["arm"] == arm) & frame["level"].isin(list(levels))])
+    grouped = rows.groupby("trial")
+    out = pd.DataFrame(
+        {
+            ACCURACY: grouped[ACCURACY].mean(),
+            "stopped_at_last_evaluation": grouped["stopped_at_last_evaluation"].mean() > 0.5,
+            "levels": grouped.size(),
+        }
+    )
+    return out[out["levels"] == len(set(levels))]
+
+
+def arm_ahead(
+    frame: pd.DataFrame, ahead: str, behind: str, levels, claim: str, paper: str, at_least_as_good: bool = False
+) -> Claim:
+    """Whether ``ahead``'s tickets are more accurate than ``behind``'s over ``levels`` (arms of one frame).
+
+    Each trial's accuracy is averaged over the levels first, so the interval
+    is over trials, the independent unit. With ``at_least_as_good`` the claim
+    is that ``ahead`` is no more than :data:`MATCH_MARGIN` below ``behind``.
+    """
+    levels = sorted(set(levels))
+    difference = compare(_over_levels(frame, ahead, levels), _over_levels(frame, behind, levels), ACCURACY)
+    margin = -MATCH_MARGIN if at_least_as_good else 0.0
+    sizes = f"{_percent(frame, levels[0]):.1f} %" + (
+        f" to {_percent(frame, levels[-1]):.1f} %" if len(levels) > 1 else ""
+    )
+    if at_least_as_good:
+        rule = (
+            f"supported when the 95 % interval of {ahead} minus {behind} (accuracy averaged over the levels, "
+            f"per trial) lies above -{100 * MATCH_MARGIN:g} points, not supported when it lies below, else "
+            f"inconclusive"
+        )
+    else:
+        rule = (
+            f"supported when the 95 % interval of {ahead} minus {behind} (accuracy averaged over the levels, "
+            f"per trial) lies above 0, not supported when it lies below 0, else inconclusive"
+        )
+    return Claim(
+        claim,
+        paper,
+        f"{ahead} minus {behind} over {sizes}: {difference.text(100, ' points')}",
+        difference.n,
+        _with_reason(difference.verdict(margin=margin), difference),
+        rule,
     )
 
 

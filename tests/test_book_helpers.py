@@ -503,3 +503,15 @@ def test_sweeps_read_together_are_trained_together_once_and_their_time_counted_o
     assert book.results_together(*arms) == records and capsys.readouterr().err == ""
     with pytest.raises(chapter.ParameterError, match="differs from"):
         book.results_together(arms[0], {**arms[1], "iterations": 100})
+
+
+def test_one_arm_ahead_of_another_over_levels_is_judged_per_trial():
+    beats = claims.arm_ahead(GOOD, "ticket", "reinit", [2, 3], "tickets beat reinit", "Figure 1")
+    assert beats.verdict == "supported" and beats.n == 5
+    assert beats.ours.startswith("ticket minus reinit over 21.1 % to 7.0 %: +4.00")  # (3.5 + 4.5) / 2 points
+    assert claims.arm_ahead(GOOD, "reinit", "ticket", [2, 3], "c", "p").verdict == "not supported"
+    close = frame(
+        [(2, "a", 21.1, 600, 0.893), (3, "a", 7.0, 700, 0.883), (2, "b", 21.1, 600, 0.895), (3, "b", 7.0, 700, 0.885)]
+    )
+    assert claims.arm_ahead(close, "a", "b", [2, 3], "c", "p", at_least_as_good=True).verdict == "supported"
+    assert claims.arm_ahead(close, "a", "b", [2, 3], "c", "p").verdict == "not supported"  # 0.2 points behind
