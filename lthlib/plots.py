@@ -21,6 +21,27 @@ ARM_LABELS = {
     "iterative": "iterative ticket",
     "dense": "dense",
 }
+# One colour per mask criterion of Zhou et al., the same in every figure (seaborn's colorblind palette, then grey).
+CRITERION_ORDER = (
+    "large_final",
+    "magnitude_increase",
+    "movement",
+    "large_init_large_final",
+    "large_init",
+    "random",
+    "small_init",
+    "small_final",
+    "small_init_small_final",
+    "large_final_same_sign",
+)
+
+
+def criterion_palette() -> dict[str, tuple]:
+    """``{criterion: colour}`` for every criterion of :data:`CRITERION_ORDER`."""
+    colours = sns.color_palette("colorblind", 9) + [(0.5, 0.5, 0.5)]
+    return dict(zip(CRITERION_ORDER, colours))
+
+
 BAND = dict(errorbar=("ci", 95), n_boot=1000, seed=0)
 TRIAL_LINES = dict(units="trial", estimator=None, alpha=0.7, linewidth=1)
 REFERENCE_LEVELS = (100, 51.3, 21.1, 7.0, 3.6, 1.9)
@@ -78,15 +99,26 @@ def spread(frame, groups: list[str]) -> dict:
 
 
 def versus_remaining(
-    frame, y: str, ylabel: str, hue: str = "arm", ax=None, title: str | None = None, style: str | None = None
+    frame,
+    y: str,
+    ylabel: str,
+    hue: str = "arm",
+    ax=None,
+    title: str | None = None,
+    style: str | None = None,
+    palette: dict | None = None,
 ):
     """Mean of ``y`` against percent remaining (log axis), one line per ``hue`` (and ``style``).
 
     The band is a 95 % interval over trials; with fewer than 5 trials every trial is drawn instead.
+    ``palette``: ``{hue value: colour}`` (e.g. :func:`criterion_palette`), which also orders the legend.
     """
     ax = ax or plt.subplots()[1]
     frame = frame.assign(arm=frame["arm"].map(lambda a: ARM_LABELS.get(a, a)))
     how = spread(frame, [hue, style, "level"])
+    if palette is not None:
+        palette = {key: colour for key, colour in palette.items() if key in set(frame[hue])}
+        how = {**how, "palette": palette, "hue_order": list(palette)}
     sns.lineplot(data=frame, x="percent", y=y, hue=hue, style=style, marker="o", markersize=4, ax=ax, **how)
     _percent_axis(ax, frame["percent"].tolist())
     _accuracy_axis(ax, y)

@@ -515,3 +515,21 @@ def test_one_arm_ahead_of_another_over_levels_is_judged_per_trial():
     )
     assert claims.arm_ahead(close, "a", "b", [2, 3], "c", "p", at_least_as_good=True).verdict == "supported"
     assert claims.arm_ahead(close, "a", "b", [2, 3], "c", "p").verdict == "not supported"  # 0.2 points behind
+
+
+def test_every_criterion_keeps_its_colour_in_every_figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from lthlib import masks, plots
+
+    palette = plots.criterion_palette()
+    assert set(palette) == set(masks.CRITERIA) and len(set(palette.values())) == len(palette)
+    rows = [(level, arm, p, 500, 0.8) for level, p in ((1, 51.3), (2, 21.1)) for arm in ("random", "movement")]
+    ax = plots.versus_remaining(frame(rows), "early_stop_test_acc", "accuracy", palette=palette)
+    legend = {
+        text.get_text(): handle.get_color()
+        for text, handle in zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles)
+    }
+    assert list(legend) == ["movement", "random"]  # the palette's order
+    assert matplotlib.colors.to_rgb(legend["random"]) == palette["random"]
