@@ -447,14 +447,21 @@ def run_imp(config, store, device, progress=None) -> tuple[LevelState, float]:
     for level in range(state.level + 1, config.levels + 1):
         arm_masks, cohort = imp_level(config, arch, state, level)
         trained = train_cohort(config, arch, dataset, cohort, progress=progress)
-        tickets = range(config.trials)
-        state.level, state.alive = level, arm_masks["ticket"]
-        state.start = select(effective_weights(cohort.weights, cohort.masks, cohort.frozen), tickets)
-        state.final = select(trained.weights, tickets)
-        state.runs += _summaries(level, arm_masks, trained, config)
-        state.masks.update(_masks_to_store(level, arm_masks))
+        _finish_level(config, state, level, arm_masks, cohort, trained)
         _checkpoint(store, config, state, clock)
     return state, clock
+
+
+def _finish_level(config, state: LevelState, level: int, arm_masks: dict, cohort, trained, offset: int = 0) -> None:
+    """Move ``state`` to ``level``: its tickets' masks, start and trained weights, runs and stored masks.
+
+    ``cohort`` is this config's own; its members sit from ``offset`` on in ``trained`` (a joint cohort).
+    """
+    state.level, state.alive = level, arm_masks["ticket"]
+    state.start = select(effective_weights(cohort.weights, cohort.masks, cohort.frozen), range(config.trials))
+    state.final = select(trained.weights, range(offset, offset + config.trials))
+    state.runs += _summaries(level, arm_masks, trained, config, offset=offset)
+    state.masks.update(_masks_to_store(level, arm_masks))
 
 
 def run_oneshot(config, store, device, progress=None) -> tuple[LevelState, float]:
@@ -719,12 +726,7 @@ def _train_together(configs, store, device, progress) -> list[dict]:
         trained = train_cohort(shared, arch, dataset, cohort, progress=progress)
         offset = 0
         for (config, level), (arm_masks, own) in zip(levels, built):
-            state = states[config_hash(config)]
-            state.level, state.alive = level, arm_masks["ticket"]
-            state.start = select(effective_weights(own.weights, own.masks, own.frozen), range(config.trials))
-            state.final = select(trained.weights, range(offset, offset + config.trials))
-            state.runs += _summaries(level, arm_masks, trained, config, offset=offset)
-            state.masks.update(_masks_to_store(level, arm_masks))
-            _checkpoint(store, config, state, origins[config_hash(config)])
+            _finish_level(config, states[config_hash(config)], level, arm_masks, own, trained, offset)
+            _checkpoint(store, config, states[config_hash(config)], origins[config_hash(config)])
             offset += own.size
     return [_save(c, store, device, states[config_hash(c)], origins[config_hash(c)]) for c in configs]

@@ -78,7 +78,9 @@ def test_together_groups_the_sweeps_that_can_train_as_one_and_computes_them_in_o
     ]
     outcomes = sweep.compute_group([c.to_dict() for c in groups[0]], str(tmp_path), "cpu")
     assert [o.status for o in outcomes] == ["computed", "computed"]
-    for path in tmp_path.glob("imp/*/record.json"):
+    records = sorted(tmp_path.glob("imp/*/record.json"))
+    assert len(records) == 2
+    for path in records:
         assert verify.verify(path, steps=50, device="cpu").ok
     again = sweep.compute_group([c.to_dict() for c in groups[0]], str(tmp_path), "cpu")
     assert [o.status for o in again] == ["stored", "stored"]
