@@ -27,7 +27,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from . import data, experiments
+from . import actions, data, experiments, masks, supermask
 from .config import (
     DEFAULT_LEVELS,
     DEVICES,
@@ -59,6 +59,31 @@ PAPER_BOX = {
     "precision": "float32 (not stated; TensorFlow's default)",
     "hardware": "not stated in the paper",
 }
+
+
+# The nine mask criteria of Zhou et al. (large_final_same_sign, their supermask criterion, is not among them),
+# and the mask-1 and mask-0 actions other than the ticket's own (original values, pruned weights at zero).
+ZHOU_CRITERIA = tuple(name for name in masks.CRITERIA if name != "large_final_same_sign")
+MASK1_VARIANTS = tuple(name for name in actions.MASK1_ACTIONS if name != "original")
+MASK0_VARIANTS = tuple(name for name in actions.MASK0_ACTIONS if name != "zero")
+
+
+# Zhou et al.'s settings, from their code (the lottery-ticket runs follow Frankle & Carbin's).
+ZHOU_BOX = {
+    **PAPER_BOX,
+    "networks": "their FC 300-100 (LeNet-300-100), Conv-2, Conv-4, Conv-6",
+    "training length": "LeNet-300-100: 55 epochs (about 50,000 iterations), batch 60, evaluated every 100; "
+    "24 rounds of iterative pruning",
+    "trials": "not stated in the parts of the paper checked here",
+}
+SUPERMASK_BOX = {
+    **ZHOU_BOX,
+    "training length": "masks at initialisation: one-shot from the trained network, kept fractions 0.8^k (hidden) "
+    "and 0.9^k (output), k = 0..24; learned supermasks: SGD (lr 100, momentum 0.9), batch 250, 2,000 epochs "
+    "(about 440,000 iterations)",
+}
+# Each chapter's paper and that paper's settings, for the settings box (Frankle & Carbin unless named here).
+PAPER_BOXES = {"deconstructing": ("Zhou et al.", ZHOU_BOX), "supermasks": ("Zhou et al.", SUPERMASK_BOX)}
 
 
 class ParameterError(ConfigError):
@@ -99,6 +124,14 @@ SCALE_DEFAULTS = {
         conv_precision="bfloat16",
         conv_val_size=500,
         conv_test_subset=500,
+        criteria=",".join(ZHOU_CRITERIA),
+        action_levels=1,
+        mask1_actions=",".join(MASK1_VARIANTS),
+        mask0_actions=",".join(MASK0_VARIANTS),
+        supermask_methods=",".join(supermask.MODES),
+        supermask_starts="original,signed_constant",
+        supermask_iterations=100,
+        supermask_eval_every=50,
     ),
     "book": dict(
         trials=5,
@@ -118,6 +151,14 @@ SCALE_DEFAULTS = {
         conv_precision="bfloat16",
         conv_val_size=1000,
         conv_test_subset=2000,
+        criteria=",".join(ZHOU_CRITERIA),
+        action_levels=8,
+        mask1_actions=",".join(MASK1_VARIANTS),
+        mask0_actions=",".join(MASK0_VARIANTS),
+        supermask_methods=",".join(supermask.MODES),
+        supermask_starts="original,signed_constant",
+        supermask_iterations=15_000,
+        supermask_eval_every=250,
     ),
     "paper": dict(
         trials=SCALE_SETTINGS["paper"]["trials"],
@@ -137,7 +178,26 @@ SCALE_DEFAULTS = {
         conv_precision="float32",
         conv_val_size=None,
         conv_test_subset=None,
+        criteria=",".join(ZHOU_CRITERIA),
+        action_levels=None,
+        mask1_actions=",".join(MASK1_VARIANTS),
+        mask0_actions=",".join(MASK0_VARIANTS),
+        supermask_methods=",".join(supermask.MODES),
+        supermask_starts="original,signed_constant",
+        supermask_iterations=None,
+        supermask_eval_every=None,
     ),
+}
+
+# Where a chapter's own defaults differ from SCALE_DEFAULTS, per scale. The Zhou et al. chapters train
+# LeNet-300-100 for 15,000 iterations at scale book (long enough for the slow criteria to stop early well
+# inside training) and prune 10 rounds, so that ten criteria and eight actions fit a few CPU-hours.
+ZHOU_DEFAULTS = {"smoke": {}, "book": dict(iterations=15_000, eval_every=250, levels=10), "paper": {}}
+CHAPTER_DEFAULTS = {
+    "foundations": {},
+    "lottery-ticket": {},
+    "deconstructing": ZHOU_DEFAULTS,
+    "supermasks": ZHOU_DEFAULTS,
 }
 
 # The experiment settings of the LeNet-300-100 runs that chapter parameters of the same name set.
@@ -206,6 +266,26 @@ def parse_conv_runs(text: str) -> list[tuple[str, float]]:
     return runs
 
 
+def parse_names(name: str, text, valid, allow_empty: bool = False) -> list[str]:
+    """``"large_final,random"`` -> ``["large_final", "random"]``, each one of ``valid``; ``""`` -> ``[]`` if allowed."""
+    shape = f"names separated by commas, each one of {', '.join(valid)}" + (", or '' for none" if allow_empty else "")
+    if not isinstance(text, str):
+        raise ParameterError(f"parameter {name}={text!r} is not valid; valid: {shape}")
+    names = [item.strip() for item in text.split(",") if item.strip()]
+    for item in names:
+        if item not in valid:
+            raise ParameterError(f"parameter {name} names {item!r}; valid: {shape}")
+    if len(set(names)) < len(names):
+        raise ParameterError(f"parameter {name}={text!r} names one twice; valid: {shape}")
+    if not names and not allow_empty:
+        raise ParameterError(f"parameter {name}={text!r} names none; valid: {shape}")
+    return names
+
+
+def _names_check(valid, allow_empty: bool = False):
+    return lambda name, value: parse_names(name, value, valid, allow_empty)
+
+
 def parse_run(name: str, text: str, fields: tuple[str, ...], example: str) -> dict | None:
     """``"5000/100/18"`` -> ``dict(zip(fields, (5000, 100, 18)))``; ``""`` -> ``None`` (no such run).
 
@@ -266,6 +346,14 @@ CHECKS = {
     "conv_precision": _check_precision,
     "conv_val_size": check_positive_int,
     "conv_test_subset": check_positive_int,
+    "criteria": _names_check(ZHOU_CRITERIA),
+    "action_levels": check_positive_int,
+    "mask1_actions": _names_check(MASK1_VARIANTS, allow_empty=True),
+    "mask0_actions": _names_check(MASK0_VARIANTS, allow_empty=True),
+    "supermask_methods": _names_check(tuple(supermask.MODES), allow_empty=True),
+    "supermask_starts": _names_check(tuple(actions.MASK1_ACTIONS)),
+    "supermask_iterations": check_positive_int,
+    "supermask_eval_every": check_positive_int,
 }
 
 
@@ -288,6 +376,7 @@ class Chapter:
     used: list = field(default_factory=list)
     parameters: SimpleNamespace = field(default_factory=SimpleNamespace)
     given: frozenset = frozenset()
+    name: str | None = None
 
     @property
     def images(self) -> bool:
@@ -436,7 +525,7 @@ class Chapter:
         )
 
     def settings_table(self) -> pd.DataFrame:
-        """This chapter's settings beside Frankle & Carbin's, from the configs of the records used so far.
+        """This chapter's settings beside its paper's (:data:`PAPER_BOXES`), from the configs of the records used.
 
         One row per setting (dataset, networks, training length, trials, precision, hardware);
         where networks differ, the value is given per network.
@@ -455,11 +544,9 @@ class Chapter:
                 sorted({f"{r['provenance']['device']}, {r['provenance']['threads']} threads" for r in records})
             ),
         }
+        paper, box = PAPER_BOXES.get(self.name, ("Frankle & Carbin", PAPER_BOX))
         return pd.DataFrame(
-            [
-                {"setting": name, "this chapter": value, "Frankle & Carbin": PAPER_BOX[name]}
-                for name, value in here.items()
-            ]
+            [{"setting": name, "this chapter": value, paper: box[name]} for name, value in here.items()]
         )
 
     def parameters_table(self) -> pd.DataFrame:
@@ -587,6 +674,7 @@ def _check_together(book: Chapter) -> None:
                 f"iterations there, and rewinding resets to an iteration before the end; "
                 f"valid: an integer from 0 to {iterations - 1:,}"
             )
+    _check_actions(book)
     networks = [network for network, _ in book.conv_runs]
     if not networks and book.images and getattr(p, "conv_network", None):
         networks = [p.conv_network]
@@ -623,6 +711,30 @@ def _check_together(book: Chapter) -> None:
             ) from None
 
 
+def _check_actions(book: Chapter) -> None:
+    """The mask-1 and mask-0 actions are compared with large_final's tickets over at most its levels."""
+    p = book.parameters
+    if not (
+        parse_names("mask1_actions", getattr(p, "mask1_actions", ""), MASK1_VARIANTS, True)
+        or parse_names("mask0_actions", getattr(p, "mask0_actions", ""), MASK0_VARIANTS, True)
+    ):
+        return
+    if "large_final" not in parse_names("criteria", p.criteria, ZHOU_CRITERIA):
+        raise ParameterError(
+            f"parameter criteria={p.criteria!r} is not valid with mask-1 or mask-0 actions: they are compared with "
+            f"the large_final tickets; valid: criteria that include large_final, or mask1_actions='' and "
+            f"mask0_actions=''"
+        )
+    levels = book.lenet_config().levels
+    if p.action_levels is not None and p.action_levels > levels and "action_levels" not in book.given:
+        p.action_levels = levels  # the scale's default, for fewer levels than the scale's own
+    if p.action_levels is not None and p.action_levels > levels:
+        raise ParameterError(
+            f"parameter action_levels={p.action_levels} is not valid at scale {book.scale}: the large_final tickets "
+            f"they are compared with are pruned {levels} times (levels); valid: an integer from 1 to {levels}"
+        )
+
+
 def _conv_parameter_named(book: Chapter, message: str) -> str:
     """``parameter conv_val_size=70000`` when ``message`` is about ``val_size=...``, else the conv parameters."""
     for name, setting in CONV_FIELDS.items():
@@ -638,13 +750,15 @@ def open(
     device: str = "auto",
     store: str | None = None,
     allow_train: bool = False,
+    name: str | None = None,
     **knobs,
 ) -> Chapter:
     """Check the parameters, fill those left at ``None`` from the scale's table, and return the :class:`Chapter`.
 
     ``knobs`` are the chapter's own parameters (names in :data:`CHECKS`, e.g.
     ``levels=None, rewind=None, conv_runs=None``); their resolved values are
-    ``book.parameters.<name>``.
+    ``book.parameters.<name>``. ``name`` is the chapter's (its notebook's)
+    name: where :data:`CHAPTER_DEFAULTS` has its own defaults, they come first.
     """
     check_choice("dataset", dataset, data.names())
     check_choice("scale", scale, SCALES)
@@ -655,15 +769,16 @@ def open(
         raise ParameterError(f"unknown chapter parameter {unknown[0]!r}; valid: {', '.join(CHECKS)}")
     if store is not None and not isinstance(store, (str, pathlib.Path)):
         raise ParameterError(f"parameter store={store!r} is not valid; valid: None (the book's store) or a directory")
-    defaults = SCALE_DEFAULTS[scale]
+    check_choice("name", name, (None, *CHAPTER_DEFAULTS))
+    defaults = {**SCALE_DEFAULTS[scale], **CHAPTER_DEFAULTS.get(name, {}).get(scale, {})}
     given, values = set(), {}
-    for name, value in {"trials": trials, **knobs}.items():
+    for knob, value in {"trials": trials, **knobs}.items():
         if value is None:
-            value = defaults[name]
+            value = defaults[knob]
         else:
-            CHECKS[name](name, value)
-            given.add(name)
-        values[name] = value
+            CHECKS[knob](knob, value)
+            given.add(knob)
+        values[knob] = value
     try:
         resolved_device = resolve_device(device)
         committed_root = default_root()
@@ -685,6 +800,7 @@ def open(
         committed,
         parameters=SimpleNamespace(**values),
         given=frozenset(given),
+        name=name,
     )
     _check_together(book)
     return book

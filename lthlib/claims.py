@@ -109,7 +109,7 @@ def tickets_exist_below(frame: pd.DataFrame, bound: float = 20.0) -> Claim:
         verdict = stats.NOT_SUPPORTED
     else:
         first = compare(_trials(frame, "ticket", min(verdicts)), dense, ACCURACY)
-        verdict = _with_reason(stats.INCONCLUSIVE, first)
+        verdict = with_reason(stats.INCONCLUSIVE, first)
     return Claim(
         "winning tickets exist below 10-20 % of the weights",
         "under 10-20 % (LeNet, Conv-2/4/6)",
@@ -160,7 +160,7 @@ def iterative_beats_oneshot(iterative: pd.DataFrame, oneshot: pd.DataFrame) -> C
     if deep_iterative is None or deep_oneshot is None:
         first = compare(_trials(oneshot if deep_iterative is not None else iterative, "ticket", 1), dense, ACCURACY)
         ours = f"{'one-shot' if deep_oneshot is None else 'iterative'} tickets surely match dense at no level"
-        verdict = _with_reason(stats.INCONCLUSIVE, first)
+        verdict = with_reason(stats.INCONCLUSIVE, first)
     else:
         ours = (
             f"iterative matches dense down to {_percent(iterative, deep_iterative):.1f} %, one-shot down to "
@@ -230,7 +230,7 @@ def arm_ahead(
         paper,
         f"{ahead} minus {behind} over {sizes}: {difference.text(100, ' points')}",
         difference.n,
-        _with_reason(difference.verdict(margin=margin), difference),
+        with_reason(difference.verdict(margin=margin), difference),
         rule,
     )
 
@@ -266,7 +266,7 @@ def lead_change(short: pd.DataFrame, long: pd.DataFrame, level: int, against: st
     if verdict == stats.INCONCLUSIVE and not change.why_inconclusive():
         word = "held (the interval includes no change)"
     else:
-        word = CHANGE_WORDS.get(verdict) or _with_reason(verdict, change)
+        word = CHANGE_WORDS.get(verdict) or with_reason(verdict, change)
     return {
         "tickets ahead of": CONTROLS_BEATEN[against],
         "weights remaining": f"{_percent(long, level):.1f} %",
@@ -289,10 +289,11 @@ def _sooner_and_better(ahead: pd.DataFrame, behind: pd.DataFrame) -> tuple[stats
     """How much sooner ``ahead`` stops than ``behind`` (iterations), how much more accurate, and the joint verdict."""
     sooner = compare(behind, ahead, ITERATION)
     better = compare(ahead, behind, ACCURACY)
-    return sooner, better, _with_reason(stats.combine([sooner.verdict(), better.verdict()]), sooner, better)
+    return sooner, better, with_reason(stats.combine([sooner.verdict(), better.verdict()]), sooner, better)
 
 
-def _with_reason(verdict: str, *parts: stats.Paired) -> str:
+def with_reason(verdict: str, *parts: stats.Paired) -> str:
+    """``verdict``, and when it is inconclusive for a reason found before any interval is read, that reason."""
     reasons = [p.why_inconclusive() for p in parts if p.why_inconclusive()]
     return f"{verdict}: {reasons[0]}" if verdict == stats.INCONCLUSIVE and reasons else verdict
 

@@ -198,17 +198,21 @@ def command_run(args: list[str]) -> int:
 
 
 def summary_lines(record: dict) -> list[str]:
-    """Mean early-stop test accuracy per level and arm, one line each."""
+    """Mean percent remaining and early-stop test accuracy per level and arm, one line each.
+
+    The trials of a level share their size when pruned, not when their masks are learned (supermasks).
+    """
     table = {}
     for run in record["runs"]:
-        table.setdefault((run["level"], run["arm"], round(run["remaining"] * 100, 1)), []).append(
-            run["early_stop"]["test_acc"]
+        table.setdefault((run["level"], run["arm"]), []).append((run["remaining"], run["early_stop"]["test_acc"]))
+    lines = []
+    for (level, arm), runs in sorted(table.items()):
+        remaining, accuracy = (sum(values) / len(runs) for values in zip(*runs))
+        lines.append(
+            f"level {level:2d} {arm:13s} {100 * remaining:5.1f}% remaining  early-stop test accuracy "
+            f"{accuracy:.4f} (n={len(runs)})"
         )
-    return [
-        f"level {level:2d} {arm:13s} {remaining:5.1f}% remaining  early-stop test accuracy "
-        f"{sum(accs) / len(accs):.4f} (n={len(accs)})"
-        for (level, arm, remaining), accs in sorted(table.items())
-    ]
+    return lines
 
 
 def command_verify(args: list[str]) -> int:

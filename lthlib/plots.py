@@ -42,6 +42,12 @@ def criterion_palette() -> dict[str, tuple]:
     return dict(zip(CRITERION_ORDER, colours))
 
 
+def action_palette(names) -> dict[str, tuple]:
+    """``{action: colour}`` for mask-1 or mask-0 ``names``, the first (the ticket's own) in large_final's colour."""
+    names = list(names)
+    return dict(zip(names, [criterion_palette()["large_final"], *sns.color_palette("Set2", len(names) - 1)]))
+
+
 BAND = dict(errorbar=("ci", 95), n_boot=1000, seed=0)
 TRIAL_LINES = dict(units="trial", estimator=None, alpha=0.7, linewidth=1)
 REFERENCE_LEVELS = (100, 51.3, 21.1, 7.0, 3.6, 1.9)
@@ -85,7 +91,8 @@ def _zoom_past_first_evaluation(ax, curves, metric: str) -> None:
 
 
 def _accuracy_axis(ax, column: str) -> None:
-    if column.endswith("acc"):
+    """Fractions (accuracies, the density of a mask) shown as percentages."""
+    if column.endswith("acc") or column == "density":
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
 
 
@@ -144,6 +151,25 @@ def learning_curves(curves, metric: str, ylabel: str, ax=None, title: str | None
     _zoom_past_first_evaluation(ax, curves, metric)
     ax.set_ylabel(ylabel)
     ax.legend(title="weights remaining", ncols=2)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def over_training(
+    curves, metric: str, ylabel: str, hue: str = "arm", style: str | None = None, ax=None, title: str | None = None
+):
+    """``metric`` against training iteration, one line per ``hue`` (and ``style``) value, 95 % band over trials.
+
+    With fewer than 5 trials every trial is drawn instead of a band.
+    """
+    ax = ax or plt.subplots()[1]
+    how = spread(curves, [hue, style, "iteration"])
+    sns.lineplot(data=curves, x="iteration", y=metric, hue=hue, style=style, ax=ax, **how)
+    ax.set_xlabel("training iteration")
+    _accuracy_axis(ax, metric)
+    ax.set_ylabel(ylabel)
+    ax.legend(title=None)
     if title:
         ax.set_title(title)
     return ax

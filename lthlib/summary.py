@@ -17,6 +17,10 @@ import pandas as pd
 def runs_frame(record: dict, **columns) -> pd.DataFrame:
     """One row per run: level, arm, trial, percent remaining, early-stop iteration and accuracies.
 
+    ``init_test_acc`` and ``init_val_acc`` are the accuracies at iteration 0,
+    before any training: the network's starting weights under its mask (a
+    supermask at initialisation, for a pruned level).
+
     ``run`` identifies the trained network (record hash, level, arm, trial);
     ``stopped_at_last_evaluation`` is true when its lowest validation loss came
     at the last evaluation, where early stopping cannot tell whether it would
@@ -37,6 +41,8 @@ def runs_frame(record: dict, **columns) -> pd.DataFrame:
                 "early_stop_test_acc": run["early_stop"]["test_acc"],
                 "early_stop_val_acc": run["early_stop"]["val_acc"],
                 "final_test_acc": run["final"]["test_acc"],
+                "init_test_acc": _at_start(run["curve"], "test_acc"),
+                "init_val_acc": _at_start(run["curve"], "val_acc"),
                 "stopped_at_last_evaluation": run["early_stop"]["iteration"] == run["curve"]["iteration"][-1],
                 "last_evaluation": run["curve"]["iteration"][-1],
                 "run": f"{identity}/{run['level']}/{run['arm']}/{run['trial']}",
@@ -46,6 +52,11 @@ def runs_frame(record: dict, **columns) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows)
     return with_dense_baseline(frame)
+
+
+def _at_start(curve: dict, metric: str) -> float:
+    """``metric`` at iteration 0 of ``curve``, NaN when the curve does not start there."""
+    return curve[metric][0] if metric in curve and curve["iteration"][0] == 0 else float("nan")
 
 
 def with_dense_baseline(frame: pd.DataFrame) -> pd.DataFrame:

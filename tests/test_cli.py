@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from lthlib.cli import main
+from lthlib.cli import main, summary_lines
 
 ENV = {**os.environ, "PYTHONPATH": os.getcwd()}
 
@@ -82,3 +82,11 @@ def test_run_help_lists_every_setting_with_its_help(flag, capsys):
     assert exit.value.code == 0
     out = capsys.readouterr().out
     assert "--eval-every" in out and "steps between evaluations" in out and "--mask0" in out
+
+
+def test_the_summary_has_one_line_per_level_and_arm_even_when_trials_differ_in_size():
+    def run(trial, remaining, accuracy):
+        return dict(level=0, arm="supermask", trial=trial, remaining=remaining, early_stop=dict(test_acc=accuracy))
+
+    record = {"runs": [run(0, 0.50, 0.80), run(1, 0.52, 0.90)]}  # learned masks: each trial its own density
+    assert summary_lines(record) == ["level  0 supermask      51.0% remaining  early-stop test accuracy 0.8500 (n=2)"]

@@ -1,0 +1,391 @@
+"""The sweeps of the Zhou et al. chapters, asked of the store together, and their results as frames.
+
+Every sweep is iterative pruning of LeNet-300-100 (kept weights reset to θ0
+after each round) that differs from the others only in its mask criterion,
+its mask-1 action (what kept weights start from) or its mask-0 action (what
+pruned weights become), so all of them train as one batched run: one dense
+level, then each round's levels of every sweep as one cohort
+(:func:`lthlib.experiments.compute_together`). The two chapters ask for the
+same group, so either one finds the other's results.
+
+Groups (each ``{label: config fields}``):
+
+- ``criteria``: each chosen criterion, original values, pruned weights at zero;
+- ``same_sign``: ``large_final_same_sign`` with original values and with
+  signed constants, the masks of Zhou et al.'s supermasks;
+- ``mask1``: each chosen mask-1 action on the large_final mask;
+- ``mask0``: each chosen mask-0 action on the large_final mask.
+
+The mask-1 and mask-0 sweeps prune ``action_levels`` rounds; their reference
+(original values, pruned weights at zero) is the large_final criterion sweep.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import claims, stats, summary
+
+# What each criterion keeps, layer by layer among the weights still alive (w_i: initial value, w_f: trained).
+CRITERION_RULES = {
+    "large_final": "the largest |w_f| (Frankle & Carbin's rule)",
+    "small_final": "the smallest |w_f|",
+    "large_init": "the largest |w_i|",
+    "small_init": "the smallest |w_i|",
+    "large_init_large_final": "those whose |w_i| and |w_f| are both above the same percentile of their layer",
+    "small_init_small_final": "those whose |w_i| and |w_f| are both below the same percentile of their layer",
+    "magnitude_increase": "the largest |w_f| - |w_i|",
+    "movement": "the largest |w_f - w_i|",
+    "random": "a seeded random choice",
+    "large_final_same_sign": "the largest |w_f| among the weights whose sign did not change",
+}
+
+# What each action sets: the kept weights' starting values (mask-1), the pruned weights' values (mask-0).
+ACTION_RULES = {
+    "original": "their initial values w_i (the ticket)",
+    "reinit": "the whole layer's initial values, permuted across the layer",
+    "reshuffle": "the kept weights' initial values, permuted among them",
+    "signed_reinit": "reinit's magnitudes with the original signs",
+    "signed_reshuffle": "reshuffle's magnitudes with the original signs",
+    "signed_constant": "the layer's initial standard deviation, with the original signs",
+    "rand_signed_constant": "the same constant, with random signs",
+    "zero": "zero, for good (the ticket)",
+    "freeze_init": "frozen at w_i, never trained",
+    "freeze_init_zero_mask": "zero if they moved toward zero in training (|w_f| < |w_i|), else frozen at w_i",
+}
+
+REFERENCE = "large_final"
+SAME_SIGN_CONSTANT = "large_final_same_sign, signed constant"
+SAME_SIGN = {"large_final_same_sign": "original", SAME_SIGN_CONSTANT: "signed_constant"}
+
+
+def _names(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def sweeps(book) -> dict[str, dict[str, dict]]:
+    """``{group: {label: fields}}``: the config fields of every sweep the chapters use (see the module's groups)."""
+    p = book.parameters
+    lenet = dict(experiment="imp", network="lenet", controls=(), **book.lenet_settings())
+    actions = {**lenet, "criterion": REFERENCE, "levels": getattr(p, "action_levels", None) or lenet.get("levels")}
+    if actions["levels"] is None:
+        del actions["levels"]
+    return {
+        "criteria": {name: {**lenet, "criterion": name} for name in _names(p.criteria)},
+        "same_sign": {
+            label: {**lenet, "criterion": "large_final_same_sign", "mask1": start} for label, start in SAME_SIGN.items()
+        },
+        "mask1": {name: {**actions, "mask1": name} for name in _names(getattr(p, "mask1_actions", ""))},
+        "mask0": {name: {**actions, "mask0": name} for name in _names(getattr(p, "mask0_actions", ""))},
+    }
+
+
+def results(book, groups=("criteria", "same_sign", "mask1", "mask0")) -> dict[str, dict[str, dict]]:
+    """``{group: {label: record}}`` for those ``groups`` of :func:`sweeps`, read from the store or trained together."""
+    groups = {group: members for group, members in sweeps(book).items() if group in groups}
+    flat = [(group, label, fields) for group, members in groups.items() for label, fields in members.items()]
+    records = book.results_together(*(fields for _, _, fields in flat))
+    found = {group: {} for group in groups}
+    for (group, label, _), record in zip(flat, records):
+        found[group][label] = record
+    return found
+
+
+def frame(records: dict[str, dict], levels: int | None = None) -> pd.DataFrame:
+    """One row per run of every record, its ``arm`` the record's label; only levels up to ``levels`` if given."""
+    combined = summary.combine({label: summary.runs_frame(record) for label, record in records.items()})
+    return combined if levels is None else combined[combined["level"] <= levels].reset_index(drop=True)
+
+
+def with_reference(found: dict[str, dict[str, dict]], group: str, label: str) -> dict[str, dict]:
+    """The records of ``group`` (mask1 or mask0) after the large_final sweep, labelled ``label`` (original, zero)."""
+    return {label: found["criteria"][REFERENCE], **found[group]}
+
+
+def rules_table(names, rules: dict[str, str], heading: str) -> pd.DataFrame:
+    """``names`` and what each keeps or sets (from ``rules``), a table with columns ``heading`` and its rule."""
+    return pd.DataFrame([{heading: name, "rule": rules[name]} for name in names])
+
+
+def pruned_levels(frame: pd.DataFrame) -> list[int]:
+    return sorted(set(frame.loc[frame["level"] > 0, "level"]))
+
+
+# Zhou et al.'s finding for each comparison, in words (the paper's figure named where the chapter quotes it).
+PAPER = {
+    "beats random": "yes",
+    "loses to random": "no: below random",
+    "like random": "no: close to random",
+    "signed": "yes: the signs recover it",
+    "unsigned": "no: below the ticket",
+}
+
+# What the criteria figure of Zhou et al. shows for each criterion against random.
+CRITERION_FINDINGS = {
+    "large_final": "beats random",
+    "magnitude_increase": "beats random",
+    "large_init_large_final": "beats random",
+    "movement": "beats random",
+    "large_init": "like random",
+    "small_init": "like random",
+    "small_final": "loses to random",
+    "small_init_small_final": "loses to random",
+}
+
+
+# What Zhou et al.'s mask-1 figure shows for each start against the ticket's original values.
+MASK1_FINDINGS = {
+    "reinit": PAPER["unsigned"],
+    "reshuffle": PAPER["unsigned"],
+    "rand_signed_constant": PAPER["unsigned"],
+    "signed_reinit": PAPER["signed"],
+    "signed_reshuffle": PAPER["signed"],
+    "signed_constant": PAPER["signed"],
+}
+
+# What Zhou et al.'s mask-0 figure shows for each value of the pruned weights against zero.
+MASK0_FINDINGS = {
+    "freeze_init": "no: below zeroing",
+    "freeze_init_zero_mask": "yes",
+}
+
+
+def criteria_against_random(frame: pd.DataFrame) -> list[claims.Claim]:
+    """Each criterion's tickets against random pruning in the same trials, accuracy averaged over the levels."""
+    levels = pruned_levels(frame)
+    names = [name for name in dict.fromkeys(frame["arm"]) if name != "random"]
+    return [
+        claims.arm_ahead(
+            frame, name, "random", levels, f"{name} beats random", PAPER[CRITERION_FINDINGS.get(name, "beats random")]
+        )
+        for name in names
+    ]
+
+
+def actions_against(frame: pd.DataFrame, reference: str, findings: dict[str, str]) -> list[claims.Claim]:
+    """Each action's tickets against ``reference``'s (within the matching margin), accuracy averaged over the levels.
+
+    ``findings``: ``{action: paper's finding in words}``.
+    """
+    levels = pruned_levels(frame)
+    names = [name for name in dict.fromkeys(frame["arm"]) if name != reference]
+    return [
+        claims.arm_ahead(
+            frame,
+            name,
+            reference,
+            levels,
+            f"{name} is as good as {reference}",
+            findings.get(name, ""),
+            at_least_as_good=True,
+        )
+        for name in names
+    ]
+
+
+def headline_claims(criteria: pd.DataFrame, mask1: pd.DataFrame, mask0: pd.DataFrame) -> list[claims.Claim]:
+    """Zhou et al.'s main conclusions on criteria, starts and zeros, each judged where its arms were run."""
+    wanted = [
+        (criteria, "large_final", "random", "the lottery ticket's criterion beats a random mask", "yes", False),
+        (
+            criteria,
+            "magnitude_increase",
+            "large_final",
+            "magnitude_increase is as good as large_final",
+            "yes: as good or better",
+            True,
+        ),
+        (criteria, "random", "small_final", "keeping the smallest final weights loses to a random mask", "yes", False),
+        (mask1, "signed_reinit", "reinit", "keeping the signs recovers what reinitialising loses", "yes", False),
+        (mask1, "signed_constant", "original", "a signed constant is as good as the initial values", "yes", True),
+        (
+            mask0,
+            "zero",
+            "freeze_init",
+            "pruned weights set to zero beat pruned weights frozen at their initial values",
+            "yes",
+            False,
+        ),
+        (
+            mask0,
+            "freeze_init_zero_mask",
+            "zero",
+            "zeroing only the weights that moved toward zero is as good as zeroing all pruned weights",
+            "yes",
+            True,
+        ),
+    ]
+    found = []
+    for frame, ahead, behind, claim, paper, as_good in wanted:
+        if {ahead, behind} <= set(frame["arm"]):
+            found.append(claims.arm_ahead(frame, ahead, behind, pruned_levels(frame), claim, paper, as_good))
+    return found
+
+
+# Supermasks: the networks are never trained, only masked.
+CHANCE = 0.1  # ten balanced classes
+
+
+def at_init(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the accuracies before training (iteration 0) in the early-stop columns, for the claims' rules.
+
+    At iteration 0 nothing has trained, so no run "stopped at its last evaluation".
+    """
+    return frame.assign(
+        early_stop_test_acc=frame["init_test_acc"],
+        early_stop_val_acc=frame["init_val_acc"],
+        stopped_at_last_evaluation=False,
+    )
+
+
+def best_level(frame: pd.DataFrame, arm: str, column: str = "early_stop_val_acc") -> int:
+    """The pruned level of ``arm`` with the highest mean validation accuracy (never chosen on the test set)."""
+    rows = summary.distinct(frame[(frame["arm"] == arm) & (frame["level"] > 0)])
+    return int(rows.groupby("level")[column].mean().idxmax())
+
+
+def learned_fields(book) -> dict[str, dict]:
+    """``{label: fields}`` of each learned supermask: every method of ``supermask_methods`` from every start."""
+    p = book.parameters
+    settings = {
+        name: value
+        for name, value in dict(iterations=p.supermask_iterations, eval_every=p.supermask_eval_every).items()
+        if value is not None
+    }
+    return {
+        f"{method}, {start}": dict(experiment="supermask", network="lenet", supermask=method, mask1=start, **settings)
+        for method in _names(p.supermask_methods)
+        for start in _names(p.supermask_starts)
+    }
+
+
+def learned_results(book) -> dict[str, dict]:
+    """``{label: record}`` of :func:`learned_fields`, from the store or trained (one record each)."""
+    return {label: book.result(**fields) for label, fields in learned_fields(book).items()}
+
+
+def learned_frame(records: dict[str, dict]) -> pd.DataFrame:
+    """One row per learned supermask: its ``arm`` the record's label, ``method`` and ``start`` split from it."""
+    frame = summary.combine({label: summary.runs_frame(record) for label, record in records.items()})
+    method, start = zip(*(label.split(", ") for label in frame["arm"])) if len(frame) else ((), ())
+    return frame.assign(method=list(method), start=list(start))
+
+
+def _trials_of(frame: pd.DataFrame, arm: str, level: int) -> pd.DataFrame:
+    rows = summary.distinct(frame[(frame["arm"] == arm) & (frame["level"] == level)])
+    return rows.set_index("trial").sort_index()
+
+
+def learned_table(learned: pd.DataFrame, criteria: pd.DataFrame) -> pd.DataFrame:
+    """Per learned supermask: density, accuracy, and paired differences with the trained dense network and with
+    the large_final ticket whose size is nearest that density (same trials, same θ0)."""
+    rows = []
+    dense = _trials_of(criteria, REFERENCE, 0)
+    for label in dict.fromkeys(learned["arm"]):
+        mine = _trials_of(learned, label, 0)
+        percent = float(mine["percent"].mean())
+        tickets = summary.distinct(criteria[(criteria["arm"] == REFERENCE) & (criteria["level"] > 0)])
+        nearest = int(tickets.groupby("level")["percent"].mean().sub(percent).abs().idxmin())
+        ticket = _trials_of(criteria, REFERENCE, nearest)
+        rows.append(
+            {
+                "supermask": label,
+                "weights kept (%)": f"{percent:.1f}",
+                "test accuracy (%)": f"{100 * mine['early_stop_test_acc'].mean():.2f}",
+                "minus trained dense (points)": claims.compare(mine, dense, claims.ACCURACY).text(100),
+                "ticket at": f"{float(ticket['percent'].mean()):.1f} %",
+                "minus that ticket (points)": claims.compare(mine, ticket, claims.ACCURACY).text(100),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def above_chance(init: pd.DataFrame, arm: str, paper: str) -> claims.Claim:
+    """``arm``'s untrained masked network, at the level chosen on validation, against chance (10 %)."""
+    level = best_level(init, arm)
+    mine = _trials_of(init, arm, level)
+    difference = stats.paired(mine[claims.ACCURACY], [CHANCE] * len(mine))
+    return claims.Claim(
+        f"an untrained network masked by {arm} is far above chance",
+        paper,
+        f"{100 * mine[claims.ACCURACY].mean():.1f} % at {mine['percent'].mean():.1f} % of the weights (the level "
+        f"chosen on validation); minus chance: {difference.text(100, ' points')}",
+        difference.n,
+        claims.with_reason(difference.verdict(), difference),
+        f"the level is the one with the best mean validation accuracy before training; supported when the 95 % "
+        f"interval of its test accuracy minus {100 * CHANCE:g} % lies above 0, not supported when below, "
+        f"else inconclusive",
+    )
+
+
+def learned_beats_init(learned: pd.DataFrame, init: pd.DataFrame, learned_arm: str, init_arm: str, paper: str):
+    """A learned supermask against the untrained masked network of ``init_arm`` at its validation-chosen level."""
+    level = best_level(init, init_arm)
+    mine, theirs = _trials_of(learned, learned_arm, 0), _trials_of(init, init_arm, level)
+    difference = claims.compare(mine, theirs, claims.ACCURACY)
+    return claims.Claim(
+        f"a learned supermask ({learned_arm}) beats the masked network {init_arm}",
+        paper,
+        f"{learned_arm} minus {init_arm} at {theirs['percent'].mean():.1f} %: {difference.text(100, ' points')}",
+        difference.n,
+        claims.with_reason(difference.verdict(), difference),
+        "supported when the 95 % interval of the learned supermask's test accuracy at early stop minus the "
+        "untrained masked network's (at the level chosen on validation) lies above 0, not supported when below, "
+        "else inconclusive",
+    )
+
+
+def supermask_claims(init: pd.DataFrame, learned: pd.DataFrame) -> list[claims.Claim]:
+    """Zhou et al.'s supermask conclusions, each judged where its arms were run."""
+    same_sign, constant = SAME_SIGN
+    found = []
+    arms = set(init["arm"])
+    if constant in arms:
+        found.append(above_chance(init, constant, "yes: 86 % on MNIST"))
+    if {same_sign, REFERENCE} <= arms:
+        found.append(
+            claims.arm_ahead(
+                init,
+                same_sign,
+                REFERENCE,
+                pruned_levels(init),
+                "before training, the same-sign mask beats large_final",
+                "yes",
+            )
+        )
+    if {same_sign, constant} <= arms:
+        found.append(
+            claims.arm_ahead(
+                init,
+                constant,
+                same_sign,
+                pruned_levels(init),
+                "before training, signed constants beat the initial values under the same mask",
+                "yes",
+            )
+        )
+    learned_arms = set(learned["arm"])
+    for start, init_arm in (("signed_constant", constant), ("original", same_sign)):
+        for method in ("bernoulli_rescaled", "bernoulli"):
+            label = f"{method}, {start}"
+            if label in learned_arms and init_arm in arms:
+                found.append(learned_beats_init(learned, init, label, init_arm, "yes"))
+                break
+    for start in ("original", "signed_constant"):
+        plain, rescaled = f"bernoulli, {start}", f"bernoulli_rescaled, {start}"
+        if {plain, rescaled} <= learned_arms:
+            difference = claims.compare(
+                _trials_of(learned, rescaled, 0), _trials_of(learned, plain, 0), claims.ACCURACY
+            )
+            found.append(
+                claims.Claim(
+                    f"dynamic weight rescaling improves a learned supermask ({start})",
+                    "yes",
+                    f"rescaled minus plain: {difference.text(100, ' points')}",
+                    difference.n,
+                    claims.with_reason(difference.verdict(), difference),
+                    "supported when the 95 % interval of the rescaled supermask's test accuracy minus the plain "
+                    "one's (same trials) lies above 0, not supported when below, else inconclusive",
+                )
+            )
+    return found

@@ -1,0 +1,223 @@
+"""The Zhou et al. chapters' parameters, sweeps, frames and claims."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lthlib import chapter, experiments, stats, summary, train, zhou
+from lthlib.chapter import ParameterError
+
+
+def test_a_list_parameter_names_the_bad_item_and_every_valid_one():
+    with pytest.raises(ParameterError) as error:
+        chapter.open(scale="smoke", criteria="large_final,largest")
+    message = str(error.value)
+    assert "criteria names 'largest'" in message and "magnitude_increase" in message and "movement" in message
+    with pytest.raises(ParameterError, match="names one twice"):
+        chapter.open(scale="smoke", criteria="random,random")
+    with pytest.raises(ParameterError, match="names none"):
+        chapter.open(scale="smoke", criteria=" , ")
+    with pytest.raises(ParameterError, match="valid: names separated by commas"):
+        chapter.open(scale="smoke", supermask_methods=3)
+    assert chapter.open(scale="smoke", mask1_actions="").parameters.mask1_actions == ""  # no actions is allowed
+
+
+def test_the_zhou_chapters_have_their_own_defaults_at_book_scale():
+    knobs = dict(iterations=None, eval_every=None, levels=None)
+    zhou_book = chapter.open(name="deconstructing", **knobs).parameters
+    assert (zhou_book.iterations, zhou_book.eval_every, zhou_book.levels) == (15_000, 250, 10)
+    assert chapter.open(name="lottery-ticket", **knobs).parameters.levels == chapter.SCALE_DEFAULTS["book"]["levels"]
+    assert chapter.open(name="deconstructing", iterations=20_000, eval_every=None).parameters.iterations == 20_000
+    with pytest.raises(ParameterError, match="name='zhou'.*deconstructing"):
+        chapter.open(name="zhou")
+
+
+def test_actions_need_the_large_final_tickets_they_are_compared_with():
+    with pytest.raises(ParameterError) as error:
+        chapter.open(scale="smoke", criteria="random", mask1_actions="reinit")
+    assert "criteria='random'" in str(error.value) and "include large_final" in str(error.value)
+    assert chapter.open(scale="smoke", criteria="random", mask1_actions="", mask0_actions="")  # no actions: fine
+    with pytest.raises(ParameterError) as error:
+        chapter.open(scale="smoke", levels=2, action_levels=3, criteria=None, mask0_actions="freeze_init")
+    assert "action_levels=3" in str(error.value) and "from 1 to 2" in str(error.value)
+    fewer = chapter.open(name="deconstructing", levels=4, action_levels=None, criteria=None, mask1_actions=None)
+    assert fewer.parameters.action_levels == 4  # the scale's 8 rounds, cut to the 4 given
+
+
+def smoke_book(tmp_path, **knobs):
+    defaults = dict(
+        criteria="large_final,random",
+        mask1_actions="signed_constant",
+        mask0_actions="freeze_init",
+        action_levels=1,
+        levels=2,
+        iterations=60,
+        eval_every=20,
+    )
+    return chapter.open(
+        name="deconstructing", scale="smoke", store=str(tmp_path), allow_train=True, **{**defaults, **knobs}
+    )
+
+
+def test_every_sweep_of_the_chapters_can_train_together(tmp_path):
+    groups = zhou.sweeps(smoke_book(tmp_path))
+    assert list(groups["criteria"]) == ["large_final", "random"]
+    assert {fields["mask1"] for fields in groups["same_sign"].values()} == {"original", "signed_constant"}
+    assert groups["mask1"]["signed_constant"]["criterion"] == "large_final"
+    assert groups["mask1"]["signed_constant"]["levels"] == 1 and groups["criteria"]["random"]["levels"] == 2
+    book = smoke_book(tmp_path)
+    configs = [book.config(**fields) for members in groups.values() for fields in members.values()]
+    assert len(experiments.check_joint(configs)) == 6  # all distinct, all differing only in their arm fields
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, fashion):
+    book = smoke_book(tmp_path_factory.mktemp("zhou"))
+    return book, zhou.results(book)
+
+
+def test_the_sweeps_share_their_dense_networks_and_match_a_masked_init_computed_independently(trained):
+    book, found = trained
+    dense = [
+        [run["early_stop"]["test_acc"] for run in record["runs"] if run["level"] == 0]
+        for group in found.values()
+        for record in group.values()
+    ]
+    assert all(accuracies == dense[0] for accuracies in dense)  # one dense training, shared by every sweep
+
+    label = zhou.SAME_SIGN_CONSTANT
+    config = book.config(**zhou.sweeps(book)["same_sign"][label])
+    masks = book.store.load_masks(config)
+    dataset = experiments.load_data(config, "cpu")
+    arch = experiments.architecture(config, dataset)
+    initial, biases = experiments.dense_start(config, arch, "cpu")
+    level = 2
+    weights = {
+        layer.name: torch.stack(
+            [
+                torch.sign(initial[layer.name][t])
+                * initial[layer.name][t].std()  # signed constant, by hand
+                * torch.from_numpy(masks[experiments.mask_key(level, "ticket", t, layer.name)])
+                for t in range(config.trials)
+            ]
+        )
+        for layer in arch.layers
+    }
+    _, accuracy = train.evaluate(arch, weights, biases, dataset.test)
+    frame = summary.runs_frame(found["same_sign"][label])
+    stored = frame[(frame["level"] == level)].sort_values("trial")["init_test_acc"].to_numpy()
+    np.testing.assert_allclose(stored, accuracy.numpy(), atol=1e-6)
+    assert (stored > 0.3).all()  # far above chance even after 60 iterations of training for the mask
+
+
+def test_the_chapter_frames_label_each_sweep_and_keep_the_action_levels(trained):
+    book, found = trained
+    mask1 = zhou.frame(zhou.with_reference(found, "mask1", "original"), levels=book.parameters.action_levels)
+    assert set(mask1["arm"]) == {"original", "signed_constant"}
+    assert mask1["level"].max() == 1
+    init = zhou.at_init(zhou.frame(found["same_sign"]))
+    assert (init["early_stop_test_acc"] == init["init_test_acc"]).all() and not init["stopped_at_last_evaluation"].any()
+
+
+def frame(accuracies: dict, validation: dict | None = None, percents=(100.0, 80.0, 64.0)) -> pd.DataFrame:
+    """Hand-made runs: ``{arm: [[trial accuracies] per level]}``; validation accuracies likewise, else the test's."""
+    rows = []
+    for arm, per_level in accuracies.items():
+        for level, values in enumerate(per_level):
+            for trial, value in enumerate(values):
+                val = (validation or accuracies)[arm][level][trial]
+                rows.append(
+                    dict(
+                        arm=arm,
+                        level=level,
+                        trial=trial,
+                        percent=percents[level],
+                        early_stop_test_acc=value,
+                        early_stop_val_acc=val,
+                        init_test_acc=value,
+                        init_val_acc=val,
+                        early_stop_iteration=100,
+                        stopped_at_last_evaluation=False,
+                        run=f"{arm}/{level}/{trial}",
+                    )
+                )
+    return pd.DataFrame(rows)
+
+
+def test_the_level_of_a_masked_init_is_chosen_on_validation_never_on_test():
+    test = {"a": [[0.1] * 5, [0.9, 0.91, 0.9, 0.92, 0.9], [0.5] * 5]}
+    validation = {"a": [[0.1] * 5, [0.5] * 5, [0.8] * 5]}
+    assert zhou.best_level(frame(test, validation), "a") == 2
+    claim = zhou.above_chance(frame(test, validation), "a", "yes")
+    assert "64.0 % of the weights" in claim.ours and claim.verdict == stats.SUPPORTED  # 50 % at the validation's level
+    at_chance = frame({"a": [[0.1] * 5, [0.11, 0.09, 0.1, 0.12, 0.08], [0.1, 0.1, 0.11, 0.09, 0.1]]})
+    assert zhou.above_chance(at_chance, "a", "yes").verdict == stats.INCONCLUSIVE
+
+
+def test_criteria_are_judged_against_random_trial_by_trial():
+    noise = [0.0, 0.004, -0.003, 0.002, -0.001]
+    base = [0.80 + n for n in noise]
+    runs = frame(
+        {
+            "random": [base, base, base],
+            "large_final": [base, [b + 0.02 for b in base], [b + 0.03 + n for b, n in zip(base, noise)]],
+            "small_final": [base, [b - 0.05 for b in base], [b - 0.04 for b in base]],
+        }
+    )
+    verdicts = {claim.claim: claim.verdict for claim in zhou.criteria_against_random(runs)}
+    assert verdicts == {"large_final beats random": stats.SUPPORTED, "small_final beats random": stats.NOT_SUPPORTED}
+    headline = zhou.headline_claims(runs, frame({"original": [base]}), frame({"zero": [base]}))
+    assert [claim.claim for claim in headline] == [
+        "the lottery ticket's criterion beats a random mask",
+        "keeping the smallest final weights loses to a random mask",
+    ]  # claims whose arms were not run are left out
+    assert [claim.verdict for claim in headline] == [stats.SUPPORTED, stats.SUPPORTED]
+
+
+def test_a_learned_supermask_is_set_beside_the_ticket_nearest_its_density():
+    base = [0.85, 0.86, 0.84, 0.85, 0.86]
+    criteria = frame({"large_final": [base, [0.87] * 5, [0.86] * 5]}, percents=(100.0, 80.0, 51.2))
+    learned = frame({"bernoulli, original": [[0.80, 0.81, 0.79, 0.80, 0.81]]}, percents=(55.0,))
+    row = zhou.learned_table(learned, criteria).iloc[0]
+    assert row["ticket at"] == "51.2 %" and row["weights kept (%)"] == "55.0"
+    assert row["minus trained dense (points)"] == "-5.00 [-5.00, -5.00]"
+    assert row["minus that ticket (points)"].startswith("-5.80")
+
+
+def test_the_learned_supermasks_are_every_method_from_every_start():
+    book = types.SimpleNamespace(
+        parameters=types.SimpleNamespace(
+            supermask_methods="bernoulli,edge_popup",
+            supermask_starts="original,signed_constant",
+            supermask_iterations=300,
+            supermask_eval_every=None,
+        )
+    )
+    fields = zhou.learned_fields(book)
+    assert list(fields) == [
+        "bernoulli, original",
+        "bernoulli, signed_constant",
+        "edge_popup, original",
+        "edge_popup, signed_constant",
+    ]
+    assert fields["edge_popup, signed_constant"] == dict(
+        experiment="supermask", network="lenet", supermask="edge_popup", mask1="signed_constant", iterations=300
+    )
+
+
+def test_the_settings_box_names_the_chapters_paper(tmp_path):
+    book = chapter.open(name="supermasks", scale="smoke", store=str(tmp_path))
+    book.used.append(
+        {
+            "config": book.config(experiment="dense", network="lenet").to_dict(),
+            "provenance": {"device": "cpu", "threads": 2},
+        }
+    )
+    table = book.settings_table()
+    assert list(table.columns) == ["setting", "this chapter", "Zhou et al."]
+    assert "440,000 iterations" in table.set_index("setting").loc["training length", "Zhou et al."]
