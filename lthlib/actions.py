@@ -53,6 +53,12 @@ MASK0_ACTIONS = {
     "freeze_init_zero_mask": lambda w_init, w_final, mask: torch.where(
         w_final.abs() < w_init.abs(), torch.zeros_like(w_init), w_init
     ),
+    # beyond Zhou et al.: the complement of their variant (zero the weights that moved away from zero, freeze the
+    # others at w_i), and the pruned weights frozen where training left them
+    "freeze_init_zero_away": lambda w_init, w_final, mask: torch.where(
+        w_final.abs() < w_init.abs(), w_init, torch.zeros_like(w_init)
+    ),
+    "freeze_final": lambda w_init, w_final, mask: w_final.clone(),
 }
 
 

@@ -66,6 +66,7 @@ PAPER_BOX = {
 ZHOU_CRITERIA = tuple(name for name in masks.CRITERIA if name != "large_final_same_sign")
 MASK1_VARIANTS = tuple(name for name in actions.MASK1_ACTIONS if name != "original")
 MASK0_VARIANTS = tuple(name for name in actions.MASK0_ACTIONS if name != "zero")
+ZHOU_MASK0 = ("freeze_init", "freeze_init_zero_mask")  # Zhou et al.'s own; the others are the book's
 
 
 # Zhou et al.'s settings, from their code (the lottery-ticket runs follow Frankle & Carbin's).
@@ -127,7 +128,7 @@ SCALE_DEFAULTS = {
         criteria=",".join(ZHOU_CRITERIA),
         action_levels=1,
         mask1_actions=",".join(MASK1_VARIANTS),
-        mask0_actions=",".join(MASK0_VARIANTS),
+        mask0_actions=",".join(ZHOU_MASK0),
         supermask_methods=",".join(supermask.MODES),
         supermask_starts="original,signed_constant",
         supermask_iterations=100,
@@ -154,7 +155,7 @@ SCALE_DEFAULTS = {
         criteria=",".join(ZHOU_CRITERIA),
         action_levels=8,
         mask1_actions=",".join(MASK1_VARIANTS),
-        mask0_actions=",".join(MASK0_VARIANTS),
+        mask0_actions=",".join(ZHOU_MASK0),
         supermask_methods=",".join(supermask.MODES),
         supermask_starts="original,signed_constant",
         supermask_iterations=15_000,
@@ -181,7 +182,7 @@ SCALE_DEFAULTS = {
         criteria=",".join(ZHOU_CRITERIA),
         action_levels=None,
         mask1_actions=",".join(MASK1_VARIANTS),
-        mask0_actions=",".join(MASK0_VARIANTS),
+        mask0_actions=",".join(ZHOU_MASK0),
         supermask_methods=",".join(supermask.MODES),
         supermask_starts="original,signed_constant",
         supermask_iterations=None,

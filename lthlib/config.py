@@ -112,6 +112,9 @@ class ExperimentConfig:
     test_subset: int | None = _setting(None, "test on the first N test examples only")
     val_size: int | None = _setting(None, "validation examples carved from the training set")
     split_seed: int = _setting(0, "seed of the train/validation split")
+    data_seed: int | None = _setting(
+        None, "master seed of the data order, dropout and sampled masks (None: seed), to vary them alone"
+    )
     supermask: str | None = _setting(
         None, "how experiment supermask learns its mask: " + ", ".join(supermask.MODES) + " (default bernoulli)"
     )
@@ -255,6 +258,7 @@ VALIDATORS = {
     "test_subset": _optional(_int_in(1, MAX_SEED)),
     "val_size": _optional(_int_in(1, MAX_SEED)),
     "split_seed": _int_in(0, MAX_SEED),
+    "data_seed": _optional(_int_in(0, MAX_SEED)),
     "supermask": _optional(_one_of(tuple(supermask.MODES))),
     "density": _optional(_rate),
     "weight_decay": _optional(_non_negative_float),
@@ -338,6 +342,8 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
             density=paper.get("density"),
         )
     changes = {name: value for name, value in filled.items() if getattr(config, name) is None}
+    if config.data_seed == config.seed:
+        changes.update(data_seed=None)  # the same computation as leaving it out, so the same record
     if config.experiment in UNPRUNED:
         _refuse_settings(
             config, PRUNING_ONLY if not learned else tuple(n for n in PRUNING_ONLY if n != "mask1"), filled

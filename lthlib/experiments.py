@@ -139,7 +139,9 @@ def dense_start(config, arch, device) -> tuple[dict, dict]:
 
 
 def data_seeds(config, level: int, count: int) -> list[int]:
-    return [derive_seed(config.seed, "data", level, t) for t in range(count)]
+    """Each trial's seed of its data order (and dropout, sampled masks) at ``level``: from ``data_seed`` if set."""
+    master = config.seed if config.data_seed is None else config.data_seed
+    return [derive_seed(master, "data", level, t) for t in range(count)]
 
 
 def ticket_masks(config, arch, level_from: int, rounds: int, alive: dict, w_init: dict, w_final: dict) -> dict:

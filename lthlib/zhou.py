@@ -52,6 +52,8 @@ ACTION_RULES = {
     "zero": "zero, for good (the ticket)",
     "freeze_init": "frozen at w_i, never trained",
     "freeze_init_zero_mask": "zero if they moved toward zero in training (|w_f| < |w_i|), else frozen at w_i",
+    "freeze_init_zero_away": "zero if they moved away from zero in training, else frozen at w_i",
+    "freeze_final": "frozen at w_f, where training left them",
 }
 
 REFERENCE = "large_final"

@@ -62,6 +62,11 @@ def test_mask0_actions():
     # moved toward zero (|wf| < |wi|): -0.4 -> -0.1, 0.3 -> 0, 0.1 -> 0.05; the rest keep w_init
     expected = torch.tensor([[0.5, 0.0, 0.0], [-0.2, 0.0, -0.6]])
     assert torch.equal(actions.pruned_value("freeze_init_zero_mask", W, w_final, MASK), expected)
+    # the complement: the weights that moved toward zero keep w_init, the others (0.5 -> 0.7, -0.2 -> -0.3,
+    # -0.6 -> -0.9) are zero
+    complement = torch.tensor([[0.0, -0.4, 0.3], [0.0, 0.1, 0.0]])
+    assert torch.equal(actions.pruned_value("freeze_init_zero_away", W, w_final, MASK), complement)
+    assert torch.equal(actions.pruned_value("freeze_final", W, w_final, MASK), w_final)
 
 
 def test_unknown_actions_list_valid_ones():

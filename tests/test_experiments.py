@@ -118,6 +118,15 @@ def test_dense_experiment_trains_only_level_zero(smoke_config, fashion, tmp_path
     assert record["config"]["levels"] == 0 and record["config"]["controls"] == []
 
 
+def test_data_seed_changes_the_data_order_and_keeps_the_initial_weights(smoke_config, fashion):
+    dense = smoke_config.replace(experiment="dense", iterations=60, eval_every=20, trials=2)
+    assert resolve(dense.replace(data_seed=dense.seed)) == resolve(dense)  # the same run, so the same record
+    alone, reordered = (experiments.compute(config, None) for config in (dense, dense.replace(data_seed=7)))
+    for a, b in zip(alone["runs"], reordered["runs"]):
+        assert a["curve"]["val_loss"][0] == b["curve"]["val_loss"][0]  # same θ0: identical before training
+        assert a["curve"]["val_loss"][1:] != b["curve"]["val_loss"][1:]  # another order of the data after
+
+
 class Interrupt(Exception):
     pass
 
@@ -324,7 +333,7 @@ def test_sweeps_that_differ_in_a_shared_setting_are_refused_by_name(smoke_config
         experiments.check_joint([smoke_config, smoke_config.replace(experiment="oneshot")])
 
 
-@pytest.mark.parametrize("mask0", ["freeze_init", "freeze_init_zero_mask"])
+@pytest.mark.parametrize("mask0", ["freeze_init", "freeze_init_zero_mask", "freeze_init_zero_away"])
 def test_pruned_weights_frozen_by_mask0_hold_their_values_through_iterative_pruning(smoke_config, fashion, mask0):
     config = resolve(smoke_config.replace(levels=2, controls=(), mask0=mask0))
     state, _ = experiments.run_imp(config, None, "cpu")
