@@ -62,6 +62,10 @@ MASK0_ACTIONS = {
 }
 
 
+# The mask-0 actions whose values depend on the previous level's trained weights, not only on w_i.
+FROM_TRAINING = ("freeze_init_zero_mask", "freeze_init_zero_away", "freeze_final")
+
+
 def kept_start(action: str, w_init: torch.Tensor, mask: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Starting values of one layer under mask-1 ``action`` (same shape as ``w_init``)."""
     if action not in MASK1_ACTIONS:

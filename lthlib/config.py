@@ -20,7 +20,11 @@ from dataclasses import dataclass, fields
 
 from . import actions, data, masks, models, supermask
 
-EXPERIMENTS = ("dense", "imp", "oneshot", "supermask")
+EXPERIMENTS = ("dense", "imp", "oneshot", "supermask", "swap")
+# Experiments whose pruned levels do not depend on each other, so several train as one cohort of at most
+# MAX_COHORT members (to bound memory).
+LEVELS_TOGETHER = ("oneshot", "swap")
+MAX_COHORT = 48
 SCALES = ("smoke", "book", "paper")
 OPTIMIZERS = ("adam", "sgd")
 PRUNING = ("layerwise", "global")
@@ -344,6 +348,9 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
     changes = {name: value for name, value in filled.items() if getattr(config, name) is None}
     if config.data_seed == config.seed:
         changes.update(data_seed=None)  # the same computation as leaving it out, so the same record
+    if config.experiment == "swap":
+        _check_swap(config)
+        changes.update(controls=())
     if config.experiment in UNPRUNED:
         _refuse_settings(
             config, PRUNING_ONLY if not learned else tuple(n for n in PRUNING_ONLY if n != "mask1"), filled
@@ -375,6 +382,21 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
         )
     _check_against_data(resolved)
     return resolved
+
+
+def _check_swap(config: ExperimentConfig) -> None:
+    """A swap trains each trial's borrowed ticket mask only, from its own θ0: no controls, no pruned values that
+    depend on the training the mask came from."""
+    if config.controls not in ((), ExperimentConfig().controls):
+        raise ConfigError(
+            f"controls={','.join(config.controls)!r} does not apply to experiment='swap' (it trains each trial's "
+            f"swapped mask only); valid: leave it out"
+        )
+    if config.mask0 in actions.FROM_TRAINING:
+        raise ConfigError(
+            f"mask0={config.mask0!r} does not apply to experiment='swap' (it needs the training the mask came "
+            f"from); valid: " + ", ".join(name for name in actions.MASK0_ACTIONS if name not in actions.FROM_TRAINING)
+        )
 
 
 def _refuse_settings(config: ExperimentConfig, names, filled: dict) -> None:
@@ -431,8 +453,8 @@ def _check_against_data(config: ExperimentConfig) -> None:
 def cohort_size(config: ExperimentConfig) -> int:
     """Networks trained at once by the resolved ``config`` (one-shot trains several levels together)."""
     per_level = config.trials * (1 + len(config.controls))
-    if config.experiment == "oneshot":
-        return per_level * max(1, min(config.levels, 48 // per_level))
+    if config.experiment in LEVELS_TOGETHER:
+        return per_level * max(1, min(config.levels, MAX_COHORT // per_level))
     return per_level
 
 

@@ -43,13 +43,21 @@ from dataclasses import dataclass, field, fields
 import torch
 
 from . import __version__, actions, data, masks, models, supermask
-from .config import ExperimentConfig, config_hash, layer_rates, memory_estimate, physical_memory, resolve
+from .config import (
+    LEVELS_TOGETHER,
+    MAX_COHORT,
+    ExperimentConfig,
+    config_hash,
+    layer_rates,
+    memory_estimate,
+    physical_memory,
+    resolve,
+)
 from .seeds import derive_seed, generator
 from .store import MissingResult, Store, StoreError
 from .train import Cohort, TrainSettings, check_finite, effective_weights, train
 
 CONTROL_START = {"reinit": "reinit", "random_prune": "original"}
-MAX_COHORT = 48  # members trained at once by one-shot pruning, to bound memory
 
 
 @dataclass
@@ -94,11 +102,17 @@ def mask_key(level: int, arm: str, trial: int, layer: str) -> str:
     return f"level{level}/{arm}/{trial}/{layer}"
 
 
+# The arm whose masks a record stores per level, where it is not "ticket".
+STORED_ARM = {"swap": "swapped"}
+
+
 def stored_tickets(stored_masks: dict, config, level: int, layers, device) -> dict:
-    """The ticket masks of ``level`` from a record's unpacked masks: ``{layer: (T, ...) bool}`` on ``device``."""
+    """The masks ``level`` trained (its tickets', or a swap's borrowed ones) from a record's unpacked masks:
+    ``{layer: (T, ...) bool}`` on ``device``."""
+    arm = STORED_ARM.get(config.experiment, "ticket")
     return {
         name: torch.stack(
-            [torch.from_numpy(stored_masks[mask_key(level, "ticket", t, name)]) for t in range(config.trials)]
+            [torch.from_numpy(stored_masks[mask_key(level, arm, t, name)]) for t in range(config.trials)]
         ).to(device)
         for name in layers
     }
@@ -317,7 +331,13 @@ def supermask_level(config, arch, dataset, device, progress=None, iterations=Non
 
 
 # What level 0 of each experiment trains: the dense networks, or the learned supermasks.
-FIRST_LEVEL = {"dense": dense_level, "imp": dense_level, "oneshot": dense_level, "supermask": supermask_level}
+FIRST_LEVEL = {
+    "dense": dense_level,
+    "imp": dense_level,
+    "oneshot": dense_level,
+    "supermask": supermask_level,
+    "swap": dense_level,
+}
 
 
 def first_level(config, arch, dataset, device, progress=None, iterations=None) -> LevelState:
@@ -359,10 +379,10 @@ def shorter_sweep(config, store, report) -> tuple[ExperimentConfig, dict] | None
     """The stored iterative sweep of ``config`` with the most levels short of ``config.levels``, or ``None``.
 
     Only an iterative sweep whose pruned weights do not depend on the previous
-    level's trained weights (``mask0`` other than ``freeze_init_zero_mask``) can
-    be extended. A stored sweep that fails the store's checks is reported and passed over.
+    level's trained weights (``mask0`` not in :data:`lthlib.actions.FROM_TRAINING`)
+    can be extended. A stored sweep that fails the store's checks is reported and passed over.
     """
-    if store is None or config.experiment != "imp" or config.mask0 == "freeze_init_zero_mask":
+    if store is None or config.experiment != "imp" or config.mask0 in actions.FROM_TRAINING:
         return None
     for levels in range(config.levels - 1, 0, -1):
         shorter = config.replace(levels=levels)
@@ -495,13 +515,65 @@ def oneshot_masks(config, arch, level: int, dense: LevelState) -> dict:
 
 
 def cohort_levels(config) -> list[list[int]]:
-    """Which levels train together: one per cohort for IMP; for one-shot, as many as fit ``MAX_COHORT``."""
-    if config.experiment != "oneshot":
+    """Which levels train together: one per cohort for IMP; for one-shot and swaps, as many as fit ``MAX_COHORT``."""
+    if config.experiment not in LEVELS_TOGETHER:
         return [[level] for level in range(config.levels + 1)]
     per_level = config.trials * (1 + len(config.controls))
     chunk = max(1, MAX_COHORT // per_level)
     pruned = list(range(1, config.levels + 1))
     return [[0]] + [pruned[i : i + chunk] for i in range(0, len(pruned), chunk)]
+
+
+def source_sweep(config) -> ExperimentConfig:
+    """The iterative sweep whose ticket masks the swap experiment ``config`` borrows: its own resolved settings
+    (no controls) as experiment imp."""
+    return resolve(resolve(config).replace(experiment="imp"))
+
+
+def _source_masks(config, store, device) -> dict[str, torch.Tensor]:
+    """Every stored mask of ``config``'s source sweep (computed first when the store lacks it)."""
+    source = source_sweep(config)
+    if store is None:
+        state, _ = run_imp(source, None, device)
+        return {key: mask.cpu() for key, mask in state.masks.items()}
+    result(source, store, device)
+    return {key: torch.from_numpy(mask) for key, mask in store.load_masks(source).items()}
+
+
+def swapped_masks(config, masks: dict, level: int, layers, device) -> dict:
+    """``{layer: (T, ...) bool}``: the source's ticket masks of ``level``, trial t holding trial (t + 1) mod T's."""
+    donors = [(t + 1) % config.trials for t in range(config.trials)]
+    return {
+        name: torch.stack([masks[mask_key(level, "ticket", donor, name)] for donor in donors]).to(device)
+        for name in layers
+    }
+
+
+def run_swap(config, store, device, progress=None) -> tuple[LevelState, float]:
+    """Each trial trains, from its own θ0, the ticket mask another trial found (arm ``swapped``), every level.
+
+    Level 0 is the dense network of each trial. With one trial a mask is its own donor.
+    """
+    dataset = load_data(config, device)
+    arch = architecture(config, dataset)
+    masks = _source_masks(config, store, device)
+    state, clock = _resume_or_start(config, store, arch, dataset, device, progress)
+    layers = [layer.name for layer in arch.layers]
+    for levels in cohort_levels(config)[1:]:
+        if levels[-1] <= state.level:
+            continue
+        swapped = {level: swapped_masks(config, masks, level, layers, device) for level in levels}
+        cohort = concat_cohorts(
+            [level_cohort(config, level, {"ticket": swapped[level]}, state.reset, state.final) for level in levels]
+        )
+        trained = train_cohort(config, arch, dataset, cohort, progress=progress)
+        for index, level in enumerate(levels):
+            arm = {STORED_ARM["swap"]: swapped[level]}
+            state.runs += _summaries(level, arm, trained, config, offset=index * config.trials)
+            state.masks.update(_masks_to_store(level, arm, arm=STORED_ARM["swap"]))
+        state.level = levels[-1]
+        _checkpoint(store, config, state, clock)
+    return state, clock
 
 
 def run_single(config, store, device, progress=None) -> tuple[LevelState, float]:
@@ -511,7 +583,13 @@ def run_single(config, store, device, progress=None) -> tuple[LevelState, float]
     return _resume_or_start(config, store, arch, dataset, device, progress)
 
 
-EXPERIMENTS = {"dense": run_single, "imp": run_imp, "oneshot": run_oneshot, "supermask": run_single}
+EXPERIMENTS = {
+    "dense": run_single,
+    "imp": run_imp,
+    "oneshot": run_oneshot,
+    "supermask": run_single,
+    "swap": run_swap,
+}
 
 
 def _to(tree, device):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pathlib
 from dataclasses import dataclass
 
-from . import experiments
+from . import actions, experiments
 from .config import ExperimentConfig
 from .store import MASKS, RECORD, Store, StoreError, unpack_masks
 
@@ -114,11 +114,9 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
             iterations, worst = _deviation(runs_by_level[0], [run["curve"] for run in dense.runs], steps)
             checks.append(LevelCheck(0, iterations, worst))
             continue
-        if config.mask0 == "freeze_init_zero_mask":
+        if config.mask0 in actions.FROM_TRAINING:
             checks += [
-                LevelCheck(
-                    level, [], 0.0, " (skipped: freeze_init_zero_mask needs the trained weights the mask came from)"
-                )
+                LevelCheck(level, [], 0.0, f" (skipped: {config.mask0} needs the trained weights the mask came from)")
                 for level in wanted
             ]
             continue

@@ -9,11 +9,12 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 
-from lthlib import experiments, masks
-from lthlib.config import config_hash, resolve
+from lthlib import experiments, masks, verify
+from lthlib.config import ConfigError, config_hash, resolve
 from lthlib.store import Store, unpack_masks
 from lthlib.train import Cohort, TrainSettings, train
 
@@ -355,3 +356,27 @@ def test_sweeps_too_large_to_train_together_are_refused_before_any_work(smoke_co
     experiments.check_joint(configs[:1])
     with pytest.raises(experiments.JointError, match="3 sweeps trained together would need about 0.3 GiB"):
         experiments.check_joint(configs)
+
+
+def test_a_swap_trains_each_trial_the_mask_another_trial_found(smoke_config, fashion, tmp_path):
+    store = Store(tmp_path)
+    config = smoke_config.replace(experiment="swap", levels=2, trials=3, iterations=60, eval_every=20)
+    swap = experiments.result(config, store)
+    source = experiments.source_sweep(config)
+    own, borrowed = store.load_masks(source), store.load_masks(config)
+    for level in (1, 2):
+        for trial in range(3):
+            donor = (trial + 1) % 3
+            for layer in swap["layers"]:
+                got = borrowed[experiments.mask_key(level, "swapped", trial, layer)]
+                assert np.array_equal(got, own[experiments.mask_key(level, "ticket", donor, layer)])
+                assert not np.array_equal(got, own[experiments.mask_key(level, "ticket", trial, layer)])
+    dense = [run["curve"] for run in swap["runs"] if run["level"] == 0]
+    assert dense == [run["curve"] for run in store.load(source)["runs"] if run["level"] == 0 and run["arm"] == "ticket"]
+    assert {run["arm"] for run in swap["runs"] if run["level"] > 0} == {"swapped"}
+    with pytest.raises(ConfigError, match="controls='reinit'.*swap"):
+        resolve(config.replace(controls=("reinit",)))
+    with pytest.raises(ConfigError, match="mask0='freeze_final'.*swap.*valid: zero, freeze_init"):
+        resolve(config.replace(mask0="freeze_final"))
+    report = verify.verify(store.directory(resolve(config)), steps=20, all_levels=True)
+    assert report.ok, report
