@@ -20,10 +20,12 @@ from dataclasses import dataclass, fields
 
 from . import actions, data, masks, models, supermask
 
-EXPERIMENTS = ("dense", "imp", "oneshot", "supermask", "swap")
+EXPERIMENTS = ("dense", "imp", "oneshot", "supermask", "swap", "signs")
 # Experiments whose pruned levels do not depend on each other, so several train as one cohort of at most
 # MAX_COHORT members (to bound memory).
-LEVELS_TOGETHER = ("oneshot", "swap")
+LEVELS_TOGETHER = ("oneshot", "swap", "signs")
+# Experiments that train again the ticket masks of a stored iterative sweep (their source): no controls.
+BORROWING = ("swap", "signs")
 MAX_COHORT = 48
 SCALES = ("smoke", "book", "paper")
 OPTIMIZERS = ("adam", "sgd")
@@ -348,8 +350,8 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
     changes = {name: value for name, value in filled.items() if getattr(config, name) is None}
     if config.data_seed == config.seed:
         changes.update(data_seed=None)  # the same computation as leaving it out, so the same record
-    if config.experiment == "swap":
-        _check_swap(config)
+    if config.experiment in BORROWING:
+        _check_borrowing(config)
         changes.update(controls=())
     if config.experiment in UNPRUNED:
         _refuse_settings(
@@ -384,18 +386,19 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
     return resolved
 
 
-def _check_swap(config: ExperimentConfig) -> None:
-    """A swap trains each trial's borrowed ticket mask only, from its own θ0: no controls, no pruned values that
+def _check_borrowing(config: ExperimentConfig) -> None:
+    """A swap or a sign probe trains stored ticket masks again, nothing else: no controls, no pruned values that
     depend on the training the mask came from."""
     if config.controls not in ((), ExperimentConfig().controls):
         raise ConfigError(
-            f"controls={','.join(config.controls)!r} does not apply to experiment='swap' (it trains each trial's "
-            f"swapped mask only); valid: leave it out"
+            f"controls={','.join(config.controls)!r} does not apply to experiment={config.experiment!r} (it trains "
+            f"stored ticket masks only); valid: leave it out"
         )
     if config.mask0 in actions.FROM_TRAINING:
         raise ConfigError(
-            f"mask0={config.mask0!r} does not apply to experiment='swap' (it needs the training the mask came "
-            f"from); valid: " + ", ".join(name for name in actions.MASK0_ACTIONS if name not in actions.FROM_TRAINING)
+            f"mask0={config.mask0!r} does not apply to experiment={config.experiment!r} (it needs the training the "
+            f"mask came from); valid: "
+            + ", ".join(name for name in actions.MASK0_ACTIONS if name not in actions.FROM_TRAINING)
         )
 
 

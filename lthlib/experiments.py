@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, fields
 
 import torch
 
-from . import __version__, actions, data, masks, models, supermask
+from . import __version__, actions, data, masks, models, probes, supermask
 from .config import (
     LEVELS_TOGETHER,
     MAX_COHORT,
@@ -242,13 +242,15 @@ def run_summary(level: int, arm: str, trial: int, mask: dict, trained, k: int) -
     }
 
 
-def train_cohort(config, arch, dataset, cohort, snapshot_at=None, progress=None, iterations=None, mode=None):
+def train_cohort(
+    config, arch, dataset, cohort, snapshot_at=None, progress=None, iterations=None, mode=None, probe=None
+):
     """Train one cohort with ``config``'s settings (``iterations`` overrides its length); refuse a diverged run."""
     settings = TrainSettings.from_config(config)
     if iterations is not None:
         settings = dataclasses.replace(settings, iterations=iterations, horizon=config.iterations)
     on_step = (lambda done: progress.advance(1)) if progress is not None else None
-    trained = train(arch, dataset, cohort, settings, snapshot_at=snapshot_at, progress=on_step, mode=mode)
+    trained = train(arch, dataset, cohort, settings, snapshot_at=snapshot_at, progress=on_step, mode=mode, probe=probe)
     check_finite(trained)
     return trained
 
@@ -337,6 +339,7 @@ FIRST_LEVEL = {
     "oneshot": dense_level,
     "supermask": supermask_level,
     "swap": dense_level,
+    "signs": dense_level,
 }
 
 
@@ -520,7 +523,8 @@ def cohort_levels(config) -> list[list[int]]:
         return [[level] for level in range(config.levels + 1)]
     per_level = config.trials * (1 + len(config.controls))
     chunk = max(1, MAX_COHORT // per_level)
-    pruned = list(range(1, config.levels + 1))
+    last = config.levels - 1 if config.experiment == "signs" else config.levels  # signs probes up to the last mask
+    pruned = list(range(1, last + 1))
     return [[0]] + [pruned[i : i + chunk] for i in range(0, len(pruned), chunk)]
 
 
@@ -540,13 +544,16 @@ def _source_masks(config, store, device) -> dict[str, torch.Tensor]:
     return {key: torch.from_numpy(mask) for key, mask in store.load_masks(source).items()}
 
 
+def source_tickets(masks: dict, level: int, trials, layers, device) -> dict:
+    """``{layer: (T, ...) bool}``: the source's ticket masks of ``level``, of ``trials`` in that order."""
+    return {
+        name: torch.stack([masks[mask_key(level, "ticket", t, name)] for t in trials]).to(device) for name in layers
+    }
+
+
 def swapped_masks(config, masks: dict, level: int, layers, device) -> dict:
     """``{layer: (T, ...) bool}``: the source's ticket masks of ``level``, trial t holding trial (t + 1) mod T's."""
-    donors = [(t + 1) % config.trials for t in range(config.trials)]
-    return {
-        name: torch.stack([masks[mask_key(level, "ticket", donor, name)] for donor in donors]).to(device)
-        for name in layers
-    }
+    return source_tickets(masks, level, [(t + 1) % config.trials for t in range(config.trials)], layers, device)
 
 
 def run_swap(config, store, device, progress=None) -> tuple[LevelState, float]:
@@ -576,6 +583,55 @@ def run_swap(config, store, device, progress=None) -> tuple[LevelState, float]:
     return state, clock
 
 
+def run_signs(config, store, device, progress=None) -> tuple[LevelState, float]:
+    """The source sweep's dense networks and tickets of levels 0 .. levels - 1, trained again with a sign probe.
+
+    Every run is the source's own (same θ0, mask and data order); its curve
+    adds, at every evaluation point, the fractions of weights whose sign
+    differs from the start and whose magnitude grew (:func:`lthlib.probes.signs`),
+    in two groups: the weights the next pruning round keeps (``kept_*``) and
+    those it removes (``pruned_*``).
+    """
+    dataset = load_data(config, device)
+    arch = architecture(config, dataset)
+    layers = [layer.name for layer in arch.layers]
+    masks = _source_masks(config, store, device)
+    trials = range(config.trials)
+    reset = dense_start(config, arch, device)
+    full = {name: torch.ones_like(w, dtype=torch.bool) for name, w in reset[0].items()}
+    saved = store.load_checkpoint(config) if store is not None else None
+    if saved is not None:
+        state = LevelState.from_checkpoint(saved, device)
+        state.resumed_after_levels.append(state.level)
+    else:
+        state = LevelState(-1, {}, {}, {}, {}, {}, [], {}, {layer.name: list(layer.shape) for layer in arch.layers})
+    clock = time.perf_counter() - state.seconds
+    for levels in cohort_levels(config):
+        if levels[-1] <= state.level:
+            continue
+        alive = {
+            level: full if level == 0 else source_tickets(masks, level, trials, layers, device) for level in levels
+        }
+        after = {level: source_tickets(masks, level + 1, trials, layers, device) for level in levels}
+        cohort = concat_cohorts(
+            [level_cohort(config, level, {"ticket": alive[level]}, reset, None) for level in levels]
+        )
+        groups = {
+            "kept": {name: torch.cat([after[level][name] for level in levels]) for name in layers},
+            "pruned": {
+                name: torch.cat([alive[level][name] & ~after[level][name] for level in levels]) for name in layers
+            },
+        }
+        probe = probes.signs(effective_weights(cohort.weights, cohort.masks, cohort.frozen), groups)
+        trained = train_cohort(config, arch, dataset, cohort, progress=progress, probe=probe)
+        for index, level in enumerate(levels):
+            state.runs += _summaries(level, {"ticket": alive[level]}, trained, config, offset=index * config.trials)
+            state.masks.update(_masks_to_store(level, {"ticket": alive[level]}))
+        state.level = levels[-1]
+        _checkpoint(store, config, state, clock)
+    return state, clock
+
+
 def run_single(config, store, device, progress=None) -> tuple[LevelState, float]:
     """Level 0 only, ``trials`` networks: dense training, or learned supermasks."""
     dataset = load_data(config, device)
@@ -589,6 +645,7 @@ EXPERIMENTS = {
     "oneshot": run_oneshot,
     "supermask": run_single,
     "swap": run_swap,
+    "signs": run_signs,
 }
 
 

@@ -380,3 +380,38 @@ def test_a_swap_trains_each_trial_the_mask_another_trial_found(smoke_config, fas
         resolve(config.replace(mask0="freeze_final"))
     report = verify.verify(store.directory(resolve(config)), steps=20, all_levels=True)
     assert report.ok, report
+
+
+def test_the_sign_probe_retrains_the_source_runs_and_counts_flips_by_hand(smoke_config, fashion, tmp_path):
+    store = Store(tmp_path)
+    config = resolve(smoke_config.replace(experiment="signs", levels=3, trials=2, iterations=60, eval_every=20))
+    probed = experiments.result(config, store)
+    source = store.load(experiments.source_sweep(config))
+    assert sorted({run["level"] for run in probed["runs"]}) == [0, 1, 2]  # each level but the last has a next mask
+    for run in probed["runs"]:
+        twin = next(
+            r for r in source["runs"] if (r["level"], r["arm"], r["trial"]) == (run["level"], "ticket", run["trial"])
+        )
+        assert {k: run["curve"][k] for k in twin["curve"]} == twin["curve"]  # the same training, plus the probe
+        assert all(
+            run["curve"][key][0] == 0.0 for key in ("kept_flipped", "kept_grew", "pruned_flipped", "pruned_grew")
+        )
+
+    # level 0 by hand: the dense networks' final weights against θ0, in the group the first round prunes
+    dataset = experiments.load_data(config, "cpu")
+    arch = experiments.architecture(config, dataset)
+    initial, biases = experiments.dense_start(config, arch, "cpu")
+    full = {name: torch.ones_like(w, dtype=torch.bool) for name, w in initial.items()}
+    cohort = experiments.level_cohort(config, 0, {"ticket": full}, (initial, biases), None)
+    final = experiments.train_cohort(config, arch, dataset, cohort).weights
+    masks_after = store.load_masks(experiments.source_sweep(config))
+    for trial in range(2):
+        flipped = pruned = 0
+        for name in initial:
+            removed = ~torch.from_numpy(masks_after[experiments.mask_key(1, "ticket", trial, name)])
+            changed = torch.sign(final[name][trial]) != torch.sign(initial[name][trial])
+            flipped += int((changed & removed).sum())
+            pruned += int(removed.sum())
+        run = next(r for r in probed["runs"] if r["level"] == 0 and r["trial"] == trial)
+        assert run["curve"]["pruned_flipped"][-1] == pytest.approx(flipped / pruned)
+    assert verify.verify(store.directory(config), steps=20, all_levels=True).ok
