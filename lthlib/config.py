@@ -30,7 +30,11 @@ MAX_COHORT = 48
 SCALES = ("smoke", "book", "paper")
 OPTIMIZERS = ("adam", "sgd")
 PRUNING = ("layerwise", "global")
-CONTROLS = ("reinit", "random_prune")
+# Control arms of a pruning experiment, each with the ticket's mask (random_prune: a random one of its size):
+# reinit and random_prune as in Frankle & Carbin; rewind (kept weights from the dense network at iteration
+# control_rewind) and finetune / finetune_low (kept weights from the trained weights the mask came from, at the
+# learning rate and at a tenth of it) for the comparison of Renda et al. (2020).
+CONTROLS = ("reinit", "random_prune", "rewind", "finetune", "finetune_low")
 PRECISIONS = ("float32", "bfloat16")
 SCHEDULES = ("constant", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
@@ -118,6 +122,9 @@ class ExperimentConfig:
     test_subset: int | None = _setting(None, "test on the first N test examples only")
     val_size: int | None = _setting(None, "validation examples carved from the training set")
     split_seed: int = _setting(0, "seed of the train/validation split")
+    control_rewind: int | None = _setting(
+        None, "iteration the rewind control's kept weights come from (None: a twentieth of the iterations)"
+    )
     data_seed: int | None = _setting(
         None, "master seed of the data order, dropout and sampled masks (None: seed), to vary them alone"
     )
@@ -265,6 +272,7 @@ VALIDATORS = {
     "val_size": _optional(_int_in(1, MAX_SEED)),
     "split_seed": _int_in(0, MAX_SEED),
     "data_seed": _optional(_int_in(0, MAX_SEED)),
+    "control_rewind": _optional(_positive_int),
     "supermask": _optional(_one_of(tuple(supermask.MODES))),
     "density": _optional(_rate),
     "weight_decay": _optional(_non_negative_float),
@@ -377,6 +385,7 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
                 f"{name}={getattr(resolved, name)} must not exceed iterations={resolved.iterations}; "
                 f"valid: 0..{resolved.iterations}"
             )
+    resolved = _resolve_control_rewind(resolved)
     if resolved.rewind >= resolved.iterations:
         raise ConfigError(
             f"rewind={resolved.rewind} must be smaller than iterations={resolved.iterations}; "
@@ -384,6 +393,29 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
         )
     _check_against_data(resolved)
     return resolved
+
+
+def _resolve_control_rewind(config: ExperimentConfig) -> ExperimentConfig:
+    """``control_rewind`` filled (5 % of the training) when the rewind control is asked for, refused otherwise."""
+    if "rewind" not in config.controls:
+        if config.control_rewind is not None:
+            raise ConfigError(
+                f"control_rewind={config.control_rewind} applies only with the rewind control; valid: leave it out, "
+                f"or add rewind to controls"
+            )
+        return config
+    if config.rewind:
+        raise ConfigError(
+            f"controls rewind compares rewound tickets with tickets reset to θ0, but rewind={config.rewind} rewinds "
+            f"the tickets themselves; valid: rewind=0 with the rewind control (its iteration is control_rewind)"
+        )
+    iteration = config.control_rewind or max(1, round(0.05 * config.iterations))
+    if iteration >= config.iterations:
+        raise ConfigError(
+            f"control_rewind={iteration} must be smaller than iterations={config.iterations}; "
+            f"valid: 1..{config.iterations - 1}"
+        )
+    return validate(config.replace(control_rewind=iteration))
 
 
 def _check_borrowing(config: ExperimentConfig) -> None:

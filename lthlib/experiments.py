@@ -57,7 +57,18 @@ from .seeds import derive_seed, generator
 from .store import MissingResult, Store, StoreError
 from .train import Cohort, TrainSettings, check_finite, effective_weights, train
 
-CONTROL_START = {"reinit": "reinit", "random_prune": "original"}
+# Where each arm's kept weights start and at what learning rate: (source, mask-1 action, learning-rate factor).
+# Sources: "reset" (θ0, or θk when the tickets rewind), "rewound" (the dense network at iteration
+# control_rewind), "final" (the trained weights the mask was computed from); None: the config's mask1.
+FINETUNE_LOW = 0.1
+ARM_STARTS = {
+    "ticket": ("reset", None, 1.0),
+    "reinit": ("reset", "reinit", 1.0),
+    "random_prune": ("reset", "original", 1.0),
+    "rewind": ("rewound", "original", 1.0),
+    "finetune": ("final", "original", 1.0),
+    "finetune_low": ("final", "original", FINETUNE_LOW),
+}
 
 
 @dataclass
@@ -85,10 +96,20 @@ class LevelState:
     resumed_after_levels: list = field(default_factory=list)
     extended_from: dict | None = None
     trained_with: list = field(default_factory=list)
+    final_biases: dict = field(default_factory=dict)
+    rewound_weights: dict = field(default_factory=dict)
+    rewound_biases: dict = field(default_factory=dict)
 
     @property
     def reset(self) -> tuple[dict, dict]:
         return self.reset_weights, self.reset_biases
+
+    def starts(self) -> dict[str, tuple[dict, dict]]:
+        """The weights and biases arms can start from besides the reset ones (see :data:`ARM_STARTS`)."""
+        found = {"final": (self.final, self.final_biases)}
+        if self.rewound_weights:
+            found["rewound"] = (self.rewound_weights, self.rewound_biases)
+        return found
 
     def to_checkpoint(self) -> dict:
         return {f.name: _to(getattr(self, f.name), "cpu") for f in fields(self)}
@@ -182,23 +203,39 @@ def random_masks(config, level: int, reference: dict) -> dict:
     return stack(per_trial)
 
 
-def level_cohort(config, level: int, arm_masks: dict, reset: tuple[dict, dict], previous_final: dict | None) -> Cohort:
+def level_cohort(
+    config,
+    level: int,
+    arm_masks: dict,
+    reset: tuple[dict, dict],
+    previous_final: dict | None,
+    sources: dict | None = None,
+) -> Cohort:
     """The cohort of one level: for each arm (ticket first) and trial, start weights, mask, frozen values.
 
     ``arm_masks``: arm -> {layer: (T, ...) bool}; ``reset``: the (T, ...)
     weights and biases that kept weights reset to (θ0 or the rewound θk);
     ``previous_final``: the trained weights the ticket mask came from (needed
-    by ``freeze_init_zero_mask``).
+    by the mask-0 actions of :data:`lthlib.actions.FROM_TRAINING`);
+    ``sources``: the other starts arms may need (:meth:`LevelState.starts`).
     """
-    reset_weights, reset_biases = reset
-    starts, frozen_layers, mask_list, biases = [], [], [], []
+    sources = {"reset": reset, **(sources or {})}
+    reset_weights = reset[0]
+    starts, frozen_layers, mask_list, biases, scales = [], [], [], [], []
     for arm, arm_mask in arm_masks.items():
-        start_action = config.mask1 if arm == "ticket" else CONTROL_START[arm]
+        source, start_action, scale = ARM_STARTS[arm]
+        if source not in sources:
+            raise ValueError(f"arm {arm!r} starts from the {source} weights, which this level was not given")
+        from_weights, from_biases = sources[source]
         for t in range(config.trials):
             w0, mask = member(reset_weights, t), member(arm_mask, t)
+            origin = member(from_weights, t)
             start = {
                 name: actions.kept_start(
-                    start_action, w0[name], mask[name], generator(config.seed, "mask1", level, arm, t, name)
+                    start_action or config.mask1,
+                    origin[name],
+                    mask[name],
+                    generator(config.seed, "mask1", level, arm, t, name),
                 )
                 for name in w0
             }
@@ -207,12 +244,13 @@ def level_cohort(config, level: int, arm_masks: dict, reset: tuple[dict, dict], 
             starts.append(start)
             frozen_layers.append(frozen)
             mask_list.append(mask)
-            biases.append(member(reset_biases, t))
+            biases.append(member(from_biases, t))
+            scales.append(scale)
     frozen = {}
     if config.mask0 != "zero":
         frozen = stack(frozen_layers)
     seeds = data_seeds(config, level, config.trials) * len(arm_masks)
-    return Cohort(stack(starts), stack(biases), stack(mask_list), frozen, seeds)
+    return Cohort(stack(starts), stack(biases), stack(mask_list), frozen, seeds, scales if set(scales) != {1.0} else [])
 
 
 def concat_cohorts(cohorts: list[Cohort]) -> Cohort:
@@ -224,7 +262,15 @@ def concat_cohorts(cohorts: list[Cohort]) -> Cohort:
         frozen = {
             n: torch.cat([c.frozen[n] if c.frozen else torch.zeros_like(c.weights[n]) for c in cohorts]) for n in names
         }
-    return Cohort(cat("weights"), cat("biases"), cat("masks"), frozen, [s for c in cohorts for s in c.data_seeds])
+    scales = [scale for c in cohorts for scale in (c.lr_scale or [1.0] * c.size)]
+    return Cohort(
+        cat("weights"),
+        cat("biases"),
+        cat("masks"),
+        frozen,
+        [s for c in cohorts for s in c.data_seeds],
+        scales if set(scales) != {1.0} else [],
+    )
 
 
 def run_summary(level: int, arm: str, trial: int, mask: dict, trained, k: int) -> dict:
@@ -274,14 +320,17 @@ def _masks_to_store(level, arm_masks, arm="ticket") -> dict:
 
 
 def dense_level(config, arch, dataset, device, progress=None, iterations=None) -> LevelState:
-    """Level 0: every trial's dense network from θ0, with a snapshot at ``config.rewind`` if rewinding."""
+    """Level 0: every trial's dense network from θ0, with a snapshot at ``config.rewind`` if rewinding (or at
+    ``config.control_rewind`` for the rewind control)."""
     weights, biases = dense_start(config, arch, device)
     full = {name: torch.ones_like(w, dtype=torch.bool) for name, w in weights.items()}
     cohort = Cohort(weights, biases, full, {}, data_seeds(config, 0, config.trials))
+    snapshot_at = config.rewind or config.control_rewind or None
     trained = train_cohort(
-        config, arch, dataset, cohort, snapshot_at=config.rewind or None, progress=progress, iterations=iterations
+        config, arch, dataset, cohort, snapshot_at=snapshot_at, progress=progress, iterations=iterations
     )
     reset = trained.snapshot if config.rewind else (weights, biases)
+    rewound = trained.snapshot if config.control_rewind else ({}, {})
     return LevelState(
         level=0,
         reset_weights=reset[0],
@@ -292,6 +341,9 @@ def dense_level(config, arch, dataset, device, progress=None, iterations=None) -
         runs=_summaries(0, {"ticket": full}, trained, config),
         masks=_masks_to_store(0, {"ticket": full}),
         layers={layer.name: list(layer.shape) for layer in arch.layers},
+        final_biases=trained.biases,
+        rewound_weights=rewound[0],
+        rewound_biases=rewound[1],
     )
 
 
@@ -349,7 +401,8 @@ def first_level(config, arch, dataset, device, progress=None, iterations=None) -
 
 def with_controls(config, level: int, ticket: dict) -> dict:
     """``{arm: masks}`` for the ticket and each control of ``config.controls``, all (T, ...) boolean."""
-    builders = {"reinit": lambda: ticket, "random_prune": lambda: random_masks(config, level, ticket)}
+    builders = {arm: (lambda: ticket) for arm in ARM_STARTS}
+    builders["random_prune"] = lambda: random_masks(config, level, ticket)
     return {"ticket": ticket, **{arm: builders[arm]() for arm in config.controls}}
 
 
@@ -420,6 +473,10 @@ def extend_shorter(config, store, arch, dataset, device, report=None) -> LevelSt
     else:
         reset = dense_start(config, arch, device)
     layers = {layer.name: list(layer.shape) for layer in arch.layers}  # the network's order, as a fresh run
+    rewound = ({}, {})
+    if config.control_rewind:  # the rewind control's start: the dense networks at that iteration, trained again
+        first = dense_level(config, arch, dataset, device, iterations=config.control_rewind)
+        rewound = (first.rewound_weights, first.rewound_biases)
     alive = stored_tickets(stored, config, level, layers, device)
     cohort = level_cohort(config, level, {"ticket": alive}, reset, previous_final=None)
     trained = train_cohort(config, arch, dataset, cohort)
@@ -454,6 +511,9 @@ def extend_shorter(config, store, arch, dataset, device, report=None) -> LevelSt
                 if key in record["provenance"]
             },
         },
+        final_biases=trained.biases,
+        rewound_weights=rewound[0],
+        rewound_biases=rewound[1],
     )
 
 
@@ -461,7 +521,7 @@ def imp_level(config, arch, state: LevelState, level: int) -> tuple[dict, Cohort
     """The arms' masks and the cohort of IMP level ``level``, pruned from ``state`` (level ``level - 1``)."""
     ticket = ticket_masks(config, arch, level - 1, 1, state.alive, state.start, state.final)
     arm_masks = with_controls(config, level, ticket)
-    return arm_masks, level_cohort(config, level, arm_masks, state.reset, state.final)
+    return arm_masks, level_cohort(config, level, arm_masks, state.reset, state.final, state.starts())
 
 
 def run_imp(config, store, device, progress=None) -> tuple[LevelState, float]:
@@ -485,6 +545,7 @@ def _finish_level(config, state: LevelState, level: int, arm_masks: dict, cohort
     state.level, state.alive = level, arm_masks["ticket"]
     state.start = select(effective_weights(cohort.weights, cohort.masks, cohort.frozen), range(config.trials))
     state.final = select(trained.weights, range(offset, offset + config.trials))
+    state.final_biases = select(trained.biases, range(offset, offset + config.trials))
     state.runs += _summaries(level, arm_masks, trained, config, offset=offset)
     state.masks.update(_masks_to_store(level, arm_masks))
 
@@ -499,7 +560,10 @@ def run_oneshot(config, store, device, progress=None) -> tuple[LevelState, float
             continue
         arm_masks = {level: oneshot_masks(config, arch, level, state) for level in levels}
         cohort = concat_cohorts(
-            [level_cohort(config, level, arm_masks[level], state.reset, state.final) for level in levels]
+            [
+                level_cohort(config, level, arm_masks[level], state.reset, state.final, state.starts())
+                for level in levels
+            ]
         )
         trained = train_cohort(config, arch, dataset, cohort, progress=progress)
         per_level = config.trials * (1 + len(config.controls))

@@ -20,6 +20,10 @@ ARM_LABELS = {
     "oneshot": "one-shot ticket",
     "iterative": "iterative ticket",
     "dense": "dense",
+    "rewind": "rewound",
+    "finetune": "fine-tuned",
+    "finetune_low": "fine-tuned, lr / 10",
+    "swapped": "mask of another trial",
 }
 # One colour per mask criterion of Zhou et al., the same in every figure (seaborn's colorblind palette, then grey).
 CRITERION_ORDER = (

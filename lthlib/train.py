@@ -72,7 +72,8 @@ class Cohort:
     ``weights``/``masks``: ``{layer: (K, *shape)}``; ``biases``: ``{layer: (K, out)}``;
     ``frozen``: ``{layer: (K, *shape)}`` for layers whose pruned weights are not zero.
     ``data_seeds[k]`` fixes member k's data order and its dropout noise, so a
-    member trains bit-identically alone and in any cohort.
+    member trains bit-identically alone and in any cohort. ``lr_scale[k]``
+    multiplies member k's learning rate (empty: 1 for every member).
     """
 
     weights: dict
@@ -80,6 +81,7 @@ class Cohort:
     masks: dict
     frozen: dict = field(default_factory=dict)
     data_seeds: list = field(default_factory=list)
+    lr_scale: list = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -175,15 +177,24 @@ class MemberOptimizer:
     alone or in any cohort.
     """
 
-    def __init__(self, settings: TrainSettings, stacked: list[torch.Tensor]):
+    def __init__(self, settings: TrainSettings, stacked: list[torch.Tensor], lr_scale: list | None = None):
+        """``lr_scale[k]``: member k's learning rate over ``settings.lr`` (``None`` or empty: all 1)."""
         self.stacked = stacked
         self.views = [[t.detach()[k].requires_grad_() for k in range(t.shape[0])] for t in stacked]
-        flat = [view for views in self.views for view in views]
+        members = stacked[0].shape[0] if stacked else 0
+        scales = list(lr_scale) if lr_scale else [1.0] * members
+        groups = [
+            {
+                "params": [views[k] for views in self.views for k in range(members) if scales[k] == scale],
+                "lr": settings.lr * scale,
+            }
+            for scale in dict.fromkeys(scales)
+        ]
         decay = settings.weight_decay
         if settings.optimizer == "adam":
-            self.inner = torch.optim.Adam(flat, lr=settings.lr, weight_decay=decay, fused=True)
+            self.inner = torch.optim.Adam(groups, lr=settings.lr, weight_decay=decay, fused=True)
         elif settings.optimizer == "sgd":
-            self.inner = torch.optim.SGD(flat, lr=settings.lr, momentum=settings.momentum, weight_decay=decay)
+            self.inner = torch.optim.SGD(groups, lr=settings.lr, momentum=settings.momentum, weight_decay=decay)
         else:
             raise ValueError(f"unknown optimizer {settings.optimizer!r}; valid: adam, sgd")
 
@@ -300,7 +311,7 @@ def train(
     mode = mode or WeightTraining()
     device = data.train.x.device
     state = mode.start(cohort, device)
-    optimizer = MemberOptimizer(settings, mode.trainable(state))
+    optimizer = MemberOptimizer(settings, mode.trainable(state), cohort.lr_scale)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer.inner, _lr_factor(settings))
     sampler = _BatchSampler(cohort.data_seeds, len(data.train), settings.batch_size, device)
     members = cohort.size
@@ -386,6 +397,7 @@ def members(cohort: Cohort, chosen: range) -> Cohort:
         pick(cohort.masks),
         pick(cohort.frozen),
         cohort.data_seeds[chosen.start : chosen.stop],
+        cohort.lr_scale[chosen.start : chosen.stop],
     )
 
 

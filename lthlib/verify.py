@@ -104,7 +104,10 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
     if not all_levels:
         levels = sorted({levels[0], levels[-1]})
 
-    dense = experiments.first_level(config, arch, dataset, device, iterations=max(steps, config.rewind))
+    dense = experiments.first_level(
+        config, arch, dataset, device, iterations=max(steps, config.rewind, config.control_rewind or 0)
+    )
+    fine_tuned = [arm for arm in config.controls if experiments.ARM_STARTS[arm][0] == "final"]
     checks = []
     for group in experiments.cohort_levels(config):
         wanted = [level for level in group if level in levels]
@@ -114,11 +117,10 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
             iterations, worst = _deviation(runs_by_level[0], [run["curve"] for run in dense.runs], steps)
             checks.append(LevelCheck(0, iterations, worst))
             continue
-        if config.mask0 in actions.FROM_TRAINING:
-            checks += [
-                LevelCheck(level, [], 0.0, f" (skipped: {config.mask0} needs the trained weights the mask came from)")
-                for level in wanted
-            ]
+        needs_training = [config.mask0] if config.mask0 in actions.FROM_TRAINING else fine_tuned
+        if needs_training:
+            skipped = f" (skipped: {', '.join(needs_training)} needs the trained weights the mask came from)"
+            checks += [LevelCheck(level, [], 0.0, skipped) for level in wanted]
             continue
         cohort = experiments.concat_cohorts(
             [
@@ -130,6 +132,7 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
                     ),
                     dense.reset,
                     None,
+                    {key: value for key, value in dense.starts().items() if key == "rewound"},
                 )
                 for level in group
             ]

@@ -415,3 +415,31 @@ def test_the_sign_probe_retrains_the_source_runs_and_counts_flips_by_hand(smoke_
         run = next(r for r in probed["runs"] if r["level"] == 0 and r["trial"] == trial)
         assert run["curve"]["pruned_flipped"][-1] == pytest.approx(flipped / pruned)
     assert verify.verify(store.directory(config), steps=20, all_levels=True).ok
+
+
+def test_rewound_and_fine_tuned_controls_share_the_ticket_mask_and_start_where_they_should(smoke_config, fashion):
+    config = resolve(
+        smoke_config.replace(
+            levels=2, trials=2, iterations=60, eval_every=20, controls=("rewind", "finetune", "finetune_low")
+        )
+    )
+    assert config.control_rewind == 3  # 5 % of the training
+    record = experiments.compute(config, None)
+    for level in (1, 2):
+        arm = {
+            a: [r for r in runs(record, level=level, arm=a)] for a in ("ticket", "rewind", "finetune", "finetune_low")
+        }
+        for name in ("rewind", "finetune", "finetune_low"):
+            assert [r["kept"] for r in arm[name]] == [r["kept"] for r in arm["ticket"]]  # the same mask
+        for tuned, ticket in zip(arm["finetune"], arm["ticket"]):
+            # fine-tuning starts from the trained network the mask came from: better than θ0 before training
+            assert tuned["curve"]["test_acc"][0] > ticket["curve"]["test_acc"][0] + 0.05
+        for tuned, low in zip(arm["finetune"], arm["finetune_low"]):
+            assert tuned["curve"]["test_acc"][0] == low["curve"]["test_acc"][0]  # the same start ...
+            assert tuned["curve"]["val_loss"][1:] != low["curve"]["val_loss"][1:]  # ... a tenth of the rate
+        for rewound, ticket in zip(arm["rewind"], arm["ticket"]):
+            assert rewound["curve"]["val_loss"][0] != ticket["curve"]["val_loss"][0]
+    with pytest.raises(ConfigError, match="rewind=10 rewinds the tickets themselves"):
+        resolve(smoke_config.replace(controls=("rewind",), rewind=10))
+    with pytest.raises(ConfigError, match="control_rewind=5 applies only with the rewind control"):
+        resolve(smoke_config.replace(control_rewind=5))

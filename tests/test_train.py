@@ -184,3 +184,13 @@ def test_a_probe_records_statistics_of_each_members_weights_at_every_evaluation(
     monkeypatch.setitem(trainer.MEMBERS_PER_STEP, "cpu", 2)  # groups of 2 and 1: the probe sees the right members
     grouped = train(arch, small, start, settings, probe=flipped)
     assert [curve["flipped"] for curve in grouped.curves] == flips
+
+
+def test_a_member_with_its_own_learning_rate_trains_as_alone_at_that_rate(small):
+    arch = models.build("lenet", small.input_shape, 10)
+    mixed = dataclasses.replace(cohort(arch, [0, 1, 2]), lr_scale=[1.0, 0.1, 1.0])
+    together = train(arch, small, mixed, SETTINGS)
+    slower = train(arch, small, cohort(arch, [1]), dataclasses.replace(SETTINGS, lr=SETTINGS.lr * 0.1))
+    at_rate = train(arch, small, cohort(arch, [0]), SETTINGS)
+    assert together.curves[1] == slower.curves[0] and together.curves[0] == at_rate.curves[0]
+    assert together.curves[1] != train(arch, small, cohort(arch, [1]), SETTINGS).curves[0]
