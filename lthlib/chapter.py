@@ -761,7 +761,9 @@ def open(
     ``book.parameters.<name>``. ``name`` is the chapter's (its notebook's)
     name: where :data:`CHAPTER_DEFAULTS` has its own defaults, they come first.
     """
-    check_choice("dataset", dataset, data.names())
+    problem = data.check_name(dataset)
+    if problem:
+        raise ParameterError(f"parameter dataset={dataset!r} is not valid: {problem}")
     check_choice("scale", scale, SCALES)
     check_choice("device", device, DEVICES)
     check_choice("allow_train", allow_train, (True, False))

@@ -20,12 +20,12 @@ from dataclasses import dataclass, fields
 
 from . import actions, data, masks, models, supermask
 
-EXPERIMENTS = ("dense", "imp", "oneshot", "supermask", "swap", "signs")
+EXPERIMENTS = ("dense", "imp", "oneshot", "supermask", "swap", "transfer", "signs")
 # Experiments whose pruned levels do not depend on each other, so several train as one cohort of at most
 # MAX_COHORT members (to bound memory).
-LEVELS_TOGETHER = ("oneshot", "swap", "signs")
+LEVELS_TOGETHER = ("oneshot", "swap", "transfer", "signs")
 # Experiments that train again the ticket masks of a stored iterative sweep (their source): no controls.
-BORROWING = ("swap", "signs")
+BORROWING = ("swap", "transfer", "signs")
 MAX_COHORT = 48
 SCALES = ("smoke", "book", "paper")
 OPTIMIZERS = ("adam", "sgd")
@@ -95,7 +95,7 @@ class ExperimentConfig:
 
     experiment: str = _setting("imp", "what to compute: " + ", ".join(EXPERIMENTS))
     network: str = _setting("lenet", "lenet, conv2, conv4 or conv6")
-    dataset: str = _setting("fashion-mnist", "a dataset name (lthlib.data.names())")
+    dataset: str = _setting("fashion-mnist", "a dataset name (lthlib.data.names()), or <name>:<variant>")
     scale: str = _setting("book", "smoke (seconds), book (the committed results) or paper")
     trials: int | None = _setting(None, "independent networks (seeds) per arm")
     seed: int = _setting(0, "master seed of initialisation, data order, pruning ties and controls")
@@ -122,6 +122,9 @@ class ExperimentConfig:
     test_subset: int | None = _setting(None, "test on the first N test examples only")
     val_size: int | None = _setting(None, "validation examples carved from the training set")
     split_seed: int = _setting(0, "seed of the train/validation split")
+    mask_from: str | None = _setting(
+        None, "transfer: the dataset (or variant) whose iterative sweep's ticket masks train on this dataset"
+    )
     control_rewind: int | None = _setting(
         None, "iteration the rewind control's kept weights come from (None: a twentieth of the iterations)"
     )
@@ -244,7 +247,7 @@ def _optional(check):
 VALIDATORS = {
     "experiment": _one_of(EXPERIMENTS),
     "network": _one_of(tuple(models.ARCHITECTURES)),
-    "dataset": lambda name, value: _one_of(data.names())(name, value),
+    "dataset": lambda name, value: data.check_name(value),
     "scale": _one_of(SCALES),
     "trials": _optional(_int_in(1, MAX_TRIALS)),
     "seed": _int_in(0, MAX_SEED),
@@ -273,6 +276,7 @@ VALIDATORS = {
     "split_seed": _int_in(0, MAX_SEED),
     "data_seed": _optional(_int_in(0, MAX_SEED)),
     "control_rewind": _optional(_positive_int),
+    "mask_from": lambda name, value: None if value is None else data.check_name(value),
     "supermask": _optional(_one_of(tuple(supermask.MODES))),
     "density": _optional(_rate),
     "weight_decay": _optional(_non_negative_float),
@@ -358,6 +362,7 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
     changes = {name: value for name, value in filled.items() if getattr(config, name) is None}
     if config.data_seed == config.seed:
         changes.update(data_seed=None)  # the same computation as leaving it out, so the same record
+    _check_mask_from(config)
     if config.experiment in BORROWING:
         _check_borrowing(config)
         changes.update(controls=())
@@ -418,9 +423,32 @@ def _resolve_control_rewind(config: ExperimentConfig) -> ExperimentConfig:
     return validate(config.replace(control_rewind=iteration))
 
 
+def _check_mask_from(config: ExperimentConfig) -> None:
+    """``mask_from`` names another dataset with networks of the same shape, for experiment transfer only."""
+    if config.experiment != "transfer":
+        if config.mask_from is not None:
+            raise ConfigError(
+                f"mask_from={config.mask_from!r} applies only to experiment='transfer'; valid: leave it out"
+            )
+        return
+    if config.mask_from is None or config.mask_from == config.dataset:
+        raise ConfigError(
+            f"experiment='transfer' trains on dataset={config.dataset!r} the masks found on another dataset; "
+            f"mask_from={config.mask_from!r}; valid: another dataset or variant, e.g. "
+            f"mask_from='{config.dataset.partition(':')[0]}:half=a'"
+        )
+    mine, theirs = data.info(config.dataset), data.info(config.mask_from)
+    if (mine.input_shape, mine.num_classes) != (theirs.input_shape, theirs.num_classes):
+        raise ConfigError(
+            f"mask_from={config.mask_from!r} has {theirs.num_classes} classes of shape {theirs.input_shape}, "
+            f"dataset={config.dataset!r} {mine.num_classes} of shape {mine.input_shape}: their networks differ, so "
+            f"masks cannot move between them; valid: a dataset with the same example shape and class count"
+        )
+
+
 def _check_borrowing(config: ExperimentConfig) -> None:
-    """A swap or a sign probe trains stored ticket masks again, nothing else: no controls, no pruned values that
-    depend on the training the mask came from."""
+    """A swap, a transfer or a sign probe trains stored ticket masks again, nothing else: no controls, no pruned
+    values that depend on the training the mask came from."""
     if config.controls not in ((), ExperimentConfig().controls):
         raise ConfigError(
             f"controls={','.join(config.controls)!r} does not apply to experiment={config.experiment!r} (it trains "

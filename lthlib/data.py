@@ -187,15 +187,149 @@ DATASETS: tuple[str, ...] = tuple(_TABLE)
 
 
 def names() -> tuple[str, ...]:
-    """Every dataset ``load`` accepts: the built-in ones, then the registered ones in registration order."""
+    """Every dataset ``load`` accepts by itself: the built-in ones, then the registered ones in registration order.
+
+    Each also has the variants of :data:`VARIANTS`, named ``"<dataset>:<variant>"``.
+    """
     return tuple(_TABLE)
 
 
+# ---------------------------------------------------------------- variants
+
+# A variant of a dataset is named "<dataset>:<variant>", e.g. "fashion-mnist:classes=0-4": the same files,
+# changed by one small function of the raw tensors. The review's transfer and overfitting questions use them.
+VARIANT_HELP = "classes=A-B or classes=A,B,... (those classes, relabelled 0..), inverted, rotated, half=a, half=b"
+_HALF_SEED = 20190801  # the halves of a training set are fixed, whatever the experiment's seeds
+
+
+def _class_list(argument: str, meta: DatasetInfo) -> list[int]:
+    """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"1,3,5"`` -> [1, 3, 5]; at least two distinct classes of ``meta``."""
+    try:
+        if "-" in argument:
+            low, high = (int(part) for part in argument.split("-"))
+            chosen = list(range(low, high + 1))
+        else:
+            chosen = [int(part) for part in argument.split(",")]
+    except ValueError:
+        chosen = []
+    if len(chosen) < 2 or len(set(chosen)) < len(chosen) or not all(0 <= c < meta.num_classes for c in chosen):
+        raise ValueError(
+            f"classes={argument!r} of {meta.name} is not valid; valid: two or more distinct classes from 0 to "
+            f"{meta.num_classes - 1}, as A-B or A,B,..."
+        )
+    return chosen
+
+
+def _keep_classes(raw: sources.Raw, chosen: list[int]) -> sources.Raw:
+    lookup = torch.full((max(chosen) + 1,), -1, dtype=torch.int64)
+    lookup[chosen] = torch.arange(len(chosen))
+    keep_train, keep_test = torch.isin(raw.y_train, torch.tensor(chosen)), torch.isin(raw.y_test, torch.tensor(chosen))
+    return sources.Raw(
+        raw.x_train[keep_train], lookup[raw.y_train[keep_train]], raw.x_test[keep_test], lookup[raw.y_test[keep_test]]
+    )
+
+
+def _half(raw: sources.Raw, which: str) -> sources.Raw:
+    order = torch.randperm(len(raw.y_train), generator=torch.Generator().manual_seed(_HALF_SEED))
+    half = order[: len(order) // 2] if which == "a" else order[len(order) // 2 :]
+    return sources.Raw(raw.x_train[half], raw.y_train[half], raw.x_test, raw.y_test)
+
+
+def _images_only(kind: str, meta: DatasetInfo) -> None:
+    if len(meta.input_shape) != 3:
+        raise ValueError(f"variant {kind!r} needs images; {meta.name}'s examples are sequences; valid: classes, half")
+
+
+def _classes_variant(argument: str, meta: DatasetInfo, base: _Entry):
+    chosen = _class_list(argument, meta)
+
+    @functools.cache
+    def described() -> tuple[int, int]:
+        raw = base.read(sources.resolve_root(None))
+        return int(torch.isin(raw.y_train, torch.tensor(chosen)).sum()), int(
+            torch.isin(raw.y_test, torch.tensor(chosen)).sum()
+        )
+
+    return (
+        lambda raw: _keep_classes(raw, chosen),
+        lambda: (*described(), tuple(meta.class_names[c] for c in chosen)),
+    )
+
+
+def _half_variant(argument: str, meta: DatasetInfo, base: _Entry):
+    if argument not in ("a", "b"):
+        raise ValueError(f"half={argument!r} of {meta.name} is not valid; valid: half=a, half=b")
+    size = meta.train_size // 2 if argument == "a" else meta.train_size - meta.train_size // 2
+    return (lambda raw: _half(raw, argument), lambda: (size, meta.test_size, meta.class_names))
+
+
+def _pixel_variant(kind: str, change):
+    def variant(argument: str, meta: DatasetInfo, base: _Entry):
+        _images_only(kind, meta)
+        if argument:
+            raise ValueError(f"variant {kind!r} takes no value; got {kind}={argument}; valid: {kind}")
+        return (
+            lambda raw: sources.Raw(change(raw.x_train), raw.y_train, change(raw.x_test), raw.y_test),
+            lambda: (meta.train_size, meta.test_size, meta.class_names),
+        )
+
+    return variant
+
+
+# Each variant: a function of (argument, the base's info, the base's entry) that checks the argument and returns
+# (how the raw tensors change, a function giving the variant's train size, test size and class names).
+VARIANTS = {
+    "classes": _classes_variant,
+    "half": _half_variant,
+    "inverted": _pixel_variant("inverted", lambda x: 1.0 - x),
+    "rotated": _pixel_variant("rotated", lambda x: torch.rot90(x, 1, dims=(2, 3)).contiguous()),
+}
+
+
+def _variant(name: str) -> _Entry:
+    base_name, _, spec = name.partition(":")
+    base = _entry(base_name)
+    meta = base.info()
+    kind, _, argument = spec.partition("=")
+    if kind not in VARIANTS:
+        raise ValueError(f"unknown variant {spec!r} of dataset {base_name!r}; valid: {VARIANT_HELP}")
+    change, sizes = VARIANTS[kind](argument, meta, base)
+
+    def describe() -> DatasetInfo:
+        train_size, test_size, class_names = sizes()
+        return DatasetInfo(
+            name,
+            train_size,
+            test_size,
+            meta.input_shape,
+            len(class_names),
+            meta.default_val_size,
+            class_names,
+            meta.builtin,
+        )
+
+    return _Entry(read=lambda root: change(base.read(root)), info=describe)
+
+
 def _entry(name: str) -> _Entry:
+    if isinstance(name, str) and ":" in name:
+        return _variant(name)
     entry = _TABLE.get(name) if isinstance(name, str) else None
     if entry is None:
-        raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(names())}")
+        raise ValueError(
+            f"unknown dataset {name!r}; valid: {', '.join(names())}, each also as <dataset>:<variant> with a "
+            f"variant {VARIANT_HELP}"
+        )
     return entry
+
+
+def check_name(name) -> str | None:
+    """Why ``name`` is not a dataset ``load`` accepts (one line naming the valid ones), or ``None``."""
+    try:
+        _entry(name)
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 def info(name: str) -> DatasetInfo:
@@ -449,7 +583,7 @@ def _load_cached(
     train_subset: int | None,
     test_subset: int | None,
 ) -> Dataset:
-    entry = _TABLE[name]
+    entry = _entry(name)
     meta = entry.info()
     raw = entry.read(pathlib.Path(root))
     n_train, n_test = len(raw.y_train), len(raw.y_test)

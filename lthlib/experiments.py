@@ -124,7 +124,7 @@ def mask_key(level: int, arm: str, trial: int, layer: str) -> str:
 
 
 # The arm whose masks a record stores per level, where it is not "ticket".
-STORED_ARM = {"swap": "swapped"}
+STORED_ARM = {"swap": "swapped", "transfer": "transferred"}
 
 
 def stored_tickets(stored_masks: dict, config, level: int, layers, device) -> dict:
@@ -391,6 +391,7 @@ FIRST_LEVEL = {
     "oneshot": dense_level,
     "supermask": supermask_level,
     "swap": dense_level,
+    "transfer": dense_level,
     "signs": dense_level,
 }
 
@@ -484,7 +485,10 @@ def extend_shorter(config, store, arch, dataset, device, report=None) -> LevelSt
         (run for run in record["runs"] if run["level"] == level and run["arm"] == "ticket"),
         key=lambda run: run["trial"],
     )
-    if [run["curve"] for run in tickets] != trained.curves:
+    # compared on the stored curves' own keys: records from before a metric was added still extend
+    if [run["curve"] for run in tickets] != [
+        {key: fresh[key] for key in run["curve"]} for run, fresh in zip(tickets, trained.curves)
+    ]:
         report(
             f"lthlib: the stored {level}-level sweep {record['hash']} does not reproduce here (its level-{level} "
             f"tickets train to other curves); computing all {config.levels} levels from the start"
@@ -593,9 +597,10 @@ def cohort_levels(config) -> list[list[int]]:
 
 
 def source_sweep(config) -> ExperimentConfig:
-    """The iterative sweep whose ticket masks the swap experiment ``config`` borrows: its own resolved settings
-    (no controls) as experiment imp."""
-    return resolve(resolve(config).replace(experiment="imp"))
+    """The iterative sweep whose ticket masks a borrowing experiment ``config`` trains again: its own resolved
+    settings (no controls) as experiment imp, on the dataset ``mask_from`` names if any."""
+    resolved = resolve(config)
+    return resolve(resolved.replace(experiment="imp", dataset=resolved.mask_from or resolved.dataset, mask_from=None))
 
 
 def _source_masks(config, store, device) -> dict[str, torch.Tensor]:
@@ -615,33 +620,41 @@ def source_tickets(masks: dict, level: int, trials, layers, device) -> dict:
     }
 
 
-def swapped_masks(config, masks: dict, level: int, layers, device) -> dict:
-    """``{layer: (T, ...) bool}``: the source's ticket masks of ``level``, trial t holding trial (t + 1) mod T's."""
-    return source_tickets(masks, level, [(t + 1) % config.trials for t in range(config.trials)], layers, device)
+# The experiments that train every level of another sweep's tickets from their own θ0: which trial's mask trial t
+# of T trains (swap: the next trial's; transfer: its own, found on the dataset mask_from).
+DONORS = {"swap": lambda t, trials: (t + 1) % trials, "transfer": lambda t, trials: t}
 
 
-def run_swap(config, store, device, progress=None) -> tuple[LevelState, float]:
-    """Each trial trains, from its own θ0, the ticket mask another trial found (arm ``swapped``), every level.
+def borrowed_masks(config, masks: dict, level: int, layers, device) -> dict:
+    """``{layer: (T, ...) bool}``: the source's ticket masks of ``level`` each trial trains (see :data:`DONORS`)."""
+    donors = [DONORS[config.experiment](t, config.trials) for t in range(config.trials)]
+    return source_tickets(masks, level, donors, layers, device)
 
-    Level 0 is the dense network of each trial. With one trial a mask is its own donor.
+
+def run_borrowed(config, store, device, progress=None) -> tuple[LevelState, float]:
+    """Each trial trains, from its own θ0, the ticket masks of another sweep (:data:`DONORS`), every level.
+
+    Level 0 is the dense network of each trial; the pruned levels' arm is
+    :data:`STORED_ARM` of the experiment (``swapped``, ``transferred``).
     """
     dataset = load_data(config, device)
     arch = architecture(config, dataset)
     masks = _source_masks(config, store, device)
     state, clock = _resume_or_start(config, store, arch, dataset, device, progress)
     layers = [layer.name for layer in arch.layers]
+    label = STORED_ARM[config.experiment]
     for levels in cohort_levels(config)[1:]:
         if levels[-1] <= state.level:
             continue
-        swapped = {level: swapped_masks(config, masks, level, layers, device) for level in levels}
+        borrowed = {level: borrowed_masks(config, masks, level, layers, device) for level in levels}
         cohort = concat_cohorts(
-            [level_cohort(config, level, {"ticket": swapped[level]}, state.reset, state.final) for level in levels]
+            [level_cohort(config, level, {"ticket": borrowed[level]}, state.reset, state.final) for level in levels]
         )
         trained = train_cohort(config, arch, dataset, cohort, progress=progress)
         for index, level in enumerate(levels):
-            arm = {STORED_ARM["swap"]: swapped[level]}
+            arm = {label: borrowed[level]}
             state.runs += _summaries(level, arm, trained, config, offset=index * config.trials)
-            state.masks.update(_masks_to_store(level, arm, arm=STORED_ARM["swap"]))
+            state.masks.update(_masks_to_store(level, arm, arm=label))
         state.level = levels[-1]
         _checkpoint(store, config, state, clock)
     return state, clock
@@ -708,7 +721,8 @@ EXPERIMENTS = {
     "imp": run_imp,
     "oneshot": run_oneshot,
     "supermask": run_single,
-    "swap": run_swap,
+    "swap": run_borrowed,
+    "transfer": run_borrowed,
     "signs": run_signs,
 }
 

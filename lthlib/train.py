@@ -90,7 +90,14 @@ class Cohort:
 
 @dataclass
 class Trained:
-    """What training a cohort returns; every per-member list has K entries."""
+    """What training a cohort returns; every per-member list has K entries.
+
+    A curve holds, at each evaluation point: ``iteration``; ``train_loss``
+    and ``train_acc``, the mean loss (nats) and accuracy (0..1) on the
+    training batches since the previous evaluation (``None`` at iteration 0);
+    ``val_loss``, ``val_acc``, ``test_loss``, ``test_acc`` on the whole split;
+    and what a mode's ``measure`` or a probe adds.
+    """
 
     weights: dict
     biases: dict
@@ -316,26 +323,29 @@ def train(
     sampler = _BatchSampler(cohort.data_seeds, len(data.train), settings.batch_size, device)
     members = cohort.size
     curves = [
-        {key: [] for key in ("iteration", "train_loss", "val_loss", "val_acc", "test_loss", "test_acc")}
+        {key: [] for key in ("iteration", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")}
         for _ in range(members)
     ]
     running_loss = torch.zeros(members, device=device)
+    running_correct = torch.zeros(members, device=device)
     steps_since_eval = 0
     snapshot = None
     evaluation_points = set(settings.evaluation_points())
 
     def record(iteration: int):
-        nonlocal running_loss, steps_since_eval
+        nonlocal running_loss, running_correct, steps_since_eval
         weights, biases = mode.effective(state)
         val_loss, val_acc = evaluate(arch, weights, biases, data.val, settings.precision)
         test_loss, test_acc = evaluate(arch, weights, biases, data.test, settings.precision)
         train_loss = (running_loss / steps_since_eval).tolist() if steps_since_eval else [None] * members
+        train_acc = (running_correct / steps_since_eval).tolist() if steps_since_eval else [None] * members
         measured = mode.measure(state) if hasattr(mode, "measure") else {}
         if probe is not None:
             measured.update(probe(weights, range(members)))
         for k, curve in enumerate(curves):
             curve["iteration"].append(iteration)
             curve["train_loss"].append(train_loss[k])
+            curve["train_acc"].append(train_acc[k])
             curve["val_loss"].append(float(val_loss[k]))
             curve["val_acc"].append(float(val_acc[k]))
             curve["test_loss"].append(float(test_loss[k]))
@@ -343,6 +353,7 @@ def train(
             for key, values in measured.items():
                 curve.setdefault(key, []).append(float(values[k]))
         running_loss = torch.zeros(members, device=device)
+        running_correct = torch.zeros(members, device=device)
         steps_since_eval = 0
 
     def take_snapshot():
@@ -367,6 +378,7 @@ def train(
         optimizer.step()
         schedule.step()
         running_loss += per_member.detach()
+        running_correct += (logits.detach().argmax(-1) == y).float().mean(1)
         steps_since_eval += 1
         done = step + 1
         if done == snapshot_at:

@@ -538,7 +538,7 @@ def test_registered_dataset_info_and_names(tiny):
     assert data.check_sizes(TINY, None, 240, 90) == 60
     with pytest.raises(ValueError, match=r"^train_subset=241 .* valid: 1\.\.240$"):
         data.check_sizes(TINY, None, 241, None)
-    with pytest.raises(ValueError, match=f"valid: .*mnist1d, {TINY}$"):
+    with pytest.raises(ValueError, match=f"valid: .*mnist1d, {TINY}, each also as <dataset>:<variant>"):
         data.info("nope")
     assert len(calls) == 1
 
@@ -636,3 +636,50 @@ def test_smoke_imp_on_registered_dataset(tiny, tmp_path):
     assert all(seen.count(key) == resolved.trials for key in expected)
     assert (tmp_path / "imp" / config_hash(config) / "record.json").is_file()
     assert Store(tmp_path, read_only=True).load(config)["hash"] == rec["hash"]
+
+
+def raw_ids(name: str) -> tuple[set, set]:
+    """The unique ids (pixel 0 of each example) of a dataset's raw training and test examples."""
+    raw = data._entry(name).read(pathlib.Path())
+    return set(raw.x_train[:, 0, 0, 0].tolist()), set(raw.x_test[:, 0, 0, 0].tolist())
+
+
+def test_the_halves_of_a_training_set_never_share_an_example_and_keep_the_test_set(tiny):
+    (train_a, test_a), (train_b, test_b), (train, test) = (
+        raw_ids(f"{TINY}:{v}") for v in ("half=a", "half=b", "half=a")
+    )
+    everything, whole_test = raw_ids(TINY)
+    assert not train_a & train_b and train_a | train_b == everything
+    assert len(train_a) == data.info(f"{TINY}:half=a").train_size == TINY_TRAIN // 2
+    assert test_a == test_b == whole_test
+    assert raw_ids(f"{TINY}:half=a") == (train, test)  # the halves are fixed
+
+
+def test_a_class_subset_keeps_those_classes_relabelled_and_their_names(tiny):
+    ds = data.load(f"{TINY}:classes=1-2")
+    assert ds.num_classes == 2 and set(ds.train.y.tolist()) == {0, 1} and set(ds.test.y.tolist()) == {0, 1}
+    assert data.info(f"{TINY}:classes=1-2").class_names == ("mid", "high")
+    raw, whole = data._entry(f"{TINY}:classes=2,0").read(pathlib.Path()), data._entry(TINY).read(pathlib.Path())
+    assert torch.equal(raw.y_train, torch.where(whole.y_train[whole.y_train != 1] == 2, 0, 1))  # 2 -> 0, 0 -> 1
+
+
+def test_inverted_and_rotated_images_change_pixels_only(tiny):
+    whole = data._entry(TINY).read(pathlib.Path())
+    inverted, rotated = (data._entry(f"{TINY}:{v}").read(pathlib.Path()) for v in ("inverted", "rotated"))
+    assert torch.equal(inverted.x_train, 1.0 - whole.x_train) and torch.equal(inverted.y_test, whole.y_test)
+    assert torch.equal(rotated.x_test, torch.rot90(whole.x_test, 1, dims=(2, 3)))
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        (f"{TINY}:classes=2", ["classes='2'", "two or more distinct classes from 0 to 2"]),
+        (f"{TINY}:classes=0-3", ["classes='0-3'", "from 0 to 2"]),
+        (f"{TINY}:half=c", ["half='c'", "valid: half=a, half=b"]),
+        (f"{TINY}:blurred", ["unknown variant 'blurred'", "inverted, rotated, half=a"]),
+        ("mnist1d:rotated", ["'rotated' needs images", "valid: classes, half"]),
+    ],
+)
+def test_a_bad_variant_is_refused_with_the_valid_ones(tiny, name, words):
+    problem = data.check_name(name)
+    assert problem is not None and all(word in problem for word in words), problem

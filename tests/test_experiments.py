@@ -443,3 +443,53 @@ def test_rewound_and_fine_tuned_controls_share_the_ticket_mask_and_start_where_t
         resolve(smoke_config.replace(controls=("rewind",), rewind=10))
     with pytest.raises(ConfigError, match="control_rewind=5 applies only with the rewind control"):
         resolve(smoke_config.replace(control_rewind=5))
+
+
+def test_a_transfer_trains_on_one_dataset_the_masks_found_on_another(smoke_config, fashion, tmp_path):
+    store = Store(tmp_path)
+    config = resolve(
+        smoke_config.replace(
+            experiment="transfer",
+            dataset="fashion-mnist:classes=5-9",
+            mask_from="fashion-mnist:classes=0-4",
+            levels=1,
+            trials=2,
+            iterations=60,
+            eval_every=20,
+            test_subset=None,
+        )
+    )
+    moved = experiments.result(config, store)
+    source = experiments.source_sweep(config)
+    assert source.dataset == "fashion-mnist:classes=0-4" and source.mask_from is None and source.experiment == "imp"
+    own, borrowed = store.load_masks(source), store.load_masks(config)
+    for trial in range(2):
+        for layer in moved["layers"]:
+            assert np.array_equal(
+                borrowed[experiments.mask_key(1, "transferred", trial, layer)],
+                own[experiments.mask_key(1, "ticket", trial, layer)],
+            )
+    # the mask search never saw the target's classes: its data holds only classes 0-4, relabelled 0..4
+    source_data, target_data = (experiments.load_data(c, "cpu") for c in (source, config))
+    assert source_data.num_classes == target_data.num_classes == 5
+    assert not set(map(tuple, source_data.train.x.flatten(1)[:200].tolist())) & set(
+        map(tuple, target_data.train.x.flatten(1)[:2000].tolist())
+    )
+    assert {run["arm"] for run in moved["runs"] if run["level"] == 1} == {"transferred"}
+    with pytest.raises(ConfigError, match="mask_from='fashion-mnist' has 10 classes"):
+        resolve(config.replace(mask_from="fashion-mnist"))
+    with pytest.raises(ConfigError, match="mask_from='fashion-mnist:half=a' applies only to experiment='transfer'"):
+        resolve(smoke_config.replace(mask_from="fashion-mnist:half=a"))
+
+
+def test_the_training_accuracy_is_recorded_and_old_records_without_it_still_extend(smoke_config, fashion, tmp_path):
+    store = Store(tmp_path)
+    short = resolve(smoke_config.replace(levels=1, trials=2, iterations=60, eval_every=20, controls=()))
+    record = experiments.result(short, store)
+    curve = record["runs"][0]["curve"]
+    assert curve["train_acc"][0] is None and 0.5 < curve["train_acc"][-1] <= 1.0
+    for run in record["runs"]:  # a record written before the metric existed
+        del run["curve"]["train_acc"]
+    store.save(short, record, store.load_masks(short))
+    longer = experiments.result(short.replace(levels=2), store)
+    assert longer["provenance"]["extended_from"]["hash"] == record["hash"]
