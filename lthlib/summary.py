@@ -19,7 +19,11 @@ def runs_frame(record: dict, **columns) -> pd.DataFrame:
 
     ``init_test_acc`` and ``init_val_acc`` are the accuracies at iteration 0,
     before any training: the network's starting weights under its mask (a
-    supermask at initialisation, for a pruned level).
+    supermask at initialisation, for a pruned level). ``early_stop_train_acc``
+    is the accuracy on the training batches just before the early stop (NaN in
+    records without it); ``best_test_acc`` the highest test accuracy of any
+    evaluation after iteration 0, which a stop chosen on the test set would
+    report (the book never chooses so; it measures how much that would flatter).
 
     ``run`` identifies the trained network (record hash, level, arm, trial);
     ``stopped_at_last_evaluation`` is true when its lowest validation loss came
@@ -43,6 +47,8 @@ def runs_frame(record: dict, **columns) -> pd.DataFrame:
                 "final_test_acc": run["final"]["test_acc"],
                 "init_test_acc": _at_start(run["curve"], "test_acc"),
                 "init_val_acc": _at_start(run["curve"], "val_acc"),
+                "early_stop_train_acc": _at_iteration(run["curve"], "train_acc", run["early_stop"]["iteration"]),
+                "best_test_acc": max(run["curve"].get("test_acc", [])[1:], default=float("nan")),
                 "stopped_at_last_evaluation": run["early_stop"]["iteration"] == run["curve"]["iteration"][-1],
                 "last_evaluation": run["curve"]["iteration"][-1],
                 "run": f"{identity}/{run['level']}/{run['arm']}/{run['trial']}",
@@ -52,6 +58,14 @@ def runs_frame(record: dict, **columns) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows)
     return with_dense_baseline(frame)
+
+
+def _at_iteration(curve: dict, metric: str, iteration: int) -> float:
+    """``metric`` at ``iteration`` of ``curve``; NaN when the curve lacks the metric or its value there."""
+    if metric not in curve or iteration not in curve["iteration"]:
+        return float("nan")
+    value = curve[metric][curve["iteration"].index(iteration)]
+    return float("nan") if value is None else value
 
 
 def _at_start(curve: dict, metric: str) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
@@ -120,6 +122,30 @@ def test_runs_frame_starts_every_arm_at_the_dense_network(smoke_record):
     assert summary.level_nearest(smoke_record, 64.0) == 2
     with pytest.raises(KeyError):
         summary.mean(runs, "percent", arm="ticket", level=9)
+
+
+def test_runs_frame_reads_the_accuracies_before_training_at_the_stop_and_at_the_test_sets_best():
+    curve = {
+        "iteration": [0, 10, 20, 30],
+        "test_acc": [0.10, 0.80, 0.86, 0.83],
+        "val_acc": [0.12, 0.81, 0.84, 0.85],
+        "train_acc": [None, 0.82, 0.90, 0.95],
+    }
+    run = {
+        "level": 0,
+        "arm": "ticket",
+        "trial": 0,
+        "remaining": 1.0,
+        "curve": curve,
+        "early_stop": {"iteration": 30, "test_acc": 0.83, "val_acc": 0.85},
+        "final": {"test_acc": 0.83},
+    }
+    row = summary.runs_frame({"hash": "h", "runs": [run]}).iloc[0]
+    assert (row["init_test_acc"], row["init_val_acc"]) == (0.10, 0.12)
+    assert row["early_stop_train_acc"] == 0.95  # at the stop the validation chose
+    assert row["best_test_acc"] == 0.86  # what a stop chosen on the test set would report, iteration 0 aside
+    del curve["train_acc"]
+    assert math.isnan(summary.runs_frame({"hash": "h", "runs": [run]}).iloc[0]["early_stop_train_acc"])
 
 
 @pytest.mark.parametrize(
