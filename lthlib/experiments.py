@@ -840,7 +840,7 @@ def result(
 # The settings in which iterative sweeps may differ and still train together: every other setting (network,
 # data, optimiser, length, trials, seed, rewinding) is shared, so their dense level is one computation and
 # each round of their pruning levels trains as one cohort.
-ARM_FIELDS = ("criterion", "mask1", "mask0", "controls", "levels")
+ARM_FIELDS = ("criterion", "mask1", "mask0", "controls", "levels", "control_rewind")
 
 
 class JointError(ValueError):
@@ -869,6 +869,12 @@ def check_joint(configs) -> list[ExperimentConfig]:
                     f"{name}={value!r} differs from {name}={first[name]!r}: configs trained together may differ "
                     f"only in {', '.join(ARM_FIELDS)}"
                 )
+    snapshots = sorted({config.control_rewind for config in resolved if config.control_rewind is not None})
+    if len(snapshots) > 1:
+        raise JointError(
+            f"control_rewind differs ({', '.join(map(str, snapshots))}): the dense networks trained once for all "
+            f"sweeps keep one snapshot; valid: one control_rewind for every sweep with the rewind control"
+        )
     info = data.info(resolved[0].dataset)
     arch = models.build(resolved[0].network, info.input_shape, info.num_classes)
     needed, available = sum(memory_estimate(config, arch) for config in resolved), physical_memory()
@@ -913,7 +919,9 @@ def compute_together(configs, store: Store, device="cpu", progress=None) -> list
 
 
 def _train_together(configs, store, device, progress) -> list[dict]:
-    shared = configs[0]
+    # the dense networks, trained once, keep the snapshot of the sweep with a rewind control (if any)
+    snapshot = next((config.control_rewind for config in configs if config.control_rewind), None)
+    shared = configs[0].replace(control_rewind=snapshot)
     dataset = load_data(shared, device)
     arch = architecture(shared, dataset)
     start = time.perf_counter()
@@ -930,6 +938,8 @@ def _train_together(configs, store, device, progress) -> list[dict]:
         if dense is None:
             dense = dense_level(shared, arch, dataset, device, progress)
         states[key], origins[key] = _fresh_copy(dense), start
+        if not config.control_rewind:  # only a sweep with the rewind control keeps the snapshot
+            states[key].rewound_weights, states[key].rewound_biases = {}, {}
     for config in configs:
         key = config_hash(config)
         states[key].trained_with = sorted(config_hash(other) for other in configs if other is not config)

@@ -312,12 +312,14 @@ def test_sweeps_trained_together_equal_sweeps_trained_alone(smoke_config, fashio
         base.replace(criterion="movement", levels=1),
         base.replace(mask1="signed_constant"),
         base.replace(mask0="freeze_init_zero_mask"),
+        resolve(base.replace(controls=("rewind", "finetune_low"), levels=1)),
     ]
     together_store, alone_store = Store(tmp_path / "together"), Store(tmp_path / "alone")
     sizes = trained_cohort_sizes(monkeypatch)
     together = experiments.compute_together(configs, together_store)
-    # one dense level for all, then round 1 (2 + 2 + 2 + 2 tickets, 2 reinit) and round 2 (movement has finished)
-    assert sizes == [2, 10, 8]
+    # one dense level for all (with the rewind control's snapshot), then round 1 (5 x 2 tickets, 2 reinit, 2 rewound,
+    # 2 fine-tuned) and round 2 (movement and the controls' sweep have finished)
+    assert sizes == [2, 16, 8]
     for config, record in zip(configs, together):
         alone = experiments.result(config, alone_store)
         same_runs_and_masks(together_store, record, alone_store, alone, config)
