@@ -133,6 +133,9 @@ SCALE_DEFAULTS = {
         supermask_starts="original,signed_constant",
         supermask_iterations=100,
         supermask_eval_every=50,
+        transfer_source="{dataset}:classes=0-4",
+        transfer_target="{dataset}:classes=5-9",
+        shift_target="{dataset}:inverted",
     ),
     "book": dict(
         trials=5,
@@ -160,6 +163,9 @@ SCALE_DEFAULTS = {
         supermask_starts="original,signed_constant",
         supermask_iterations=15_000,
         supermask_eval_every=250,
+        transfer_source="{dataset}:classes=0-4",
+        transfer_target="{dataset}:classes=5-9",
+        shift_target="{dataset}:inverted",
     ),
     "paper": dict(
         trials=SCALE_SETTINGS["paper"]["trials"],
@@ -187,6 +193,9 @@ SCALE_DEFAULTS = {
         supermask_starts="original,signed_constant",
         supermask_iterations=None,
         supermask_eval_every=None,
+        transfer_source="{dataset}:classes=0-4",
+        transfer_target="{dataset}:classes=5-9",
+        shift_target="{dataset}:inverted",
     ),
 }
 
@@ -199,6 +208,7 @@ CHAPTER_DEFAULTS = {
     "lottery-ticket": {},
     "deconstructing": ZHOU_DEFAULTS,
     "supermasks": ZHOU_DEFAULTS,
+    "review": ZHOU_DEFAULTS,
 }
 
 # The experiment settings of the LeNet-300-100 runs that chapter parameters of the same name set.
@@ -320,6 +330,12 @@ def parse_probe_run(text: str) -> dict | None:
     return parse_run("probe_run", text, ("iterations", "eval_every"), "50000/250")
 
 
+def _check_dataset(name, value) -> None:
+    problem = data.check_name(value)
+    if problem:
+        raise ParameterError(f"parameter {name}={value!r} is not valid: {problem}")
+
+
 def _check_precision(name, value):
     check_choice(name, value, PRECISIONS)
 
@@ -355,6 +371,9 @@ CHECKS = {
     "supermask_starts": _names_check(tuple(actions.MASK1_ACTIONS)),
     "supermask_iterations": check_positive_int,
     "supermask_eval_every": check_positive_int,
+    "transfer_source": lambda name, value: _check_dataset(name, value),
+    "transfer_target": lambda name, value: _check_dataset(name, value),
+    "shift_target": lambda name, value: _check_dataset(name, value),
 }
 
 
@@ -676,6 +695,7 @@ def _check_together(book: Chapter) -> None:
                 f"valid: an integer from 0 to {iterations - 1:,}"
             )
     _check_actions(book)
+    _check_transfers(book)
     networks = [network for network, _ in book.conv_runs]
     if not networks and book.images and getattr(p, "conv_network", None):
         networks = [p.conv_network]
@@ -709,6 +729,23 @@ def _check_together(book: Chapter) -> None:
         except (ConfigError, ValueError) as error:
             raise ParameterError(
                 f"{_conv_parameter_named(book, str(error))} is not valid for {book.dataset} at scale {scale}: {error}"
+            ) from None
+
+
+def _check_transfers(book: Chapter) -> None:
+    """Masks move between datasets whose networks have the same shape (and the shift needs images)."""
+    p = book.parameters
+    pairs = []
+    if hasattr(p, "transfer_source"):
+        pairs.append(("transfer_source", p.transfer_source, "transfer_target", p.transfer_target))
+    if hasattr(p, "shift_target") and (book.images or "shift_target" in book.given):
+        pairs.append(("dataset", book.dataset, "shift_target", p.shift_target))
+    for source_name, source, target_name, target in pairs:
+        try:
+            resolve(ExperimentConfig(experiment="transfer", dataset=target, mask_from=source, scale=book.scale))
+        except ConfigError as error:
+            raise ParameterError(
+                f"the parameters {source_name}={source!r} and {target_name}={target!r} are not valid together: {error}"
             ) from None
 
 
@@ -761,9 +798,7 @@ def open(
     ``book.parameters.<name>``. ``name`` is the chapter's (its notebook's)
     name: where :data:`CHAPTER_DEFAULTS` has its own defaults, they come first.
     """
-    problem = data.check_name(dataset)
-    if problem:
-        raise ParameterError(f"parameter dataset={dataset!r} is not valid: {problem}")
+    _check_dataset("dataset", dataset)
     check_choice("scale", scale, SCALES)
     check_choice("device", device, DEVICES)
     check_choice("allow_train", allow_train, (True, False))
@@ -778,6 +813,8 @@ def open(
     for knob, value in {"trials": trials, **knobs}.items():
         if value is None:
             value = defaults[knob]
+            if isinstance(value, str):
+                value = value.format(dataset=dataset)  # defaults that name a variant of the chapter's dataset
         else:
             CHECKS[knob](knob, value)
             given.add(knob)

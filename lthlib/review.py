@@ -1,0 +1,233 @@
+"""The review's open questions, answered by the book's own experiments: which runs each needs, and its verdicts.
+
+Every run is LeNet-300-100 at the chapter's settings (those of the Zhou et al.
+chapters by default, so their large_final, criterion and mask-0 sweeps are
+reused, not trained again). Runs (:func:`sweeps`), as config fields:
+
+- ``ticket``: large_final tickets, no controls (the Zhou criteria sweep);
+- ``other_order``: the same with another data order (``data_seed``), same θ0;
+- ``oneshot``: the same masks' size by one-shot pruning;
+- ``criteria``: the magnitude_increase and movement sweeps of the Zhou chapter;
+- ``swap``: each trial trains the next trial's masks from its own θ0;
+- ``signs``: the ticket sweep trained again with the sign probe;
+- ``controls``: large_final with reinit, random_prune, rewind, finetune and
+  finetune_low (the fine-tuning question and the generalisation gap);
+- ``zeroing``: large_final with each mask-0 action (the Zhou mask-0 sweeps
+  and the book's two more);
+- ``transfer`` / ``target``: masks found on ``transfer_source`` trained on
+  ``transfer_target``, and the target's own sweep with its controls; the same
+  for ``shift_source`` / ``shift_target``;
+- ``halves``: masks of each half of the training set trained on the other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import claims, overlap, stats, summary
+
+ALL_CONTROLS = ("reinit", "random_prune", "rewind", "finetune", "finetune_low")
+ZEROING = ("freeze_init", "freeze_init_zero_mask", "freeze_init_zero_away", "freeze_final")
+HALVES = ("half=a", "half=b")
+
+
+def sweeps(book) -> dict[str, dict]:
+    """``{name: config fields}`` of every run the review chapter reads (see the module's list)."""
+    p = book.parameters
+    lenet = dict(network="lenet", **book.lenet_settings())
+    shorter = {**lenet, "levels": p.action_levels}
+    imp = dict(experiment="imp", controls=())
+    base = book.dataset
+    found = {
+        "ticket": {**imp, **lenet},
+        "other_order": {**imp, **lenet, "data_seed": book.config(**lenet).seed + 1},
+        "oneshot": {"experiment": "oneshot", "controls": (), **lenet},
+        "magnitude_increase": {**imp, **lenet, "criterion": "magnitude_increase"},
+        "movement": {**imp, **lenet, "criterion": "movement"},
+        "swap": {"experiment": "swap", **lenet},
+        "signs": {"experiment": "signs", **lenet},
+        "controls": {"experiment": "imp", "controls": ALL_CONTROLS, **shorter},
+        **{f"zero:{action}": {**imp, **shorter, "mask0": action} for action in ZEROING},
+        "transfer": {"experiment": "transfer", "dataset": p.transfer_target, "mask_from": p.transfer_source, **shorter},
+        "target": {
+            "experiment": "imp",
+            "dataset": p.transfer_target,
+            "controls": ("reinit", "random_prune"),
+            **shorter,
+        },
+        "shift": {"experiment": "transfer", "dataset": p.shift_target, "mask_from": base, **lenet},
+        "shift_target": {
+            "experiment": "imp",
+            "dataset": p.shift_target,
+            "controls": ("reinit", "random_prune"),
+            **lenet,
+        },
+    }
+    for mine, theirs in (HALVES, HALVES[::-1]):
+        found[f"{mine} from {theirs}"] = {
+            "experiment": "transfer",
+            "dataset": f"{base}:{mine}",
+            "mask_from": f"{base}:{theirs}",
+            **shorter,
+        }
+        found[f"{mine} own"] = {**imp, "dataset": f"{base}:{mine}", **shorter}
+    return found
+
+
+def results(book) -> dict[str, dict]:
+    """``{name: record}`` for :func:`sweeps`: the iterative sweeps that can train together do, the others alone."""
+    wanted = sweeps(book)
+    joint = {name: fields for name, fields in wanted.items() if name in JOINT}
+    found = dict(zip(joint, book.results_together(*joint.values())))
+    for name, fields in wanted.items():
+        if name not in found:
+            found[name] = book.result(**fields)
+    return found
+
+
+# The runs that share every setting but their arms (one dense training for all of them).
+JOINT = ("ticket", "magnitude_increase", "movement", "controls", *(f"zero:{action}" for action in ZEROING))
+
+
+# ---------------------------------------------------------------- 1. one mask?
+
+
+def _load_masks(book, fields) -> dict:
+    """The stored masks of a run of ``book`` (committed store first), once :func:`results` has found it."""
+    config = book.config(**fields)
+    for store in (book.committed, book.store):
+        if store is not None and store.load(config) is not None:
+            return store.load_masks(config)
+    raise KeyError(f"no stored masks for {config.experiment} {config.criterion} on {config.dataset}")
+
+
+def overlaps(book, found: dict) -> pd.DataFrame:
+    """Per level, trial and layer, the Jaccard overlap of the large_final ticket's mask with another mask,
+    against the overlap of random masks of the same sizes (column ``above_random``), for each comparison:
+    another θ0 (the next trial), another data order, another criterion, one-shot pruning."""
+    wanted = sweeps(book)
+    mine = _load_masks(book, wanted["ticket"])
+    others = {name: _load_masks(book, wanted[name]) for name in ("other_order", "magnitude_increase", "movement")}
+    others["oneshot"] = _load_masks(book, wanted["oneshot"])
+    layers = list(found["ticket"]["layers"])
+    trials = found["ticket"]["config"]["trials"]
+    frames = []
+    for level in range(1, found["ticket"]["config"]["levels"] + 1):
+        for trial in range(trials):
+            ticket = overlap.ticket(mine, level, trial, layers)
+            percent = 100 * next(r["remaining"] for r in found["ticket"]["runs"] if r["level"] == level)
+            pairs = {"another θ0": overlap.ticket(mine, level, (trial + 1) % trials, layers)}
+            pairs["another data order"] = overlap.ticket(others["other_order"], level, trial, layers)
+            pairs["magnitude_increase"] = overlap.ticket(others["magnitude_increase"], level, trial, layers)
+            pairs["movement"] = overlap.ticket(others["movement"], level, trial, layers)
+            pairs["one-shot"] = overlap.ticket(others["oneshot"], level, trial, layers)
+            for comparison, other in pairs.items():
+                frames.append(
+                    overlap.compare(ticket, other, comparison=comparison, level=level, trial=trial, percent=percent)
+                )
+    return summary.concat(frames)
+
+
+def borrowed_frame(found: dict) -> pd.DataFrame:
+    """The ticket sweep, the random criterion's sweep (random masks) and the swapped masks, as arms of one frame."""
+    ticket = summary.runs_frame(found["ticket"])
+    swapped = summary.runs_frame(found["swap"])
+    return summary.concat([ticket, swapped[swapped["arm"] == "swapped"]])
+
+
+# ---------------------------------------------------------------- 2. signs
+
+SIGN_KEYS = ("kept_flipped", "kept_grew", "pruned_flipped", "pruned_grew")
+
+
+def sign_curves(record: dict) -> pd.DataFrame:
+    """Long frame of the sign probe: level, trial, percent, iteration, group (kept, pruned), statistic, fraction."""
+    curves = summary.curves_frame(record)
+    long = curves.melt(
+        id_vars=["level", "trial", "percent", "iteration"], value_vars=list(SIGN_KEYS), value_name="fraction"
+    )
+    long[["group", "statistic"]] = long["variable"].str.split("_", n=1, expand=True)
+    return long.drop(columns="variable")
+
+
+def at_early_stop(record: dict) -> pd.DataFrame:
+    """Per run of the sign probe: the four fractions at its early-stopping iteration."""
+    rows = []
+    for run in record["runs"]:
+        index = run["curve"]["iteration"].index(run["early_stop"]["iteration"])
+        rows.append(
+            {
+                "level": run["level"],
+                "trial": run["trial"],
+                "percent": 100 * run["remaining"],
+                **{key: run["curve"][key][index] for key in SIGN_KEYS},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def flips_beat_growth(record: dict, group: str, level: int = 0) -> claims.Claim:
+    """Whether more of ``group``'s weights have changed sign than grown, at the early stop of ``level``."""
+    stops = at_early_stop(record)
+    rows = stops[stops["level"] == level].sort_values("trial")
+    difference = stats.paired(rows[f"{group}_flipped"], rows[f"{group}_grew"])
+    percent = float(rows["percent"].mean())
+    return claims.Claim(
+        f"a weight the next round {'keeps' if group == 'kept' else 'removes'} is more likely to change sign than to "
+        f"grow (at {percent:.1f} % of the weights)",
+        "the review's reading of Zhou et al.",
+        f"changed sign minus grew: {difference.text(100, ' points of the weights')}",
+        difference.n,
+        claims.with_reason(difference.verdict(), difference),
+        "supported when the 95 % interval of the fraction that changed sign minus the fraction that grew, at the "
+        "early stop, lies above 0, not supported when below, else inconclusive",
+    )
+
+
+# ---------------------------------------------------------------- 6. overfitting
+
+
+def halves_frame(found: dict) -> pd.DataFrame:
+    """Each half's runs: its own masks (arm ``own``) and the other half's (arm ``other half``), labelled by half."""
+    frames = []
+    for mine, theirs in (HALVES, HALVES[::-1]):
+        own = summary.runs_frame(found[f"{mine} own"]).assign(half=mine)
+        other = summary.runs_frame(found[f"{mine} from {theirs}"]).assign(half=mine)
+        frames += [own.assign(arm="own"), other[other["level"] > 0].assign(arm="other half")]
+    return summary.concat(frames)
+
+
+def own_half_advantage(halves: pd.DataFrame) -> claims.Claim:
+    """Whether a mask does better on the half it was found on than the other half's mask does there."""
+    levels = sorted(set(halves.loc[halves["level"] > 0, "level"]))
+    per_half = []
+    for half in dict.fromkeys(halves["half"]):
+        rows = halves[(halves["half"] == half) & halves["level"].isin(levels)]
+        per_half.append(rows.pivot_table(index="trial", columns="arm", values=claims.ACCURACY, aggfunc="mean"))
+    both = pd.concat(per_half).groupby(level=0).mean()
+    difference = stats.paired(both["own"], both["other half"])
+    return claims.Claim(
+        "a mask is better on the data it was found on than another half's mask is there (it overfits in structure)",
+        "the review's worry; neither paper tests it",
+        f"own minus other half's mask: {difference.text(100, ' points')}",
+        difference.n,
+        claims.with_reason(difference.verdict(), difference),
+        "per trial, test accuracy at early stop averaged over the levels and both halves; supported when the 95 % "
+        "interval of own minus other lies above 0, not supported when below, else inconclusive",
+    )
+
+
+def generalisation_gap(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``gap``: accuracy on the training batches before the early stop minus test accuracy there."""
+    return frame.assign(gap=frame["early_stop_train_acc"] - frame["early_stop_test_acc"])
+
+
+def test_set_leak(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per arm, how much choosing the stop on the test set would flatter each run: mean and 95 % interval (points)."""
+    rows = []
+    for arm, runs in summary.distinct(frame).groupby("arm", sort=False):
+        leak = runs["best_test_acc"] - runs["early_stop_test_acc"]
+        interval = stats.paired(leak.to_numpy(), np.zeros(len(leak)))
+        rows.append({"arm": arm, "runs": len(leak), "flattery (points)": interval.text(100)})
+    return pd.DataFrame(rows)

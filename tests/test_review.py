@@ -1,0 +1,73 @@
+"""The review chapter's runs and measures, end to end at smoke scale on real Fashion-MNIST."""
+
+from __future__ import annotations
+
+import pytest
+
+from lthlib import chapter, experiments, review, stats, summary
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, fashion):
+    book = chapter.open(
+        name="review",
+        scale="smoke",
+        store=str(tmp_path_factory.mktemp("review")),
+        allow_train=True,
+        iterations=60,
+        eval_every=20,
+        levels=2,
+        action_levels=2,
+        transfer_source=None,
+        transfer_target=None,
+        shift_target=None,
+    )
+    return book, review.results(book)
+
+
+def test_the_runs_that_share_their_settings_train_together_and_reuse_the_zhou_sweeps(smoke):
+    book, found = smoke
+    wanted = review.sweeps(book)
+    joint = [book.config(**wanted[name]) for name in review.JOINT]
+    assert len(experiments.check_joint(joint)) == len(review.JOINT)
+    assert all(found[name]["provenance"]["trained_with"] for name in review.JOINT)
+    zhou_ticket = book.config(experiment="imp", network="lenet", controls=(), **book.lenet_settings())
+    assert found["ticket"]["hash"] == experiments.config_hash(zhou_ticket)  # the Zhou chapter's large_final sweep
+    assert found["transfer"]["config"]["mask_from"] == "fashion-mnist:classes=0-4"
+
+
+def test_overlaps_compare_each_ticket_with_five_other_masks_per_layer(smoke):
+    book, found = smoke
+    table = review.overlaps(book, found)
+    assert set(table["comparison"]) == {
+        "another θ0",
+        "another data order",
+        "magnitude_increase",
+        "movement",
+        "one-shot",
+    }
+    assert set(table["layer"]) == {"fc1", "fc2", "output"} and set(table["level"]) == {1, 2}
+    assert ((0 <= table["jaccard"]) & (table["jaccard"] <= 1)).all()
+    assert (table["above_random"] == table["jaccard"] / table["random_jaccard"]).all()
+
+
+def test_the_halves_set_each_mask_on_its_own_half_and_on_the_other(smoke):
+    _, found = smoke
+    halves = review.halves_frame(found)
+    for half in review.HALVES:
+        mine = halves[halves["half"] == half]
+        assert set(mine.loc[mine["level"] > 0, "arm"]) == {"own", "other half"}
+    claim = review.own_half_advantage(halves)
+    assert claim.n == 2 and claim.verdict.startswith(stats.INCONCLUSIVE)  # two smoke trials decide nothing
+
+
+def test_the_sign_probe_and_the_generalisation_gap_are_read_from_the_runs(smoke):
+    _, found = smoke
+    curves = review.sign_curves(found["signs"])
+    assert set(curves["group"]) == {"kept", "pruned"} and set(curves["statistic"]) == {"flipped", "grew"}
+    assert ((curves["fraction"] >= 0) & (curves["fraction"] <= 1)).all()
+    assert review.flips_beat_growth(found["signs"], "kept").n == 2
+    gap = review.generalisation_gap(summary.runs_frame(found["controls"]))
+    assert set(gap["arm"]) == {"ticket", *review.ALL_CONTROLS} and gap["gap"].notna().all()
+    leak = review.test_set_leak(summary.runs_frame(found["controls"]))
+    assert list(leak["arm"])[0] == "ticket"
