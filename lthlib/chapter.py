@@ -615,7 +615,19 @@ def experiment_kind(config: dict) -> str:
     """What a record's experiment is called in the text: dense, iterative or one-shot pruning, rewinding."""
     if config["experiment"] == "imp" and config["rewind"]:
         return f"rewinding to {config['rewind']:,}"
-    return {"dense": "dense", "imp": "iterative pruning", "oneshot": "one-shot pruning"}[config["experiment"]]
+    return EXPERIMENT_KINDS[config["experiment"]]
+
+
+# What each experiment is called in the text (the settings box's trials row, for one).
+EXPERIMENT_KINDS = {
+    "dense": "dense",
+    "imp": "iterative pruning",
+    "oneshot": "one-shot pruning",
+    "supermask": "learned supermasks",
+    "swap": "masks swapped between trials",
+    "transfer": "transferred masks",
+    "signs": "sign probe",
+}
 
 
 def _per_network(records: list[dict], describe, kind: bool = False) -> str:

@@ -7,7 +7,7 @@ reused, not trained again). Runs (:func:`sweeps`), as config fields:
 - ``ticket``: large_final tickets, no controls (the Zhou criteria sweep);
 - ``other_order``: the same with another data order (``data_seed``), same θ0;
 - ``oneshot``: the same masks' size by one-shot pruning;
-- ``criteria``: the magnitude_increase and movement sweeps of the Zhou chapter;
+- ``magnitude_increase``, ``movement``, ``random``: those criteria's sweeps of the Zhou chapter;
 - ``swap``: each trial trains the next trial's masks from its own θ0;
 - ``signs``: the ticket sweep trained again with the sign probe;
 - ``controls``: large_final with reinit, random_prune, rewind, finetune and
@@ -45,6 +45,7 @@ def sweeps(book) -> dict[str, dict]:
         "oneshot": {"experiment": "oneshot", "controls": (), **lenet},
         "magnitude_increase": {**imp, **lenet, "criterion": "magnitude_increase"},
         "movement": {**imp, **lenet, "criterion": "movement"},
+        "random": {**imp, **lenet, "criterion": "random"},
         "swap": {"experiment": "swap", **lenet},
         "signs": {"experiment": "signs", **lenet},
         "controls": {"experiment": "imp", "controls": ALL_CONTROLS, **shorter},
@@ -87,7 +88,7 @@ def results(book) -> dict[str, dict]:
 
 
 # The runs that share every setting but their arms (one dense training for all of them).
-JOINT = ("ticket", "magnitude_increase", "movement", "controls", *(f"zero:{action}" for action in ZEROING))
+JOINT = ("ticket", "magnitude_increase", "movement", "random", "controls", *(f"zero:{action}" for action in ZEROING))
 
 
 # ---------------------------------------------------------------- 1. one mask?
@@ -130,10 +131,15 @@ def overlaps(book, found: dict) -> pd.DataFrame:
 
 
 def borrowed_frame(found: dict) -> pd.DataFrame:
-    """The ticket sweep, the random criterion's sweep (random masks) and the swapped masks, as arms of one frame."""
+    """The ticket sweep, the swapped masks and the random criterion's masks (arm ``random``), as arms of one frame.
+
+    Trial t of every arm starts from the same θ0 and sees the data in the same order."""
     ticket = summary.runs_frame(found["ticket"])
     swapped = summary.runs_frame(found["swap"])
-    return summary.concat([ticket, swapped[swapped["arm"] == "swapped"]])
+    random = summary.runs_frame(found["random"])
+    return summary.concat(
+        [ticket, swapped[swapped["arm"] == "swapped"], random[random["level"] > 0].assign(arm="random")]
+    )
 
 
 # ---------------------------------------------------------------- 2. signs
@@ -231,3 +237,126 @@ def test_set_leak(frame: pd.DataFrame) -> pd.DataFrame:
         interval = stats.paired(leak.to_numpy(), np.zeros(len(leak)))
         rows.append({"arm": arm, "runs": len(leak), "flattery (points)": interval.text(100)})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- verdicts of the other questions
+
+
+def _judged(frame: pd.DataFrame, wanted) -> list[claims.Claim]:
+    """``claims.arm_ahead`` for each (ahead, behind, claim, paper, at least as good) whose arms ``frame`` holds."""
+    levels = sorted(set(frame.loc[frame["level"] > 0, "level"]))
+    return [
+        claims.arm_ahead(frame, ahead, behind, levels, claim, paper, as_good)
+        for ahead, behind, claim, paper, as_good in wanted
+        if {ahead, behind} <= set(frame["arm"])
+    ]
+
+
+def one_mask_claims(frame: pd.DataFrame) -> list[claims.Claim]:
+    """Is a mask useful without its own θ0? (:func:`borrowed_frame`)"""
+    return _judged(
+        frame,
+        [
+            (
+                "swapped",
+                "ticket",
+                "a mask trained from another trial's θ0 is as good as from its own",
+                "not tested",
+                True,
+            ),
+            ("swapped", "random", "a mask trained from another trial's θ0 beats a random mask", "not tested", False),
+        ],
+    )
+
+
+def zeroing_frame(found: dict) -> pd.DataFrame:
+    """The large_final tickets with their pruned weights at zero (arm ``zero``) and under each other action."""
+    frames = {"zero": summary.runs_frame(found["ticket"])}
+    frames.update({action: summary.runs_frame(found[f"zero:{action}"]) for action in ZEROING})
+    levels = max(int(frame["level"].max()) for name, frame in frames.items() if name != "zero")
+    combined = summary.combine(frames)
+    return combined[combined["level"] <= levels].reset_index(drop=True)
+
+
+def zeroing_claims(frame: pd.DataFrame) -> list[claims.Claim]:
+    """Which pruned weights must be zero for the ticket to work."""
+    return _judged(
+        frame,
+        [
+            (
+                "zero",
+                "freeze_init",
+                "pruned weights at zero beat pruned weights frozen at θ0",
+                "yes (Zhou et al.)",
+                False,
+            ),
+            (
+                "freeze_init_zero_mask",
+                "zero",
+                "zeroing only the weights that moved toward zero is enough",
+                "yes (Zhou et al.)",
+                True,
+            ),
+            (
+                "zero",
+                "freeze_init_zero_away",
+                "zeroing only the weights that moved away from zero is not enough",
+                "not tested",
+                False,
+            ),
+            (
+                "freeze_final",
+                "zero",
+                "pruned weights frozen at their trained values are as good as zero",
+                "not tested",
+                True,
+            ),
+        ],
+    )
+
+
+def finetune_claims(frame: pd.DataFrame) -> list[claims.Claim]:
+    """Resetting to θ0 (the ticket) against rewinding and fine-tuning the same mask, equal iteration budgets."""
+    return _judged(
+        frame,
+        [
+            (
+                "rewind",
+                "ticket",
+                "rewinding to an early iteration beats resetting to θ0",
+                "later work: on deeper networks",
+                False,
+            ),
+            ("finetune", "ticket", "fine-tuning the trained weights beats resetting to θ0", "not tested", False),
+            (
+                "finetune_low",
+                "finetune",
+                "fine-tuning at a tenth of the learning rate beats fine-tuning at the rate",
+                "not tested",
+                False,
+            ),
+        ],
+    )
+
+
+def transfer_frame(target: dict, transferred: dict) -> pd.DataFrame:
+    """The target's own sweep (ticket, reinit, random pruning, dense) and the transferred masks, one frame."""
+    moved = summary.runs_frame(transferred)
+    return summary.concat([summary.runs_frame(target), moved[moved["level"] > 0]])
+
+
+def transfer_claims(frame: pd.DataFrame, where: str) -> list[claims.Claim]:
+    """Whether tickets found on another task help on the target (``where`` names the pair in the claim)."""
+    return _judged(
+        frame,
+        [
+            (
+                "transferred",
+                "random_prune",
+                f"a ticket's mask found on another task beats a random mask ({where})",
+                "not tested",
+                False,
+            ),
+            ("transferred", "ticket", f"it is as good as a ticket found on the target ({where})", "not tested", True),
+        ],
+    )
