@@ -270,7 +270,12 @@ def test_the_committed_conv_share_counts_each_run_once():
 def test_parameters_left_at_none_take_the_scale_s_values(scale):
     knobs = {name: None for name in chapter.CHECKS if name != "trials"}
     book = chapter.open(scale=scale, **knobs)
-    expected = dict(chapter.SCALE_DEFAULTS[scale])
+    # a default that names a variant of the chapter's dataset is filled with it
+    expected = {
+        name: value.format(dataset="fashion-mnist") if isinstance(value, str) else value
+        for name, value in chapter.SCALE_DEFAULTS[scale].items()
+    }
+    assert expected["transfer_source"] == "fashion-mnist:classes=0-4"
     assert book.trials == expected.pop("trials")
     assert vars(book.parameters) == expected
     table = book.parameters_table()
