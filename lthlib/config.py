@@ -360,6 +360,7 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
             density=paper.get("density"),
         )
     changes = {name: value for name, value in filled.items() if getattr(config, name) is None}
+    changes.update(_scale_subsets_that_fit(config, changes))
     if config.data_seed == config.seed:
         changes.update(data_seed=None)  # the same computation as leaving it out, so the same record
     _check_mask_from(config)
@@ -398,6 +399,22 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
         )
     _check_against_data(resolved)
     return resolved
+
+
+def _scale_subsets_that_fit(config: ExperimentConfig, changes: dict) -> dict:
+    """The scale's train and test subsets (smoke: 5,000 and 2,000) cut to what the dataset holds, so that a
+    smaller dataset or variant still runs at that scale; subsets given explicitly are checked, never cut."""
+    fitted = {}
+    if changes.get("train_subset") is None and changes.get("test_subset") is None:
+        return fitted
+    info = data.info(config.dataset)
+    val_size = changes.get("val_size", config.val_size)
+    left = info.train_size - (info.default_val_size if val_size is None else val_size)
+    if changes.get("train_subset") is not None and 0 < left < changes["train_subset"]:
+        fitted["train_subset"] = left
+    if changes.get("test_subset") is not None and changes["test_subset"] > info.test_size:
+        fitted["test_subset"] = info.test_size
+    return fitted
 
 
 def _resolve_control_rewind(config: ExperimentConfig) -> ExperimentConfig:

@@ -6,6 +6,7 @@ import pytest
 
 from lthlib import experiments, train
 from lthlib.cli import main
+from lthlib.config import ConfigError, ExperimentConfig, resolve
 
 
 @pytest.fixture(autouse=True)
@@ -85,3 +86,11 @@ def test_bad_input_is_one_line_with_exit_code_two_before_any_work(args, names, t
     assert "Traceback" not in err
     for name in names:
         assert name in err, err
+
+
+def test_the_smoke_scales_subsets_fit_a_smaller_variant_but_given_subsets_are_checked():
+    fitted = resolve(ExperimentConfig(scale="smoke", dataset="mnist1d:classes=5-9"))
+    assert (fitted.train_subset, fitted.test_subset) == (4510, 990)  # the scale's 5,000 and 2,000, cut to the data
+    assert resolve(ExperimentConfig(scale="smoke")).train_subset == 5000
+    with pytest.raises(ConfigError, match="train_subset=5000 is larger than the 4,510 training sequences"):
+        resolve(ExperimentConfig(scale="smoke", dataset="mnist1d:classes=5-9", train_subset=5000))
