@@ -10,6 +10,7 @@ ratio is directly the speed-up of training many tickets.
 
 from __future__ import annotations
 
+import math
 import resource
 import time
 
@@ -87,6 +88,56 @@ def lthlib_steps_per_second(arch, dataset, lr: float, members: int, steps: int, 
     return members * steps / (time.perf_counter() - began)
 
 
+def multiply_adds(arch: models.Architecture) -> list[tuple[str, int]]:
+    """Per layer, in order: (name, multiply-adds of one example's forward pass)."""
+    counts = []
+    side = list(arch.input_shape[1:])
+    plan = iter(arch.conv_plan)
+    for layer in arch.layers:
+        if layer.kind == "conv":
+            entry = next(plan)
+            while entry == models.POOL:
+                side = [n // 2 for n in side]
+                entry = next(plan)
+            counts.append((layer.name, math.prod(side) * math.prod(layer.shape)))
+        else:
+            counts.append((layer.name, math.prod(layer.shape)))
+    return counts
+
+
+def training_flops(arch: models.Architecture, batch: int = BATCH) -> int:
+    """Floating-point operations of one training step of one network (2 per multiply-add): the forward pass,
+    the weight gradients and the input gradients of every layer but the first (which needs none); pooling,
+    activations, the loss and the optimiser are left out (a few per cent)."""
+    layers = multiply_adds(arch)
+    forward = sum(count for _, count in layers)
+    return 2 * batch * (3 * forward - layers[0][1])
+
+
+def peak_gflops(precision: str, repeats: int = 5) -> dict[str, float]:
+    """This machine's measured throughput (GFLOP/s) for a 2048 x 2048 matmul and for a 64 -> 64 3x3 convolution
+    (forward, batch 60 of 32 x 32), at ``precision``: the yardsticks for each network's share of peak."""
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[precision]
+    g = torch.Generator().manual_seed(0)
+    a, b = (torch.randn(2048, 2048, generator=g).to(dtype) for _ in range(2))
+    x = torch.randn(BATCH, 64, 32, 32, generator=g).to(dtype)
+    w = torch.randn(64, 64, 3, 3, generator=g).to(dtype)
+
+    def best(work, flops):
+        work()
+        times = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - began)
+        return flops / min(times) / 1e9
+
+    return {
+        "matmul": best(lambda: a @ b, 2 * 2048**3),
+        "conv": best(lambda: F.conv2d(x, w, padding=1), 2 * BATCH * 32 * 32 * 64 * 64 * 9),
+    }
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -101,9 +152,12 @@ def measure(network: str, members: int, steps: int, precisions, dataset) -> dict
         "textbook": textbook_steps_per_second(arch, dataset.train, lr, steps),
         "peak_rss_textbook_mib": peak_rss_mib(),
     }
+    flops = training_flops(arch)
+    row["flops_per_step"] = flops
     for precision in precisions:
         row[precision] = lthlib_steps_per_second(arch, dataset, lr, members, steps, precision)
         row[f"ratio_{precision}"] = row[precision] / row["textbook"]
+        row[f"gflops_{precision}"] = row[precision] * flops / 1e9
     row["peak_rss_mib"] = peak_rss_mib()
     return row
 
@@ -112,20 +166,31 @@ def main(
     networks=("lenet", "conv2"), members: int = 16, steps: int = 60, precisions=("float32", "bfloat16")
 ) -> list[dict]:
     dataset = data.load("fashion-mnist", "cpu", train_subset=10_000, test_subset=BATCH)
+    peaks = {precision: peak_gflops(precision) for precision in precisions}
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, {steps} timed steps; "
         f"textbook = one nn.Module with DataLoader and Adam in float32; lthlib = K={members} networks in one cohort"
     )
-    header = f"{'network':8s} {'textbook steps/s':>17s}"
-    for precision in precisions:
-        header += f" {'lthlib ' + precision:>17s} {'ratio':>6s}"
-    print(header + f" {'peak RSS (process)':>19s}")
+    for precision, peak in peaks.items():
+        print(
+            f"peak {precision}: 2048x2048 matmul {peak['matmul']:.0f} GFLOP/s, 64->64 3x3 convolution (batch 60, "
+            f"32x32) {peak['conv']:.0f} GFLOP/s"
+        )
+    print(
+        f"{'network':8s} {'FLOP/step':>10s} {'precision':>9s} {'steps/s':>9s} {'textbook':>9s} {'ratio':>6s} "
+        f"{'GFLOP/s':>8s} {'of peak':>8s} {'peak RSS':>9s}"
+    )
     results = []
     for network in networks:
         row = measure(network, members, steps, precisions, dataset)
         results.append(row)
-        line = f"{network:8s} {row['textbook']:17.1f}"
+        yardstick = "conv" if models.ARCHITECTURES[network]["conv_plan"] else "matmul"
         for precision in precisions:
-            line += f" {row[precision]:17.1f} {row['ratio_' + precision]:6.2f}"
-        print(line + f" {row['peak_rss_mib']:15.0f} MiB")
+            row[f"share_{precision}"] = row[f"gflops_{precision}"] / peaks[precision][yardstick]
+            print(
+                f"{network:8s} {row['flops_per_step'] / 1e6:9.1f}M {precision:>9s} {row[precision]:9.1f} "
+                f"{row['textbook']:9.1f} {row['ratio_' + precision]:6.2f} {row['gflops_' + precision]:8.1f} "
+                f"{100 * row['share_' + precision]:7.0f}% {row['peak_rss_mib']:5.0f} MiB"
+            )
+    print("steps/s: one network taking one optimiser step; of peak: against the matmul (LeNet) or convolution peak")
     return results

@@ -112,3 +112,13 @@ def test_conv_networks_need_3d_inputs_and_lenet_takes_1d():
     out = models.forward(arch, weights, biases, torch.randn(1, 7, 40))
     assert out.shape == (1, 7, 10)
     assert F.softmax(out, -1).sum(-1).allclose(torch.ones(1, 7))
+
+
+def test_the_benchmark_counts_the_flops_of_a_training_step_by_hand():
+    lenet = models.build("lenet", (1, 28, 28), 10)
+    forward = 784 * 300 + 300 * 100 + 100 * 10
+    assert bench.training_flops(lenet) == 2 * 60 * (3 * forward - 784 * 300)  # no input gradient for layer 1
+    conv2 = models.build("conv2", (3, 32, 32), 10)
+    counts = dict(bench.multiply_adds(conv2))
+    assert counts["conv1"] == 32 * 32 * 64 * 3 * 9 and counts["conv2"] == 32 * 32 * 64 * 64 * 9
+    assert counts["fc1"] == 16 * 16 * 64 * 256  # after one 2x2 pooling
