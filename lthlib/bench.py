@@ -138,6 +138,79 @@ def peak_gflops(precision: str, repeats: int = 5) -> dict[str, float]:
     }
 
 
+def _members_apart(arch, weights, biases, x, channels_last: bool):
+    """The convolutions of each member in turn (lthlib's path), optionally in channels-last layout."""
+    out = []
+    for k in range(x.shape[0]):
+        h = x[k].contiguous(memory_format=torch.channels_last) if channels_last else x[k]
+        index = 0
+        for entry in arch.conv_plan:
+            if entry == models.POOL:
+                h = F.max_pool2d(h, 2)
+                continue
+            index += 1
+            w = weights[f"conv{index}"][k]
+            w = w.contiguous(memory_format=torch.channels_last) if channels_last else w
+            h = F.relu(F.conv2d(h, w, biases[f"conv{index}"][k], padding=1))
+        out.append(h.flatten(1))
+    return torch.stack(out)
+
+
+def _members_grouped(arch, weights, biases, x, channels_last: bool):
+    """All members' convolutions as one grouped convolution per layer (members side by side as channel groups)."""
+    members, batch = x.shape[:2]
+    h = x.transpose(0, 1).reshape(batch, -1, *x.shape[-2:])
+    h = h.contiguous(memory_format=torch.channels_last) if channels_last else h
+    index = 0
+    for entry in arch.conv_plan:
+        if entry == models.POOL:
+            h = F.max_pool2d(h, 2)
+            continue
+        index += 1
+        w, b = weights[f"conv{index}"], biases[f"conv{index}"]
+        w = w.reshape(-1, *w.shape[2:])
+        w = w.contiguous(memory_format=torch.channels_last) if channels_last else w
+        h = F.relu(F.conv2d(h, w, b.reshape(-1), padding=1, groups=members))
+    return h.reshape(batch, members, -1).transpose(0, 1)
+
+
+CONV_PATHS = {"member by member": _members_apart, "one grouped convolution": _members_grouped}
+
+
+def conv_layouts(network: str, dataset, members: int, steps: int, precisions) -> list[dict]:
+    """Member-steps/s of a network's convolutions (forward and backward) for each path and memory layout."""
+    arch = models.build(network, dataset.input_shape, dataset.num_classes)
+    weights, biases = models.initialise(arch, [torch.Generator().manual_seed(k) for k in range(members)], "cpu")
+    conv = {layer.name for layer in arch.layers if layer.kind == "conv"}
+    weights = {n: w.requires_grad_() for n, w in weights.items() if n in conv}
+    biases = {n: b.requires_grad_() for n, b in biases.items() if n in conv}
+    x = dataset.train.x[: members * BATCH].reshape(members, BATCH, *dataset.input_shape)
+    rows = []
+    for precision in precisions:
+        for path, run in CONV_PATHS.items():
+            for channels_last in (False, True):
+
+                def step(run=run, channels_last=channels_last, precision=precision):
+                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+                        features = run(arch, weights, biases, x, channels_last)
+                    features.float().sum().backward()
+
+                step()
+                began = time.perf_counter()
+                for _ in range(steps):
+                    step()
+                rows.append(
+                    {
+                        "network": network,
+                        "precision": precision,
+                        "path": path,
+                        "layout": "channels-last" if channels_last else "contiguous",
+                        "member_steps_per_second": members * steps / (time.perf_counter() - began),
+                    }
+                )
+    return rows
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -193,4 +266,10 @@ def main(
                 f"{100 * row['share_' + precision]:7.0f}% {row['peak_rss_mib']:5.0f} MiB"
             )
     print("steps/s: one network taking one optimiser step; of peak: against the matmul (LeNet) or convolution peak")
+    for network in [n for n in networks if models.ARCHITECTURES[n]["conv_plan"]]:
+        print(f"{network}'s convolutions alone, forward and backward, K={members}: member-steps/s")
+        for row in conv_layouts(network, dataset, members, max(1, steps // 10), precisions):
+            print(
+                f"  {row['precision']:9s} {row['path']:24s} {row['layout']:13s} {row['member_steps_per_second']:8.1f}"
+            )
     return results

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lthlib import bench, models
+from lthlib import bench, data, models
 
 SHAPES = {"lenet": (1, 28, 28), "conv2": (1, 28, 28), "conv4": (3, 32, 32), "conv6": (3, 32, 32)}
 
@@ -122,3 +122,17 @@ def test_the_benchmark_counts_the_flops_of_a_training_step_by_hand():
     counts = dict(bench.multiply_adds(conv2))
     assert counts["conv1"] == 32 * 32 * 64 * 3 * 9 and counts["conv2"] == 32 * 32 * 64 * 64 * 9
     assert counts["fc1"] == 16 * 16 * 64 * 256  # after one 2x2 pooling
+
+
+def test_the_benchmarks_grouped_convolution_computes_what_lthlib_computes(fashion):
+    dataset = data.load("fashion-mnist", "cpu", train_subset=240, test_subset=60)
+    arch = models.build("conv2", dataset.input_shape, dataset.num_classes)
+    weights, biases = models.initialise(arch, [torch.Generator().manual_seed(k) for k in range(2)], "cpu")
+    x = dataset.train.x[:120].reshape(2, 60, *dataset.input_shape)
+    apart = bench._members_apart(arch, weights, biases, x, channels_last=False)
+    for path, channels_last in ((bench._members_grouped, False), (bench._members_grouped, True)):
+        torch.testing.assert_close(path(arch, weights, biases, x, channels_last), apart, rtol=1e-4, atol=1e-4)
+    rows = bench.conv_layouts("conv2", dataset, members=2, steps=1, precisions=("float32",))
+    assert {(r["path"], r["layout"]) for r in rows} == {
+        (path, layout) for path in bench.CONV_PATHS for layout in ("contiguous", "channels-last")
+    }
