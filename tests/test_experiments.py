@@ -478,6 +478,7 @@ def test_a_transfer_trains_on_one_dataset_the_masks_found_on_another(smoke_confi
         map(tuple, target_data.train.x.flatten(1)[:2000].tolist())
     )
     assert {run["arm"] for run in moved["runs"] if run["level"] == 1} == {"transferred"}
+    assert verify.verify(store.directory(config), steps=20, all_levels=True).ok
     with pytest.raises(ConfigError, match="mask_from='fashion-mnist' has 10 classes"):
         resolve(config.replace(mask_from="fashion-mnist"))
     with pytest.raises(ConfigError, match="mask_from='fashion-mnist:half=a' applies only to experiment='transfer'"):
