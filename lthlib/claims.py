@@ -300,3 +300,23 @@ def with_reason(verdict: str, *parts: stats.Paired) -> str:
 
 def table(claims: list[Claim]) -> pd.DataFrame:
     return pd.DataFrame([c.row() for c in claims])
+
+
+def by_verdict(found: list[Claim], subject, phrases: dict[str, str]) -> str:
+    """One sentence saying which subjects each verdict holds for, in the order of ``phrases``.
+
+    ``subject(claim)`` names what a claim is about (e.g. its criterion); ``phrases`` maps a verdict
+    (supported, not supported, inconclusive) to what it means here, e.g. ``{"supported": "beat random"}``;
+    an inconclusive verdict counts as inconclusive whatever its reason.
+    """
+    groups: dict[str, list[str]] = {verdict: [] for verdict in phrases}
+    for claim in found:
+        verdict = claim.verdict.split(":")[0]
+        if verdict in groups:
+            groups[verdict].append(subject(claim))
+    parts = [f"{_listed(names)} {phrases[verdict]}" for verdict, names in groups.items() if names]
+    return ("; ".join(parts) + ".") if parts else "No comparison could be made."
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -564,3 +564,23 @@ def test_every_criterion_keeps_its_colour_in_every_figure():
     }
     assert list(legend) == ["movement", "random"]  # the palette's order
     assert matplotlib.colors.to_rgb(legend["random"]) == palette["random"]
+
+
+def test_a_sentence_groups_the_subjects_of_claims_by_verdict():
+    made = [
+        claims.Claim(f"{name} beats random", "", "", 5, verdict, "")
+        for name, verdict in (
+            ("a", stats.SUPPORTED),
+            ("b", stats.NOT_SUPPORTED),
+            ("c", stats.SUPPORTED),
+            ("d", "inconclusive: only 3 trials (at least 5 needed)"),
+        )
+    ]
+    phrases = {
+        stats.SUPPORTED: "beat random",
+        stats.NOT_SUPPORTED: "fall below it",
+        stats.INCONCLUSIVE: "are unsettled",
+    }
+    sentence = claims.by_verdict(made, lambda c: c.claim.split()[0], phrases)
+    assert sentence == "a and c beat random; b fall below it; d are unsettled."
+    assert claims.by_verdict([], str, phrases) == "No comparison could be made."
