@@ -180,6 +180,19 @@ def over_training(
     return ax
 
 
+def scatter(frame, x: str, y: str, xlabel: str, ylabel: str, hue: str, ax=None, log_x: bool = False):
+    """Every row of ``frame`` as a point, coloured by ``hue`` (e.g. accuracy against the bits a network was given)."""
+    ax = ax or plt.subplots()[1]
+    sns.scatterplot(data=frame, x=x, y=y, hue=hue, ax=ax, s=25, alpha=0.8)
+    if log_x:
+        ax.set_xscale("log")
+    _accuracy_axis(ax, y)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(title=None)
+    return ax
+
+
 def side_by_side(n: int = 2, width: float = 10.0, height: float = 4.0):
     """A figure with a row of ``n`` panels (inches; constrained layout); returns the figure and its ``n`` axes.
 

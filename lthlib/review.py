@@ -7,7 +7,8 @@ reused, not trained again). Runs (:func:`sweeps`), as config fields:
 - ``ticket``: large_final tickets, no controls (the Zhou criteria sweep);
 - ``other_order``: the same with another data order (``data_seed``), same θ0;
 - ``oneshot``: the same masks' size by one-shot pruning;
-- ``magnitude_increase``, ``movement``, ``random``: those criteria's sweeps of the Zhou chapter;
+- ``magnitude_increase``, ``movement``, ``random``, ``same_sign_constant``: those sweeps of the Zhou chapters;
+- ``supermask:<method>, <start>``: the learned supermasks of the supermask chapter (with its parameters);
 - ``swap``: each trial trains the next trial's masks from its own θ0;
 - ``signs``: the ticket sweep trained again with the sign probe;
 - ``controls``: large_final with reinit, random_prune, rewind, finetune and
@@ -25,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import claims, overlap, stats, summary
+from . import bits, claims, overlap, stats, summary, zhou
 
 ALL_CONTROLS = ("reinit", "random_prune", "rewind", "finetune", "finetune_low")
 ZEROING = ("freeze_init", "freeze_init_zero_mask", "freeze_init_zero_away", "freeze_final")
@@ -46,6 +47,7 @@ def sweeps(book) -> dict[str, dict]:
         "magnitude_increase": {**imp, **lenet, "criterion": "magnitude_increase"},
         "movement": {**imp, **lenet, "criterion": "movement"},
         "random": {**imp, **lenet, "criterion": "random"},
+        "same_sign_constant": {**imp, **lenet, "criterion": "large_final_same_sign", "mask1": "signed_constant"},
         "swap": {"experiment": "swap", **lenet},
         "signs": {"experiment": "signs", **lenet},
         "controls": {"experiment": "imp", "controls": ALL_CONTROLS, **shorter},
@@ -65,6 +67,8 @@ def sweeps(book) -> dict[str, dict]:
             **lenet,
         },
     }
+    if hasattr(p, "supermask_methods"):
+        found.update({f"supermask:{label}": fields for label, fields in zhou.learned_fields(book).items()})
     for mine, theirs in (HALVES, HALVES[::-1]):
         found[f"{mine} from {theirs}"] = {
             "experiment": "transfer",
@@ -88,7 +92,15 @@ def results(book) -> dict[str, dict]:
 
 
 # The runs that share every setting but their arms (one dense training for all of them).
-JOINT = ("ticket", "magnitude_increase", "movement", "random", "controls", *(f"zero:{action}" for action in ZEROING))
+JOINT = (
+    "ticket",
+    "magnitude_increase",
+    "movement",
+    "random",
+    "same_sign_constant",
+    "controls",
+    *(f"zero:{action}" for action in ZEROING),
+)
 
 
 # ---------------------------------------------------------------- 1. one mask?
@@ -360,3 +372,28 @@ def transfer_claims(frame: pd.DataFrame, where: str) -> list[claims.Claim]:
             ("transferred", "ticket", f"it is as good as a ticket found on the target ({where})", "not tested", True),
         ],
     )
+
+
+# ---------------------------------------------------------------- 7. choosing a mask is training
+
+
+def information_frame(ticket: dict, supermasks: dict[str, dict], same_sign: dict | None = None) -> pd.DataFrame:
+    """Accuracy against the bits each network was given: a ticket's mask and its trained weights (32 bits each,
+    its accuracy at early stop), a learned supermask's mask alone, and an untrained masked network's mask alone
+    (its accuracy before training). One row per run; ``what`` says which."""
+    frames = []
+    tickets = bits.bits_frame(ticket)
+    frames.append(tickets.assign(what="ticket: mask + weights", bits=tickets["mask_bits"] + tickets["weight_bits"]))
+    for label, record in supermasks.items():
+        learned = bits.bits_frame(record, arm="supermask")
+        frames.append(learned.assign(what=f"learned: {label}", bits=learned["mask_bits"]))
+    if same_sign is not None:
+        untrained = bits.bits_frame(same_sign)
+        before = summary.runs_frame(same_sign)
+        before = before[~before["copy_of_dense"]].set_index(["level", "trial"])["init_test_acc"]
+        untrained["early_stop_test_acc"] = [
+            before[(level, trial)] for level, trial in zip(untrained["level"], untrained["trial"])
+        ]
+        untrained = untrained[untrained["level"] > 0]
+        frames.append(untrained.assign(what="untrained: same-sign mask", bits=untrained["mask_bits"]))
+    return summary.concat(frames)
