@@ -21,6 +21,10 @@ def smoke(tmp_path_factory, fashion):
         transfer_source=None,
         transfer_target=None,
         shift_target=None,
+        supermask_methods="bernoulli",
+        supermask_starts="signed_constant",
+        supermask_iterations=40,
+        supermask_eval_every=20,
     )
     return book, review.results(book)
 
@@ -71,3 +75,17 @@ def test_the_sign_probe_and_the_generalisation_gap_are_read_from_the_runs(smoke)
     assert set(gap["arm"]) == {"ticket", *review.ALL_CONTROLS} and gap["gap"].notna().all()
     leak = review.test_set_leak(summary.runs_frame(found["controls"]))
     assert list(leak["arm"])[0] == "ticket"
+
+
+def test_the_information_a_network_is_given_counts_mask_and_weight_bits(smoke):
+    _, found = smoke
+    learned = {"bernoulli, signed_constant": found["supermask:bernoulli, signed_constant"]}
+    table = review.information_frame(found["ticket"], learned, found["same_sign_constant"])
+    tickets = table[table["what"] == "ticket: mask + weights"]
+    assert (tickets["bits"] == tickets["mask_bits"] + tickets["weight_bits"]).all()
+    dense = tickets[tickets["level"] == 0]
+    assert (dense["mask_bits"] == 0).all() and (dense["weight_bits"] == 32 * 266_200).all()  # one mask of the full net
+    supermask = table[table["what"] == "learned: bernoulli, signed_constant"]
+    assert len(supermask) == 2 and (supermask["bits"] < 266_200).all()  # at most one bit per weight
+    untrained = table[table["what"] == "untrained: same-sign mask"]
+    assert set(untrained["level"]) == {1, 2} and untrained["early_stop_test_acc"].between(0, 1).all()
