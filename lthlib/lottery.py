@@ -1,0 +1,37 @@
+"""The Lottery Ticket chapter's runs and verdicts, asked of the store; the conclusions chapter reads them too."""
+
+from __future__ import annotations
+
+from . import claims, summary
+
+
+def results(book) -> dict:
+    """The chapter's records: ``imp`` (LeNet with both controls), ``oneshot`` and ``rewound`` (tickets only, the
+    ``extra_trials``), and ``conv``, ``{(network, dropout): record}`` for the ``conv_runs``."""
+    p = book.parameters
+    lenet = dict(network="lenet", **book.lenet_settings())
+    return {
+        "imp": book.result(experiment="imp", **lenet),
+        "oneshot": book.result(experiment="oneshot", controls=(), trials=p.extra_trials, **lenet),
+        "rewound": book.result(experiment="imp", controls=(), rewind=p.rewind, trials=p.extra_trials, **lenet),
+        "conv": {
+            (network, dropout): book.result(
+                experiment="imp", network=network, dropout=dropout, controls=("reinit",), **book.conv_settings()
+            )
+            for network, dropout in book.conv_runs
+        },
+    }
+
+
+def verdicts(found: dict) -> list[claims.Claim]:
+    """Frankle & Carbin's headline claims on LeNet-300-100, each judged by its rule in :mod:`lthlib.claims`."""
+    runs = summary.runs_frame(found["imp"])
+    near21 = summary.level_nearest(found["imp"], 21.1)
+    near7 = summary.level_nearest(found["imp"], 7.0)
+    return [
+        claims.tickets_exist_below(runs),
+        claims.faster_and_better_at(runs, near21),
+        claims.reinit_loses(runs, near21),
+        claims.reinit_loses(runs, near7),
+        claims.iterative_beats_oneshot(runs, summary.runs_frame(found["oneshot"])),
+    ]

@@ -1,0 +1,30 @@
+"""The Lottery Ticket chapter's verdicts, computed by lthlib.lottery, are the ones its committed notebook shows."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+from lthlib import chapter, claims, lottery, report
+
+NOTEBOOK = pathlib.Path(__file__).resolve().parent.parent / "book" / "lottery-ticket.ipynb"
+
+
+def shown_claims_table() -> str:
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    cell = next(c for c in cells if c["cell_type"] == "code" and "claims.table(verdicts)" in "".join(c["source"]))
+    return "".join(next(o for o in cell["outputs"] if "text/plain" in o.get("data", {}))["data"]["text/plain"])
+
+
+def test_the_chapters_verdicts_come_from_lthlib_lottery():
+    book = chapter.open(
+        name="lottery-ticket",
+        iterations=None,
+        eval_every=None,
+        levels=None,
+        rewind=None,
+        extra_trials=None,
+        conv_runs="",
+    )
+    found = lottery.results(book)
+    assert repr(report.Table(claims.table(lottery.verdicts(found)))) == shown_claims_table()
