@@ -407,3 +407,16 @@ def information_frame(ticket: dict, supermasks: dict[str, dict], same_sign: dict
         untrained = untrained[untrained["level"] > 0]
         frames.append(untrained.assign(what="untrained: same-sign mask", bits=untrained["mask_bits"]))
     return summary.concat(frames)
+
+
+def verdicts(found: dict) -> dict[str, list[claims.Claim]]:
+    """The review chapter's verdicts by question: one mask, signs, zeros, fine-tuning, transfer, overfitting."""
+    return {
+        "one mask": one_mask_claims(borrowed_frame(found)),
+        "signs": [flips_beat_growth(found["signs"], group) for group in ("kept", "pruned")],
+        "zeros": zeroing_claims(zeroing_frame(found)),
+        "fine-tuning": finetune_claims(summary.runs_frame(found["controls"])),
+        "transfer": transfer_claims(transfer_frame(found["target"], found["transfer"]), "other classes")
+        + transfer_claims(transfer_frame(found["shift_target"], found["shift"]), "shifted images"),
+        "overfitting": [own_half_advantage(halves_frame(found))],
+    }

@@ -407,3 +407,16 @@ def supermask_claims(init: pd.DataFrame, learned: pd.DataFrame) -> list[claims.C
                 )
             )
     return found
+
+
+def verdicts(found: dict[str, dict[str, dict]], action_levels: int | None) -> dict[str, list[claims.Claim]]:
+    """The deconstructing chapter's verdicts by section: ``criteria``, ``mask1``, ``mask0`` and ``headline``."""
+    criteria = frame(found["criteria"])
+    mask1 = frame(with_reference(found, "mask1", "original"), levels=action_levels)
+    mask0 = frame(with_reference(found, "mask0", "zero"), levels=action_levels)
+    return {
+        "criteria": criteria_against_random(criteria),
+        "mask1": actions_against(mask1, "original", MASK1_FINDINGS),
+        "mask0": actions_against(mask0, "zero", MASK0_FINDINGS),
+        "headline": headline_claims(criteria, mask1, mask0),
+    }

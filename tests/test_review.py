@@ -89,3 +89,10 @@ def test_the_information_a_network_is_given_counts_mask_and_weight_bits(smoke):
     assert len(supermask) == 2 and (supermask["bits"] < 266_200).all()  # at most one bit per weight
     untrained = table[table["what"] == "untrained: same-sign mask"]
     assert set(untrained["level"]) == {1, 2} and untrained["early_stop_test_acc"].between(0, 1).all()
+
+
+def test_the_review_verdicts_cover_every_question_the_conclusions_name(smoke):
+    _, found = smoke
+    groups = review.verdicts(found)
+    assert set(groups) == {"one mask", "signs", "zeros", "fine-tuning", "transfer", "overfitting"}
+    assert all(groups[name] for name in groups)

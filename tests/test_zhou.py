@@ -221,3 +221,11 @@ def test_the_settings_box_names_the_chapters_paper(tmp_path):
     table = book.settings_table()
     assert list(table.columns) == ["setting", "this chapter", "Zhou et al."]
     assert "440,000 iterations" in table.set_index("setting").loc["training length", "Zhou et al."]
+
+
+def test_the_chapters_verdicts_come_grouped_by_section(trained):
+    book, found = trained
+    groups = zhou.verdicts(found, book.parameters.action_levels)
+    assert set(groups) == {"criteria", "mask1", "mask0", "headline"}
+    assert [c.claim for c in groups["criteria"]] == ["large_final beats random"]
+    assert [c.claim for c in groups["mask1"]] == ["signed_constant is as good as original"]
