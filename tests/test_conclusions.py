@@ -31,3 +31,9 @@ def test_every_group_a_point_names_is_one_the_chapters_compute():
     computed = {"lottery", "zhou criteria", "zhou mask-1", "zhou mask-0", "zhou headline", "supermasks"}
     computed |= {"one mask", "signs", "zeros", "fine-tuning", "transfer", "overfitting"}
     assert {group for point in conclusions.POINTS for group in point.groups} <= computed
+
+
+def test_a_point_can_keep_only_the_claims_of_a_group_that_concern_it():
+    point = conclusions.Point("Magnitude increase", "the review", ("headline",), only=(("headline", "magnitude"),))
+    verdicts = {"headline": [claim("large_final beats random", "x"), claim("magnitude_increase is as good", "y")]}
+    assert [c.claim for c in point.claims(verdicts)] == ["magnitude_increase is as good"]
