@@ -133,6 +133,7 @@ SCALE_DEFAULTS = {
         supermask_starts="original,signed_constant",
         supermask_iterations=100,
         supermask_eval_every=50,
+        criteria_conv="conv2",
         transfer_source="{dataset}:classes=0-4",
         transfer_target="{dataset}:classes=5-9",
         shift_target="{dataset}:inverted",
@@ -163,6 +164,7 @@ SCALE_DEFAULTS = {
         supermask_starts="original,signed_constant",
         supermask_iterations=15_000,
         supermask_eval_every=250,
+        criteria_conv="",
         transfer_source="{dataset}:classes=0-4",
         transfer_target="{dataset}:classes=5-9",
         shift_target="{dataset}:inverted",
@@ -193,6 +195,7 @@ SCALE_DEFAULTS = {
         supermask_starts="original,signed_constant",
         supermask_iterations=None,
         supermask_eval_every=None,
+        criteria_conv="conv2",
         transfer_source="{dataset}:classes=0-4",
         transfer_target="{dataset}:classes=5-9",
         shift_target="{dataset}:inverted",
@@ -371,6 +374,7 @@ CHECKS = {
     "supermask_starts": _names_check(tuple(actions.MASK1_ACTIONS)),
     "supermask_iterations": check_positive_int,
     "supermask_eval_every": check_positive_int,
+    "criteria_conv": lambda name, value: check_choice(name, value, ("", *CONV_NETWORKS)),
     "transfer_source": lambda name, value: _check_dataset(name, value),
     "transfer_target": lambda name, value: _check_dataset(name, value),
     "shift_target": lambda name, value: _check_dataset(name, value),
@@ -711,6 +715,8 @@ def _check_together(book: Chapter) -> None:
     networks = [network for network, _ in book.conv_runs]
     if not networks and book.images and getattr(p, "conv_network", None):
         networks = [p.conv_network]
+    if book.images and getattr(p, "criteria_conv", ""):
+        networks.append(p.criteria_conv)
     if not networks:
         return
     eval_every = getattr(p, "conv_eval_every", None) or SCALE_SETTINGS[scale]["eval_every"]

@@ -14,7 +14,9 @@ Groups (each ``{label: config fields}``):
 - ``same_sign``: ``large_final_same_sign`` with original values and with
   signed constants, the masks of Zhou et al.'s supermasks;
 - ``mask1``: each chosen mask-1 action on the large_final mask;
-- ``mask0``: each chosen mask-0 action on the large_final mask.
+- ``mask0``: each chosen mask-0 action on the large_final mask;
+- ``conv_criteria``: each criterion on the convolutional network ``criteria_conv`` (if any), at the
+  ``conv_*`` settings.
 
 The mask-1 and mask-0 sweeps prune ``action_levels`` rounds; their reference
 (original values, pruned weights at zero) is the large_final criterion sweep.
@@ -79,17 +81,23 @@ def sweeps(book) -> dict[str, dict[str, dict]]:
         },
         "mask1": {name: {**actions, "mask1": name} for name in _names(getattr(p, "mask1_actions", ""))},
         "mask0": {name: {**actions, "mask0": name} for name in _names(getattr(p, "mask0_actions", ""))},
+        "conv_criteria": {
+            name: dict(experiment="imp", network=p.criteria_conv, controls=(), criterion=name, **book.conv_settings())
+            for name in (_names(p.criteria) if book.images and getattr(p, "criteria_conv", "") else [])
+        },
     }
 
 
-def results(book, groups=("criteria", "same_sign", "mask1", "mask0")) -> dict[str, dict[str, dict]]:
-    """``{group: {label: record}}`` for those ``groups`` of :func:`sweeps`, read from the store or trained together."""
+def results(book, groups=("criteria", "same_sign", "mask1", "mask0", "conv_criteria")) -> dict[str, dict[str, dict]]:
+    """``{group: {label: record}}`` for those ``groups`` of :func:`sweeps`, read from the store or trained together
+    (the LeNet sweeps as one run, the convolutional network's as another)."""
     groups = {group: members for group, members in sweeps(book).items() if group in groups}
     flat = [(group, label, fields) for group, members in groups.items() for label, fields in members.items()]
-    records = book.results_together(*(fields for _, _, fields in flat))
     found = {group: {} for group in groups}
-    for (group, label, _), record in zip(flat, records):
-        found[group][label] = record
+    for network in dict.fromkeys(fields["network"] for _, _, fields in flat):
+        mine = [entry for entry in flat if entry[2]["network"] == network]
+        for (group, label, _), record in zip(mine, book.results_together(*(fields for _, _, fields in mine))):
+            found[group][label] = record
     return found
 
 

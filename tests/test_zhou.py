@@ -49,7 +49,7 @@ def test_actions_need_the_large_final_tickets_they_are_compared_with():
     assert fewer.parameters.action_levels == 4  # the scale's 8 rounds, cut to the 4 given
 
 
-def smoke_book(tmp_path, **knobs):
+def smoke_book(tmp_path, dataset="fashion-mnist", **knobs):
     defaults = dict(
         criteria="large_final,random",
         mask1_actions="signed_constant",
@@ -60,7 +60,12 @@ def smoke_book(tmp_path, **knobs):
         eval_every=20,
     )
     return chapter.open(
-        name="deconstructing", scale="smoke", store=str(tmp_path), allow_train=True, **{**defaults, **knobs}
+        name="deconstructing",
+        dataset=dataset,
+        scale="smoke",
+        store=str(tmp_path),
+        allow_train=True,
+        **{**defaults, **knobs},
     )
 
 
@@ -229,3 +234,14 @@ def test_the_chapters_verdicts_come_grouped_by_section(trained):
     assert set(groups) == {"criteria", "mask1", "mask0", "headline"}
     assert [c.claim for c in groups["criteria"]] == ["large_final beats random"]
     assert [c.claim for c in groups["mask1"]] == ["signed_constant is as good as original"]
+
+
+def test_the_criteria_run_on_a_convolutional_network_only_when_named_and_with_images(tmp_path):
+    conv = smoke_book(tmp_path, criteria_conv="conv2", conv_levels=1, conv_trials=1)
+    groups = zhou.sweeps(conv)
+    assert set(groups["conv_criteria"]) == {"large_final", "random"}
+    assert {fields["network"] for fields in groups["conv_criteria"].values()} == {"conv2"}
+    assert not zhou.sweeps(smoke_book(tmp_path, criteria_conv=""))["conv_criteria"]
+    assert not zhou.sweeps(smoke_book(tmp_path, dataset="mnist1d", criteria_conv="conv2"))["conv_criteria"]
+    with pytest.raises(ParameterError, match="criteria_conv='resnet'.*conv2, conv4, conv6"):
+        smoke_book(tmp_path, criteria_conv="resnet")
