@@ -138,19 +138,22 @@ def peak_gflops(precision: str, repeats: int = 5) -> dict[str, float]:
     }
 
 
+def _laid_out(tensor: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    return tensor.contiguous(memory_format=torch.channels_last) if channels_last else tensor
+
+
 def _members_apart(arch, weights, biases, x, channels_last: bool):
     """The convolutions of each member in turn (lthlib's path), optionally in channels-last layout."""
     out = []
     for k in range(x.shape[0]):
-        h = x[k].contiguous(memory_format=torch.channels_last) if channels_last else x[k]
+        h = _laid_out(x[k], channels_last)
         index = 0
         for entry in arch.conv_plan:
             if entry == models.POOL:
                 h = F.max_pool2d(h, 2)
                 continue
             index += 1
-            w = weights[f"conv{index}"][k]
-            w = w.contiguous(memory_format=torch.channels_last) if channels_last else w
+            w = _laid_out(weights[f"conv{index}"][k], channels_last)
             h = F.relu(F.conv2d(h, w, biases[f"conv{index}"][k], padding=1))
         out.append(h.flatten(1))
     return torch.stack(out)
@@ -159,8 +162,7 @@ def _members_apart(arch, weights, biases, x, channels_last: bool):
 def _members_grouped(arch, weights, biases, x, channels_last: bool):
     """All members' convolutions as one grouped convolution per layer (members side by side as channel groups)."""
     members, batch = x.shape[:2]
-    h = x.transpose(0, 1).reshape(batch, -1, *x.shape[-2:])
-    h = h.contiguous(memory_format=torch.channels_last) if channels_last else h
+    h = _laid_out(x.transpose(0, 1).reshape(batch, -1, *x.shape[-2:]), channels_last)
     index = 0
     for entry in arch.conv_plan:
         if entry == models.POOL:
@@ -168,8 +170,7 @@ def _members_grouped(arch, weights, biases, x, channels_last: bool):
             continue
         index += 1
         w, b = weights[f"conv{index}"], biases[f"conv{index}"]
-        w = w.reshape(-1, *w.shape[2:])
-        w = w.contiguous(memory_format=torch.channels_last) if channels_last else w
+        w = _laid_out(w.reshape(-1, *w.shape[2:]), channels_last)
         h = F.relu(F.conv2d(h, w, b.reshape(-1), padding=1, groups=members))
     return h.reshape(batch, members, -1).transpose(0, 1)
 

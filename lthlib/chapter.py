@@ -106,6 +106,19 @@ class ParameterError(ConfigError):
 # book 5,000/100, paper 50,000/100). rewind is 5 % of LeNet's training length at every scale. short_run is the shorter
 # LeNet run the main one is compared with (iterations/eval_every/levels; "" for none);
 # probe_run a long dense LeNet run that shows where early stopping happens (iterations/eval_every).
+# The Zhou et al. and review chapters' knobs that every scale sets alike: all of the paper's criteria, actions and
+# supermask methods, and transfers between variants of the chapter's dataset ("{dataset}" is filled in).
+ZHOU_AND_REVIEW = dict(
+    criteria=",".join(ZHOU_CRITERIA),
+    mask1_actions=",".join(MASK1_VARIANTS),
+    mask0_actions=",".join(ZHOU_MASK0),
+    supermask_methods=",".join(supermask.MODES),
+    supermask_starts="original,signed_constant",
+    transfer_source="{dataset}:classes=0-4",
+    transfer_target="{dataset}:classes=5-9",
+    shift_target="{dataset}:inverted",
+)
+
 SCALE_DEFAULTS = {
     "smoke": dict(
         trials=SCALE_SETTINGS["smoke"]["trials"],
@@ -125,18 +138,11 @@ SCALE_DEFAULTS = {
         conv_precision="bfloat16",
         conv_val_size=500,
         conv_test_subset=500,
-        criteria=",".join(ZHOU_CRITERIA),
         action_levels=1,
-        mask1_actions=",".join(MASK1_VARIANTS),
-        mask0_actions=",".join(ZHOU_MASK0),
-        supermask_methods=",".join(supermask.MODES),
-        supermask_starts="original,signed_constant",
         supermask_iterations=100,
         supermask_eval_every=50,
         criteria_conv="conv2",
-        transfer_source="{dataset}:classes=0-4",
-        transfer_target="{dataset}:classes=5-9",
-        shift_target="{dataset}:inverted",
+        **ZHOU_AND_REVIEW,
     ),
     "book": dict(
         trials=5,
@@ -156,18 +162,11 @@ SCALE_DEFAULTS = {
         conv_precision="bfloat16",
         conv_val_size=1000,
         conv_test_subset=2000,
-        criteria=",".join(ZHOU_CRITERIA),
         action_levels=8,
-        mask1_actions=",".join(MASK1_VARIANTS),
-        mask0_actions=",".join(ZHOU_MASK0),
-        supermask_methods=",".join(supermask.MODES),
-        supermask_starts="original,signed_constant",
         supermask_iterations=15_000,
         supermask_eval_every=250,
         criteria_conv="",
-        transfer_source="{dataset}:classes=0-4",
-        transfer_target="{dataset}:classes=5-9",
-        shift_target="{dataset}:inverted",
+        **ZHOU_AND_REVIEW,
     ),
     "paper": dict(
         trials=SCALE_SETTINGS["paper"]["trials"],
@@ -187,18 +186,11 @@ SCALE_DEFAULTS = {
         conv_precision="float32",
         conv_val_size=None,
         conv_test_subset=None,
-        criteria=",".join(ZHOU_CRITERIA),
         action_levels=None,
-        mask1_actions=",".join(MASK1_VARIANTS),
-        mask0_actions=",".join(ZHOU_MASK0),
-        supermask_methods=",".join(supermask.MODES),
-        supermask_starts="original,signed_constant",
         supermask_iterations=None,
         supermask_eval_every=None,
         criteria_conv="conv2",
-        transfer_source="{dataset}:classes=0-4",
-        transfer_target="{dataset}:classes=5-9",
-        shift_target="{dataset}:inverted",
+        **ZHOU_AND_REVIEW,
     ),
 }
 
