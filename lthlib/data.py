@@ -286,7 +286,18 @@ VARIANTS = {
 }
 
 
+# Variant entries made so far, by full name, so that a variant's described sizes are computed once; register and
+# unregister empty it, since a variant of a re-registered base must be derived anew.
+_MADE_VARIANTS: dict[str, _Entry] = {}
+
+
 def _variant(name: str) -> _Entry:
+    if name not in _MADE_VARIANTS:
+        _MADE_VARIANTS[name] = _make_variant(name)
+    return _MADE_VARIANTS[name]
+
+
+def _make_variant(name: str) -> _Entry:
     base_name, _, spec = name.partition(":")
     base = _entry(base_name)
     meta = base.info()
@@ -544,6 +555,7 @@ def register(
 
     if name in _TABLE:
         clear_cache()
+    _MADE_VARIANTS.clear()
     _TABLE[name] = _Entry(read=read, info=lambda: described)
     CLASS_NAMES[name] = labels
     return described
@@ -555,6 +567,7 @@ def unregister(name: str) -> None:
         raise ValueError(f"cannot unregister {name!r}: it is a built-in dataset")
     _entry(name)
     del _TABLE[name]
+    _MADE_VARIANTS.clear()
     CLASS_NAMES.pop(name, None)
     clear_cache()
 

@@ -146,23 +146,23 @@ def learning_curves(curves, metric: str, ylabel: str, ax=None, title: str | None
 
     With fewer than 5 trials every trial is drawn instead of a band.
     """
-    ax = ax or plt.subplots()[1]
     frame = curves.assign(remaining=curves["percent"].map(lambda p: f"{p:.1f}%"))
     order = [f"{p:.1f}%" for p in sorted(curves["percent"].unique(), reverse=True)]
-    how = spread(frame, ["remaining", "iteration"])
-    sns.lineplot(data=frame, x="iteration", y=metric, hue="remaining", hue_order=order, ax=ax, palette="viridis", **how)
-    ax.set_xlabel("training iteration")
-    _accuracy_axis(ax, metric)
+    ax = over_training(frame, metric, ylabel, hue="remaining", ax=ax, title=title, hue_order=order, palette="viridis")
     _zoom_past_first_evaluation(ax, curves, metric)
-    ax.set_ylabel(ylabel)
     ax.legend(title="weights remaining", ncols=2)
-    if title:
-        ax.set_title(title)
     return ax
 
 
 def over_training(
-    curves, metric: str, ylabel: str, hue: str = "arm", style: str | None = None, ax=None, title: str | None = None
+    curves,
+    metric: str,
+    ylabel: str,
+    hue: str = "arm",
+    style: str | None = None,
+    ax=None,
+    title: str | None = None,
+    **line_options,
 ):
     """``metric`` against training iteration, one line per ``hue`` (and ``style``) value, 95 % band over trials.
 
@@ -170,7 +170,7 @@ def over_training(
     """
     ax = ax or plt.subplots()[1]
     how = spread(curves, [hue, style, "iteration"])
-    sns.lineplot(data=curves, x="iteration", y=metric, hue=hue, style=style, ax=ax, **how)
+    sns.lineplot(data=curves, x="iteration", y=metric, hue=hue, style=style, ax=ax, **how, **line_options)
     ax.set_xlabel("training iteration")
     _accuracy_axis(ax, metric)
     ax.set_ylabel(ylabel)

@@ -663,6 +663,18 @@ def test_a_class_subset_keeps_those_classes_relabelled_and_their_names(tiny):
     assert torch.equal(raw.y_train, torch.where(whole.y_train[whole.y_train != 1] == 2, 0, 1))  # 2 -> 0, 0 -> 1
 
 
+def test_a_class_subset_counts_its_examples_once_until_its_base_is_registered_again(tiny):
+    _, calls = tiny
+    before = len(calls)
+    sizes = [data.info(f"{TINY}:classes=0,2").train_size for _ in range(3)]
+    assert len(calls) == before + 1 and len(set(sizes)) == 1
+    x_train, _, x_test, y_test = tiny_tensors()
+    data.register(
+        TINY, lambda: (x_train, torch.zeros(TINY_TRAIN, dtype=torch.int64), x_test, y_test), num_classes=3, val_size=60
+    )
+    assert data.info(f"{TINY}:classes=0,2").train_size == TINY_TRAIN  # every training label is now class 0
+
+
 def test_inverted_and_rotated_images_change_pixels_only(tiny):
     whole = data._entry(TINY).read(pathlib.Path())
     inverted, rotated = (data._entry(f"{TINY}:{v}").read(pathlib.Path()) for v in ("inverted", "rotated"))
