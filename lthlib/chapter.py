@@ -103,7 +103,9 @@ class ParameterError(ConfigError):
 #   paper scale of SCALE_SETTINGS): full training length and data, 5 trials,
 #   float32, Conv-2/4/6 with and without dropout.
 # iterations and eval_every set the LeNet-300-100 runs (None: the scale's own; smoke 200/50,
-# book 5,000/100, paper 50,000/100). rewind is 5 % of LeNet's training length at every scale. short_run is the shorter
+# book 50,000/500, paper 50,000/100). rewind is 5 % of LeNet's training length at every scale. extra_trials and
+# extra_levels set the one-shot and rewinding runs (at book scale they stop two rounds short of the main sweep, which
+# goes on until tickets fall below dense). short_run is the shorter
 # LeNet run the main one is compared with (iterations/eval_every/levels; "" for none);
 # probe_run a long dense LeNet run that shows where early stopping happens (iterations/eval_every).
 # The Zhou et al. and review chapters' knobs that every scale sets alike: all of the paper's criteria, actions and
@@ -127,6 +129,7 @@ SCALE_DEFAULTS = {
         levels=SCALE_SETTINGS["smoke"]["levels"],
         rewind=10,
         extra_trials=2,
+        extra_levels=SCALE_SETTINGS["smoke"]["levels"],
         short_run="100/50/2",
         probe_run="400/50",
         conv_network="conv2",
@@ -146,13 +149,14 @@ SCALE_DEFAULTS = {
     ),
     "book": dict(
         trials=5,
-        iterations=None,
-        eval_every=None,
-        levels=18,
-        rewind=250,
-        extra_trials=3,
-        short_run="",
-        probe_run="50000/250",
+        iterations=50_000,
+        eval_every=500,
+        levels=22,
+        rewind=2500,
+        extra_trials=5,
+        extra_levels=20,
+        short_run="5000/100/18",
+        probe_run="",
         conv_network="conv2",
         conv_runs="conv2:0,conv2:0.5,conv4:0,conv4:0.5",
         conv_trials=2,
@@ -175,6 +179,7 @@ SCALE_DEFAULTS = {
         levels=DEFAULT_LEVELS["lenet"],
         rewind=2500,
         extra_trials=SCALE_SETTINGS["paper"]["trials"],
+        extra_levels=DEFAULT_LEVELS["lenet"],
         short_run="",
         probe_run="",
         conv_network="conv2",
@@ -347,6 +352,7 @@ CHECKS = {
     "levels": check_positive_int,
     "rewind": check_non_negative_int,
     "extra_trials": check_positive_int,
+    "extra_levels": check_positive_int,
     "short_run": lambda name, value: parse_short_run(value),
     "probe_run": lambda name, value: parse_probe_run(value),
     "conv_network": _check_conv_network,
@@ -702,6 +708,7 @@ def _check_together(book: Chapter) -> None:
                 f"iterations there, and rewinding resets to an iteration before the end; "
                 f"valid: an integer from 0 to {iterations - 1:,}"
             )
+    _at_most_levels(book, "extra_levels", "the iterative tickets the one-shot and rewinding ones are compared with")
     _check_actions(book)
     _check_transfers(book)
     networks = [network for network, _ in book.conv_runs]
@@ -773,14 +780,22 @@ def _check_actions(book: Chapter) -> None:
             f"the large_final tickets; valid: criteria that include large_final, or mask1_actions='' and "
             f"mask0_actions=''"
         )
-    levels = book.lenet_config().levels
-    if p.action_levels is not None and p.action_levels > levels and "action_levels" not in book.given:
-        p.action_levels = levels  # the scale's default, for fewer levels than the scale's own
-    if p.action_levels is not None and p.action_levels > levels:
-        raise ParameterError(
-            f"parameter action_levels={p.action_levels} is not valid at scale {book.scale}: the large_final tickets "
-            f"they are compared with are pruned {levels} times (levels); valid: an integer from 1 to {levels}"
-        )
+    _at_most_levels(book, "action_levels", "the large_final tickets they are compared with")
+
+
+def _at_most_levels(book: Chapter, name: str, compared_with: str) -> None:
+    """Parameter ``name`` counts levels of a sweep compared with the main one: at most its ``levels``. Left at the
+    scale's default, it shrinks to ``levels``; given, it is refused beyond them."""
+    value, levels = getattr(book.parameters, name, None), book.lenet_config().levels
+    if value is None or value <= levels:
+        return
+    if name not in book.given:
+        setattr(book.parameters, name, levels)
+        return
+    raise ParameterError(
+        f"parameter {name}={value} is not valid at scale {book.scale}: {compared_with} are pruned {levels} times "
+        f"(levels); valid: an integer from 1 to {levels}"
+    )
 
 
 def _conv_parameter_named(book: Chapter, message: str) -> str:

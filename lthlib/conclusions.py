@@ -112,7 +112,9 @@ def gather(**common) -> dict[str, list[claims.Claim]]:
     device, store, allow_train): the keys :data:`POINTS` names."""
     unset = dict.fromkeys  # a chapter's knobs, left at None: its defaults
     lenet = unset(("iterations", "eval_every", "levels"))
-    tickets = chapter.open(name="lottery-ticket", **common, **lenet, **unset(("rewind", "extra_trials")), conv_runs="")
+    tickets = chapter.open(
+        name="lottery-ticket", **common, **lenet, **unset(("rewind", "extra_trials", "extra_levels")), conv_runs=""
+    )
     deconstructing = chapter.open(
         name="deconstructing",
         **common,

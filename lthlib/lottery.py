@@ -7,13 +7,14 @@ from . import claims, summary
 
 def results(book) -> dict:
     """The chapter's records: ``imp`` (LeNet with both controls), ``oneshot`` and ``rewound`` (tickets only, the
-    ``extra_trials``), and ``conv``, ``{(network, dropout): record}`` for the ``conv_runs``."""
+    ``extra_trials`` and ``extra_levels``), and ``conv``, ``{(network, dropout): record}`` for the ``conv_runs``."""
     p = book.parameters
     lenet = dict(network="lenet", **book.lenet_settings())
+    extra = {**lenet, "trials": p.extra_trials, "levels": p.extra_levels}
     return {
         "imp": book.result(experiment="imp", **lenet),
-        "oneshot": book.result(experiment="oneshot", controls=(), trials=p.extra_trials, **lenet),
-        "rewound": book.result(experiment="imp", controls=(), rewind=p.rewind, trials=p.extra_trials, **lenet),
+        "oneshot": book.result(experiment="oneshot", controls=(), **extra),
+        "rewound": book.result(experiment="imp", controls=(), rewind=p.rewind, **extra),
         "conv": {
             (network, dropout): book.result(
                 experiment="imp", network=network, dropout=dropout, controls=("reinit",), **book.conv_settings()

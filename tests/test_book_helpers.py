@@ -148,6 +148,15 @@ def test_runs_frame_reads_the_accuracies_before_training_at_the_stop_and_at_the_
     assert math.isnan(summary.runs_frame({"hash": "h", "runs": [run]}).iloc[0]["early_stop_train_acc"])
 
 
+def test_the_one_shot_and_rewinding_levels_stay_within_the_main_sweep():
+    with pytest.raises(chapter.ParameterError) as error:
+        chapter.open(scale="smoke", levels=2, extra_levels=3)
+    assert "extra_levels=3" in str(error.value) and "valid: an integer from 1 to 2" in str(error.value)
+    assert chapter.open(scale="book", levels=4, extra_levels=None).parameters.extra_levels == 4  # the default shrinks
+    book = chapter.open(scale="book", levels=None, extra_levels=None).parameters
+    assert book.extra_levels < book.levels  # the main sweep goes deeper, to where tickets fall below dense
+
+
 @pytest.mark.parametrize(
     "kwargs, expected",
     [

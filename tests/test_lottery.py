@@ -24,6 +24,7 @@ def test_the_chapters_verdicts_come_from_lthlib_lottery():
         levels=None,
         rewind=None,
         extra_trials=None,
+        extra_levels=None,
         conv_runs="",
     )
     found = lottery.results(book)
