@@ -525,9 +525,9 @@ def test_lenet_length_parameters_set_every_lenet_run_and_are_checked_together():
     with pytest.raises(chapter.ParameterError) as error:
         chapter.open(scale="smoke", iterations=100, eval_every=250)
     assert "iterations=100" in str(error.value) and "eval_every=250" in str(error.value)
-    with pytest.raises(chapter.ParameterError) as error:  # the book's rewinding iteration, 250, no longer fits
-        chapter.open(scale="book", iterations=200, eval_every=None, rewind=None)
-    assert "rewind=250" in str(error.value) and "valid: an integer from 0 to 199" in str(error.value)
+    with pytest.raises(chapter.ParameterError) as error:  # the book's rewinding iteration, 2,500, no longer fits
+        chapter.open(scale="book", iterations=2000, eval_every=None, rewind=None)
+    assert "rewind=2500" in str(error.value) and "valid: an integer from 0 to 1,999" in str(error.value)
 
 
 def test_sweeps_read_together_are_trained_together_once_and_their_time_counted_once(tmp_path, capsys, fashion):
