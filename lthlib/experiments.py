@@ -944,6 +944,9 @@ def _train_together(configs, store, device, progress) -> list[dict]:
         key = config_hash(config)
         states[key].trained_with = sorted(config_hash(other) for other in configs if other is not config)
         _checkpoint(store, config, states[key], origins[key])
+    if progress is not None and dense is None:  # every sweep resumed: the bar starts at the rounds already done
+        rounds_left = max(c.levels - states[config_hash(c)].level for c in configs)
+        progress.resumed(max(c.levels for c in configs) - rounds_left)
     while unfinished := [c for c in configs if states[config_hash(c)].level < c.levels]:
         levels = [(config, states[config_hash(config)].level + 1) for config in unfinished]
         built = [imp_level(config, arch, states[config_hash(config)], level) for config, level in levels]

@@ -329,6 +329,40 @@ def test_sweeps_trained_together_equal_sweeps_trained_alone(smoke_config, fashio
     assert experiments.compute_together(configs, together_store) == together and sizes == []  # read, not retrained
 
 
+def test_sweeps_trained_together_resume_after_the_last_finished_round(smoke_config, fashion, tmp_path, monkeypatch):
+    base = resolve(smoke_config.replace(levels=2, controls=()))
+    configs = [base, base.replace(criterion="movement")]
+    store, original = Store(tmp_path), experiments.train_cohort
+    rounds = []
+
+    def interrupted_in_round_2(*args, **kwargs):
+        if len(rounds) == 2:
+            raise RuntimeError("interrupted")
+        rounds.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(experiments, "train_cohort", interrupted_in_round_2)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        experiments.compute_together(configs, store)
+    monkeypatch.setattr(experiments, "train_cohort", original)
+    sizes = trained_cohort_sizes(monkeypatch)
+
+    class Bar:
+        resumed_at, steps = [], 0
+
+        def resumed(self, level):
+            self.resumed_at.append(level)
+
+        def advance(self, steps):
+            self.steps += steps
+
+    bar = Bar()
+    records = experiments.compute_together(configs, store, progress=bar)
+    assert sizes == [4]  # only round 2: the dense level and round 1 came from the checkpoints
+    assert bar.resumed_at == [1] and bar.steps == base.iterations
+    assert [r["provenance"]["resumed_after_levels"] for r in records] == [[1], [1]]
+
+
 def test_sweeps_that_differ_in_a_shared_setting_are_refused_by_name(smoke_config):
     with pytest.raises(experiments.JointError, match="lr=0.01 differs from lr=0.0012"):
         experiments.check_joint([smoke_config, smoke_config.replace(lr=0.01, criterion="movement")])
