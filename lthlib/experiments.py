@@ -210,14 +210,18 @@ def level_cohort(
     reset: tuple[dict, dict],
     previous_final: dict | None,
     sources: dict | None = None,
+    previous_alive: dict | None = None,
 ) -> Cohort:
     """The cohort of one level: for each arm (ticket first) and trial, start weights, mask, frozen values.
 
     ``arm_masks``: arm -> {layer: (T, ...) bool}; ``reset``: the (T, ...)
     weights and biases that kept weights reset to (θ0 or the rewound θk);
     ``previous_final``: the trained weights the ticket mask came from (needed
-    by the mask-0 actions of :data:`lthlib.actions.FROM_TRAINING`);
-    ``sources``: the other starts arms may need (:meth:`LevelState.starts`).
+    by the mask-0 actions of :data:`lthlib.actions.FROM_TRAINING`), with
+    weights pruned earlier at their frozen values; ``sources``: the other
+    starts arms may need (:meth:`LevelState.starts`); ``previous_alive``: the
+    (T, ...) masks ``previous_final`` trained under. A weight pruned before
+    keeps the frozen value it was given when it was pruned.
     """
     sources = {"reset": reset, **(sources or {})}
     reset_weights = reset[0]
@@ -241,6 +245,9 @@ def level_cohort(
             }
             final = member(previous_final, t) if previous_final is not None else w0
             frozen = {name: actions.pruned_value(config.mask0, w0[name], final[name], mask[name]) for name in w0}
+            if previous_alive is not None and config.mask0 in actions.FROM_TRAINING:
+                before = member(previous_alive, t)
+                frozen = {name: torch.where(before[name], value, final[name]) for name, value in frozen.items()}
             starts.append(start)
             frozen_layers.append(frozen)
             mask_list.append(mask)
@@ -525,7 +532,9 @@ def imp_level(config, arch, state: LevelState, level: int) -> tuple[dict, Cohort
     """The arms' masks and the cohort of IMP level ``level``, pruned from ``state`` (level ``level - 1``)."""
     ticket = ticket_masks(config, arch, level - 1, 1, state.alive, state.start, state.final)
     arm_masks = with_controls(config, level, ticket)
-    return arm_masks, level_cohort(config, level, arm_masks, state.reset, state.final, state.starts())
+    return arm_masks, level_cohort(
+        config, level, arm_masks, state.reset, state.final, state.starts(), previous_alive=state.alive
+    )
 
 
 def run_imp(config, store, device, progress=None) -> tuple[LevelState, float]:

@@ -386,6 +386,24 @@ def test_pruned_weights_frozen_by_mask0_hold_their_values_through_iterative_prun
             assert torch.equal(frozen, w0[name][pruned])
 
 
+@pytest.mark.parametrize("mask0", ["freeze_init", "freeze_init_zero_mask", "freeze_init_zero_away", "freeze_final"])
+def test_a_pruned_weight_keeps_the_value_it_was_given_when_it_was_pruned(smoke_config, fashion, mask0, monkeypatch):
+    config = resolve(smoke_config.replace(levels=3, controls=(), mask0=mask0))
+    cohorts, original = [], experiments.train_cohort
+
+    def keeping(config, arch, dataset, cohort, *args, **kwargs):
+        cohorts.append(cohort)
+        return original(config, arch, dataset, cohort, *args, **kwargs)
+
+    monkeypatch.setattr(experiments, "train_cohort", keeping)
+    experiments.run_imp(config, None, "cpu")
+    for earlier, later in zip(cohorts[1:], cohorts[2:]):
+        for name, frozen in earlier.frozen.items():
+            pruned_before = ~earlier.masks[name].bool()
+            assert pruned_before.any() and (frozen[pruned_before] != 0).any()
+            assert torch.equal(later.frozen[name][pruned_before], frozen[pruned_before])
+
+
 def test_sweeps_too_large_to_train_together_are_refused_before_any_work(smoke_config, monkeypatch):
     monkeypatch.setattr(experiments, "physical_memory", lambda: 2**28)  # 256 MiB; one smoke sweep needs about 120 MB
     configs = [smoke_config.replace(criterion=c) for c in ("large_final", "movement", "random")]
