@@ -31,9 +31,10 @@ def _with_signs_of(values: torch.Tensor, signs_from: torch.Tensor) -> torch.Tens
     return values.abs() * torch.sign(signs_from)
 
 
-def _random_signs(values: torch.Tensor, generator) -> torch.Tensor:
-    coin = torch.randint(0, 2, values.shape, generator=generator).to(values.device)
-    return (coin * 2 - 1).to(values.dtype)
+def _constant(values: torch.Tensor) -> torch.Tensor:
+    """The layer's constant for the signed-constant actions: the standard deviation of its values (over n, as
+    NumPy's ``std`` in Zhou et al.'s code), a 0-d tensor."""
+    return values.std(correction=0)
 
 
 MASK1_ACTIONS = {
@@ -42,8 +43,9 @@ MASK1_ACTIONS = {
     "reshuffle": lambda w, mask, g: _permute_kept(w, mask, g),
     "signed_reinit": lambda w, mask, g: _with_signs_of(_permute_all(w, g), w),
     "signed_reshuffle": lambda w, mask, g: _with_signs_of(_permute_kept(w, mask, g), w),
-    "signed_constant": lambda w, mask, g: torch.sign(w) * w.std(),
-    "rand_signed_constant": lambda w, mask, g: _random_signs(w, g) * w.std(),
+    "signed_constant": lambda w, mask, g: torch.sign(w) * _constant(w),
+    # the layer's own signs shuffled over the whole layer, so as many of each sign as at initialisation
+    "rand_signed_constant": lambda w, mask, g: torch.sign(_permute_all(w, g)) * _constant(w),
 }
 
 

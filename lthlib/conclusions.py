@@ -135,8 +135,7 @@ def gather(**common) -> dict[str, list[claims.Claim]]:
     )
     found = zhou.results(deconstructing)
     sections = zhou.verdicts(found, deconstructing.parameters.action_levels)
-    masked = zhou.results(supermasks, groups=("criteria", "same_sign"))
-    init = zhou.at_init(zhou.frame({**masked["criteria"], **masked["same_sign"]}))
+    init = zhou.at_init(zhou.frame(zhou.results(supermasks, groups=("untrained",))["untrained"]))
     learned = zhou.learned_frame(zhou.learned_results(supermasks))
     return {
         "lottery": lottery.verdicts(lottery.results(tickets)),

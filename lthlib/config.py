@@ -20,10 +20,10 @@ from dataclasses import dataclass, fields
 
 from . import actions, data, masks, models, supermask
 
-EXPERIMENTS = ("dense", "imp", "oneshot", "supermask", "swap", "transfer", "signs")
+EXPERIMENTS = ("dense", "imp", "oneshot", "untrained", "supermask", "swap", "transfer", "signs")
 # Experiments whose pruned levels do not depend on each other, so several train as one cohort of at most
 # MAX_COHORT members (to bound memory).
-LEVELS_TOGETHER = ("oneshot", "swap", "transfer", "signs")
+LEVELS_TOGETHER = ("oneshot", "untrained", "swap", "transfer", "signs")
 # Experiments that train again the ticket masks of a stored iterative sweep (their source): no controls.
 BORROWING = ("swap", "transfer", "signs")
 MAX_COHORT = 48
@@ -367,6 +367,9 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
     if config.experiment in BORROWING:
         _check_borrowing(config)
         changes.update(controls=())
+    if config.experiment == "untrained":
+        _check_untrained(config)
+        changes.update(controls=())
     if config.experiment in UNPRUNED:
         _refuse_settings(
             config, PRUNING_ONLY if not learned else tuple(n for n in PRUNING_ONLY if n != "mask1"), filled
@@ -460,6 +463,21 @@ def _check_mask_from(config: ExperimentConfig) -> None:
             f"mask_from={config.mask_from!r} has {theirs.num_classes} classes of shape {theirs.input_shape}, "
             f"dataset={config.dataset!r} {mine.num_classes} of shape {mine.input_shape}: their networks differ, so "
             f"masks cannot move between them; valid: a dataset with the same example shape and class count"
+        )
+
+
+def _check_untrained(config: ExperimentConfig) -> None:
+    """Zhou et al.'s supermasks at initialisation evaluate each mask on the untrained network: no controls, and
+    pruned weights at zero."""
+    if config.controls not in ((), ExperimentConfig().controls):
+        raise ConfigError(
+            f"controls={','.join(config.controls)!r} does not apply to experiment='untrained' (it evaluates each "
+            f"mask without training); valid: leave it out"
+        )
+    if config.mask0 != "zero":
+        raise ConfigError(
+            f"mask0={config.mask0!r} does not apply to experiment='untrained' (its pruned weights are zero); "
+            f"valid: zero"
         )
 
 

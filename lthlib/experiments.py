@@ -47,6 +47,7 @@ from .config import (
     LEVELS_TOGETHER,
     MAX_COHORT,
     ExperimentConfig,
+    canonical_json,
     config_hash,
     layer_rates,
     memory_estimate,
@@ -391,11 +392,25 @@ def supermask_level(config, arch, dataset, device, progress=None, iterations=Non
     )
 
 
+_SHARED_DENSE: dict[str, LevelState] = {}
+
+
+def shared_dense_level(config, arch, dataset, device, progress=None, iterations=None) -> LevelState:
+    """The dense level of an untrained-supermask config, trained once per process for every criterion and start
+    that shares its settings (it depends on none of them), and copied for each."""
+    key = canonical_json({name: value for name, value in shared_settings(config).items() if name != "experiment"})
+    if key not in _SHARED_DENSE:
+        _SHARED_DENSE.clear()  # one set of dense networks in memory at a time
+        _SHARED_DENSE[key] = dense_level(config, arch, dataset, device, progress, iterations)
+    return _fresh_copy(_SHARED_DENSE[key])
+
+
 # What level 0 of each experiment trains: the dense networks, or the learned supermasks.
 FIRST_LEVEL = {
     "dense": dense_level,
     "imp": dense_level,
     "oneshot": dense_level,
+    "untrained": shared_dense_level,
     "supermask": supermask_level,
     "swap": dense_level,
     "transfer": dense_level,
@@ -563,8 +578,9 @@ def _finish_level(config, state: LevelState, level: int, arm_masks: dict, cohort
     state.masks.update(_masks_to_store(level, arm_masks))
 
 
-def run_oneshot(config, store, device, progress=None) -> tuple[LevelState, float]:
-    """One-shot pruning: train once, prune straight to each level's size, reset, train every level."""
+def run_oneshot(config, store, device, progress=None, iterations=None) -> tuple[LevelState, float]:
+    """One-shot pruning: train once, prune straight to each level's size, reset, train every level (``iterations``
+    overrides how long; 0 evaluates each level's network untrained)."""
     dataset = load_data(config, device)
     arch = architecture(config, dataset)
     state, clock = _resume_or_start(config, store, arch, dataset, device, progress)
@@ -578,7 +594,7 @@ def run_oneshot(config, store, device, progress=None) -> tuple[LevelState, float
                 for level in levels
             ]
         )
-        trained = train_cohort(config, arch, dataset, cohort, progress=progress)
+        trained = train_cohort(config, arch, dataset, cohort, progress=progress, iterations=iterations)
         per_level = config.trials * (1 + len(config.controls))
         for index, level in enumerate(levels):
             state.runs += _summaries(level, arm_masks[level], trained, config, offset=index * per_level)
@@ -586,6 +602,13 @@ def run_oneshot(config, store, device, progress=None) -> tuple[LevelState, float
         state.level = levels[-1]
         _checkpoint(store, config, state, clock)
     return state, clock
+
+
+def run_untrained(config, store, device, progress=None) -> tuple[LevelState, float]:
+    """Zhou et al.'s supermasks at initialisation: the dense networks trained once, pruned one-shot to each level's
+    size by ``config.criterion``, and each mask evaluated on the untrained network (kept weights by ``mask1``,
+    pruned ones at zero), never trained. Each level's curve is its one evaluation at iteration 0."""
+    return run_oneshot(config, store, device, progress, iterations=0)
 
 
 def oneshot_masks(config, arch, level: int, dense: LevelState) -> dict:
@@ -729,6 +752,7 @@ EXPERIMENTS = {
     "dense": run_single,
     "imp": run_imp,
     "oneshot": run_oneshot,
+    "untrained": run_untrained,
     "supermask": run_single,
     "swap": run_borrowed,
     "transfer": run_borrowed,
@@ -793,7 +817,8 @@ def provenance(device, state: LevelState, clock: float) -> dict:
 def total_steps(config) -> int:
     """Optimiser steps a full run of the resolved ``config`` takes (for progress bars)."""
     config = resolve(config)
-    return config.iterations * len(cohort_levels(config))
+    trained_levels = 1 if config.experiment == "untrained" else len(cohort_levels(config))
+    return config.iterations * trained_levels
 
 
 def compute(config: ExperimentConfig, store: Store | None, device="cpu", progress=None) -> dict:

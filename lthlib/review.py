@@ -7,7 +7,8 @@ reused, not trained again). Runs (:func:`sweeps`), as config fields:
 - ``ticket``: large_final tickets, no controls (the Zhou criteria sweep);
 - ``other_order``: the same with another data order (``data_seed``), same θ0;
 - ``oneshot``: the same masks' size by one-shot pruning;
-- ``magnitude_increase``, ``movement``, ``random``, ``same_sign_constant``: those sweeps of the Zhou chapters;
+- ``magnitude_increase``, ``movement``, ``random``: those sweeps of the Zhou chapters;
+- ``same_sign_constant``: the supermask chapter's untrained large_final_same_sign masks with signed constants;
 - ``supermask:<method>, <start>``: the learned supermasks of the supermask chapter (with its parameters);
 - ``swap``: each trial trains the next trial's masks from its own θ0;
 - ``signs``: the ticket sweep trained again with the sign probe;
@@ -47,7 +48,13 @@ def sweeps(book) -> dict[str, dict]:
         "magnitude_increase": {**imp, **lenet, "criterion": "magnitude_increase"},
         "movement": {**imp, **lenet, "criterion": "movement"},
         "random": {**imp, **lenet, "criterion": "random"},
-        "same_sign_constant": {**imp, **lenet, "criterion": "large_final_same_sign", "mask1": "signed_constant"},
+        "same_sign_constant": {
+            **lenet,
+            "experiment": "untrained",
+            "controls": (),
+            "criterion": "large_final_same_sign",
+            "mask1": "signed_constant",
+        },
         "swap": {"experiment": "swap", **lenet},
         "signs": {"experiment": "signs", **lenet},
         "controls": {"experiment": "imp", "controls": ALL_CONTROLS, **shorter},
@@ -97,7 +104,6 @@ JOINT = (
     "magnitude_increase",
     "movement",
     "random",
-    "same_sign_constant",
     "controls",
     *(f"zero:{action}" for action in ZEROING),
 )

@@ -1,7 +1,7 @@
 """The sweeps of the Zhou et al. chapters, asked of the store together, and their results as frames.
 
-Every sweep is iterative pruning of LeNet-300-100 (kept weights reset to θ0
-after each round) that differs from the others only in its mask criterion,
+Every sweep but the untrained masks is iterative pruning of LeNet-300-100
+(kept weights reset to θ0 after each round) that differs from the others only in its mask criterion,
 its mask-1 action (what kept weights start from) or its mask-0 action (what
 pruned weights become), so all of them train as one batched run: one dense
 level, then each round's levels of every sweep as one cohort
@@ -11,8 +11,11 @@ same group, so either one finds the other's results.
 Groups (each ``{label: config fields}``):
 
 - ``criteria``: each chosen criterion, original values, pruned weights at zero;
-- ``same_sign``: ``large_final_same_sign`` with original values and with
-  signed constants, the masks of Zhou et al.'s supermasks;
+- ``untrained``: Zhou et al.'s supermasks at initialisation, each criterion
+  and ``large_final_same_sign``, with original values and with signed
+  constants: masks pruned one-shot from the trained dense networks and
+  evaluated on the untrained ones (experiment ``untrained``), as in their
+  code;
 - ``mask1``: each chosen mask-1 action on the large_final mask;
 - ``mask0``: each chosen mask-0 action on the large_final mask;
 - ``conv_criteria``: each criterion on the convolutional network ``criteria_conv`` (if any), at the
@@ -59,7 +62,8 @@ ACTION_RULES = {
 }
 
 REFERENCE = "large_final"
-SAME_SIGN_CONSTANT = "large_final_same_sign, signed constant"
+CONSTANT_SUFFIX = ", signed constant"
+SAME_SIGN_CONSTANT = "large_final_same_sign" + CONSTANT_SUFFIX
 SAME_SIGN = {"large_final_same_sign": "original", SAME_SIGN_CONSTANT: "signed_constant"}
 
 
@@ -76,8 +80,15 @@ def sweeps(book) -> dict[str, dict[str, dict]]:
         del actions["levels"]
     return {
         "criteria": {name: {**lenet, "criterion": name} for name in _names(p.criteria)},
-        "same_sign": {
-            label: {**lenet, "criterion": "large_final_same_sign", "mask1": start} for label, start in SAME_SIGN.items()
+        "untrained": {
+            name + CONSTANT_SUFFIX if start == "signed_constant" else name: {
+                **lenet,
+                "experiment": "untrained",
+                "criterion": name,
+                "mask1": start,
+            }
+            for name in (*_names(p.criteria), "large_final_same_sign")
+            for start in ("original", "signed_constant")
         },
         "mask1": {name: {**actions, "mask1": name} for name in _names(getattr(p, "mask1_actions", ""))},
         "mask0": {name: {**actions, "mask0": name} for name in _names(getattr(p, "mask0_actions", ""))},
@@ -88,16 +99,21 @@ def sweeps(book) -> dict[str, dict[str, dict]]:
     }
 
 
-def results(book, groups=("criteria", "same_sign", "mask1", "mask0", "conv_criteria")) -> dict[str, dict[str, dict]]:
+def results(book, groups=("criteria", "mask1", "mask0", "conv_criteria")) -> dict[str, dict[str, dict]]:
     """``{group: {label: record}}`` for those ``groups`` of :func:`sweeps`, read from the store or trained together
-    (the LeNet sweeps as one run, the convolutional network's as another)."""
+    (the LeNet sweeps as one run, the convolutional network's as another; the untrained masks one by one, their
+    dense networks trained once)."""
     groups = {group: members for group, members in sweeps(book).items() if group in groups}
     flat = [(group, label, fields) for group, members in groups.items() for label, fields in members.items()]
     found = {group: {} for group in groups}
-    for network in dict.fromkeys(fields["network"] for _, _, fields in flat):
-        mine = [entry for entry in flat if entry[2]["network"] == network]
+    iterative = [entry for entry in flat if entry[2]["experiment"] == "imp"]
+    for network in dict.fromkeys(fields["network"] for _, _, fields in iterative):
+        mine = [entry for entry in iterative if entry[2]["network"] == network]
         for (group, label, _), record in zip(mine, book.results_together(*(fields for _, _, fields in mine))):
             found[group][label] = record
+    for group, label, fields in flat:
+        if fields["experiment"] != "imp":
+            found[group][label] = book.result(**fields)
     return found
 
 
@@ -262,6 +278,16 @@ def at_init(frame: pd.DataFrame) -> pd.DataFrame:
         early_stop_val_acc=frame["init_val_acc"],
         stopped_at_last_evaluation=False,
     )
+
+
+def by_start(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The rows of an untrained-masks frame split by what kept weights start from, each ``arm`` the criterion:
+    ``{"initial values": ..., "signed constants": ...}``."""
+    constant = frame["arm"].str.endswith(CONSTANT_SUFFIX)
+    return {
+        "initial values": frame[~constant],
+        "signed constants": frame[constant].assign(arm=lambda f: f["arm"].str.removesuffix(CONSTANT_SUFFIX)),
+    }
 
 
 def best_level(frame: pd.DataFrame, arm: str, column: str = "early_stop_val_acc") -> int:

@@ -40,19 +40,21 @@ def test_signed_variants_restore_the_original_signs(action, base):
     assert torch.equal(out.abs(), unsigned.abs())
 
 
-def test_signed_constant_is_sign_times_layer_std():
+def test_signed_constant_is_sign_times_the_layers_standard_deviation_over_n():
     out = start("signed_constant")
-    assert torch.allclose(out, torch.sign(W) * W.std())
+    assert torch.allclose(out, torch.sign(W) * float(W.numpy().std()), rtol=1e-6)  # NumPy's, as in Zhou et al.'s code
+    assert not torch.allclose(out.abs(), W.std().expand_as(W), rtol=1e-3)  # not the unbiased (n - 1) estimate
 
 
-def test_rand_signed_constant_keeps_the_constant_and_draws_signs():
+def test_rand_signed_constant_shuffles_the_layers_signs_and_keeps_their_count():
     out = start("rand_signed_constant")
-    assert torch.allclose(out.abs(), torch.full_like(W, float(W.std())))
+    assert torch.allclose(out.abs(), torch.full_like(W, float(W.numpy().std())))
     big = torch.randn(1000)
     signs = torch.sign(
         actions.kept_start("rand_signed_constant", big, torch.ones(1000, dtype=torch.bool), generator(1))
     )
-    assert 400 < int((signs == torch.sign(big)).sum()) < 600  # independent of the original signs
+    assert int((signs > 0).sum()) == int((big > 0).sum())  # a permutation of the layer's own signs
+    assert 400 < int((signs == torch.sign(big)).sum()) < 600  # each one unrelated to its weight's own sign
 
 
 def test_mask0_actions():

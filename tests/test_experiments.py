@@ -113,6 +113,36 @@ def test_oneshot_prunes_straight_to_each_size(smoke_config, fashion, tmp_path):
     assert all(r["early_stop"]["test_acc"] > 0.7 for r in runs(record, level=3, arm="ticket"))
 
 
+def test_untrained_masks_are_the_one_shot_masks_evaluated_before_any_training(
+    smoke_config, fashion, tmp_path, monkeypatch
+):
+    config = resolve(smoke_config.replace(experiment="untrained", levels=3, controls=()))
+    store = Store(tmp_path)
+    monkeypatch.setattr(experiments, "_SHARED_DENSE", {})
+    sizes = trained_cohort_sizes(monkeypatch)
+    untrained = experiments.result(config, store)
+    constant = experiments.result(config.replace(mask1="signed_constant"), store)
+    assert sizes == [config.trials, 3 * config.trials, 3 * config.trials]  # one dense training for both
+    oneshot_config = config.replace(experiment="oneshot")
+    oneshot = experiments.result(oneshot_config, store)
+    assert store.load_masks(config).keys() == store.load_masks(oneshot_config).keys()
+    for key, mask in store.load_masks(oneshot_config).items():
+        assert np.array_equal(store.load_masks(config)[key], mask)
+        assert np.array_equal(store.load_masks(config.replace(mask1="signed_constant"))[key], mask)
+    for level in (1, 2, 3):
+        for before, retrained in zip(runs(untrained, level=level), runs(oneshot, level=level)):
+            assert before["curve"]["iteration"] == [0]
+            assert before["curve"]["test_acc"] == retrained["curve"]["test_acc"][:1]
+    assert runs(constant, level=3)[0]["curve"]["test_acc"] != runs(untrained, level=3)[0]["curve"]["test_acc"]
+
+
+def test_untrained_masks_refuse_controls_and_frozen_weights_by_name(smoke_config):
+    with pytest.raises(ConfigError, match="controls='reinit' does not apply to experiment='untrained'"):
+        resolve(smoke_config.replace(experiment="untrained", controls=("reinit",)))
+    with pytest.raises(ConfigError, match="mask0='freeze_init' does not apply.*valid: zero"):
+        resolve(smoke_config.replace(experiment="untrained", controls=(), mask0="freeze_init"))
+
+
 def test_dense_experiment_trains_only_level_zero(smoke_config, fashion, tmp_path):
     record = experiments.result(smoke_config.replace(experiment="dense"), Store(tmp_path))
     assert {r["level"] for r in record["runs"]} == {0}

@@ -72,18 +72,31 @@ def smoke_book(tmp_path, dataset="fashion-mnist", **knobs):
 def test_every_sweep_of_the_chapters_can_train_together(tmp_path):
     groups = zhou.sweeps(smoke_book(tmp_path))
     assert list(groups["criteria"]) == ["large_final", "random"]
-    assert {fields["mask1"] for fields in groups["same_sign"].values()} == {"original", "signed_constant"}
+    untrained = groups["untrained"]
+    assert {fields["experiment"] for fields in untrained.values()} == {"untrained"}
+    assert sorted(untrained) == sorted(
+        f"{name}{suffix}"
+        for name in ("large_final", "random", "large_final_same_sign")
+        for suffix in ("", ", signed constant")
+    )
     assert groups["mask1"]["signed_constant"]["criterion"] == "large_final"
     assert groups["mask1"]["signed_constant"]["levels"] == 1 and groups["criteria"]["random"]["levels"] == 2
     book = smoke_book(tmp_path)
-    configs = [book.config(**fields) for members in groups.values() for fields in members.values()]
-    assert len(experiments.check_joint(configs)) == 6  # all distinct, all differing only in their arm fields
+    configs = [
+        book.config(**fields)
+        for group, members in groups.items()
+        if group != "untrained"
+        for fields in members.values()
+    ]
+    assert len(experiments.check_joint(configs)) == 4  # all distinct, all differing only in their arm fields
+    with pytest.raises(experiments.JointError, match="experiment='untrained' cannot train with others"):
+        experiments.check_joint([*configs, book.config(**untrained["random"])])
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, fashion):
     book = smoke_book(tmp_path_factory.mktemp("zhou"))
-    return book, zhou.results(book)
+    return book, zhou.results(book, groups=("criteria", "untrained", "mask1", "mask0"))
 
 
 def test_the_sweeps_share_their_dense_networks_and_match_a_masked_init_computed_independently(trained):
@@ -96,8 +109,13 @@ def test_the_sweeps_share_their_dense_networks_and_match_a_masked_init_computed_
     assert all(accuracies == dense[0] for accuracies in dense)  # one dense training, shared by every sweep
 
     label = zhou.SAME_SIGN_CONSTANT
-    config = book.config(**zhou.sweeps(book)["same_sign"][label])
+    untrained = zhou.sweeps(book)["untrained"]
+    config = book.config(**untrained[label])
     masks = book.store.load_masks(config)
+    # one mask per criterion, pruned one-shot from the dense networks, whatever the kept weights start from
+    assert masks.keys() == book.store.load_masks(book.config(**untrained["large_final_same_sign"])).keys()
+    for key, mask in book.store.load_masks(book.config(**untrained["large_final_same_sign"])).items():
+        assert np.array_equal(masks[key], mask)
     dataset = experiments.load_data(config, "cpu")
     arch = experiments.architecture(config, dataset)
     initial, biases = experiments.dense_start(config, arch, "cpu")
@@ -114,10 +132,12 @@ def test_the_sweeps_share_their_dense_networks_and_match_a_masked_init_computed_
         for layer in arch.layers
     }
     _, accuracy = train.evaluate(arch, weights, biases, dataset.test)
-    frame = summary.runs_frame(found["same_sign"][label])
+    frame = summary.runs_frame(found["untrained"][label])
     stored = frame[(frame["level"] == level)].sort_values("trial")["init_test_acc"].to_numpy()
     np.testing.assert_allclose(stored, accuracy.numpy(), atol=1e-6)
     assert (stored > 0.3).all()  # far above chance even after 60 iterations of training for the mask
+    pruned = [run for run in found["untrained"][label]["runs"] if run["level"] > 0]
+    assert pruned and all(run["curve"]["iteration"] == [0] for run in pruned)  # evaluated, never trained
 
 
 def test_the_chapter_frames_label_each_sweep_and_keep_the_action_levels(trained):
@@ -125,8 +145,13 @@ def test_the_chapter_frames_label_each_sweep_and_keep_the_action_levels(trained)
     mask1 = zhou.frame(zhou.with_reference(found, "mask1", "original"), levels=book.parameters.action_levels)
     assert set(mask1["arm"]) == {"original", "signed_constant"}
     assert mask1["level"].max() == 1
-    init = zhou.at_init(zhou.frame(found["same_sign"]))
+    init = zhou.at_init(zhou.frame(found["untrained"]))
     assert (init["early_stop_test_acc"] == init["init_test_acc"]).all() and not init["stopped_at_last_evaluation"].any()
+    starts = zhou.by_start(init)
+    assert list(starts) == ["initial values", "signed constants"]
+    for shown in starts.values():  # each start's rows, labelled by criterion alone
+        assert set(shown["arm"]) == {"large_final", "random", "large_final_same_sign"}
+    assert len(starts["initial values"]) + len(starts["signed constants"]) == len(init)
 
 
 def frame(accuracies: dict, validation: dict | None = None, percents=(100.0, 80.0, 64.0)) -> pd.DataFrame:
