@@ -44,6 +44,7 @@ def runs_frame(record: dict, **columns) -> pd.DataFrame:
                 "early_stop_iteration": run["early_stop"]["iteration"],
                 "early_stop_test_acc": run["early_stop"]["test_acc"],
                 "early_stop_val_acc": run["early_stop"]["val_acc"],
+                "early_stop_density": run["early_stop"].get("density", float("nan")),
                 "final_test_acc": run["final"]["test_acc"],
                 "init_test_acc": _at_start(run["curve"], "test_acc"),
                 "init_val_acc": _at_start(run["curve"], "val_acc"),

@@ -330,12 +330,19 @@ def _trials_of(frame: pd.DataFrame, arm: str, level: int) -> pd.DataFrame:
 
 def learned_table(learned: pd.DataFrame, criteria: pd.DataFrame) -> pd.DataFrame:
     """Per learned supermask: density, accuracy, and paired differences with the trained dense network and with
-    the large_final ticket whose size is nearest that density (same trials, same θ0)."""
+    the large_final ticket whose size is nearest that density (same trials, same θ0).
+
+    The density is the one at the early-stop evaluation the accuracy comes from: for a sampled mask, its expected
+    fraction of weights kept (the mean of sigmoid(score)); else the stored mask's.
+    """
     rows = []
     dense = _trials_of(criteria, REFERENCE, 0)
     for label in dict.fromkeys(learned["arm"]):
         mine = _trials_of(learned, label, 0)
-        percent = float(mine["percent"].mean())
+        measured = mine["early_stop_density"] if "early_stop_density" in mine else pd.Series(dtype=float)
+        percent = (
+            float(100 * measured.mean()) if len(measured) and measured.notna().all() else float(mine["percent"].mean())
+        )
         tickets = summary.distinct(criteria[(criteria["arm"] == REFERENCE) & (criteria["level"] > 0)])
         nearest = int(tickets.groupby("level")["percent"].mean().sub(percent).abs().idxmin())
         ticket = _trials_of(criteria, REFERENCE, nearest)
@@ -358,7 +365,7 @@ def above_chance(init: pd.DataFrame, arm: str, paper: str) -> claims.Claim:
     mine = _trials_of(init, arm, level)
     difference = stats.paired(mine[claims.ACCURACY], [CHANCE] * len(mine))
     return claims.Claim(
-        f"an untrained network masked by {arm} is far above chance",
+        f"an untrained network masked by {arm} is above chance ({100 * CHANCE:g} %)",
         paper,
         f"{100 * mine[claims.ACCURACY].mean():.1f} % at {mine['percent'].mean():.1f} % of the weights (the level "
         f"chosen on validation); minus chance: {difference.text(100, ' points')}",

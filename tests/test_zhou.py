@@ -217,6 +217,9 @@ def test_a_learned_supermask_is_set_beside_the_ticket_nearest_its_density():
     assert row["ticket at"] == "51.2 %" and row["weights kept (%)"] == "55.0"
     assert row["minus trained dense (points)"] == "-5.00 [-5.00, -5.00]"
     assert row["minus that ticket (points)"].startswith("-5.80")
+    sampled = learned.assign(early_stop_density=[0.75, 0.77, 0.79, 0.81, 0.83])  # expected density at early stop
+    row = zhou.learned_table(sampled, criteria).iloc[0]
+    assert row["ticket at"] == "80.0 %" and row["weights kept (%)"] == "79.0"
 
 
 def test_the_learned_supermasks_are_every_method_from_every_start():
