@@ -302,6 +302,11 @@ def table(claims: list[Claim]) -> pd.DataFrame:
     return pd.DataFrame([c.row() for c in claims])
 
 
+def rules(claims: list[Claim]) -> list[str]:
+    """Each claim's rule in words, one item per claim, to print under its table."""
+    return [f"{c.claim}: {c.rule}." for c in claims]
+
+
 def by_verdict(found: list[Claim], subject, phrases: dict[str, str]) -> str:
     """One sentence saying which subjects each verdict holds for, in the order of ``phrases``.
 

@@ -110,6 +110,7 @@ def test_iterative_against_oneshot_shares_the_dense_baseline():
         "inconclusive: no level where one matches dense and the other surely falls below"
     )
     assert list(claims.table([verdict]).columns) == ["claim", "paper", "this book (95 % interval)", "n", "verdict"]
+    assert claims.rules([verdict]) == [f"{verdict.claim}: {verdict.rule}."]
 
 
 def test_runs_frame_starts_every_arm_at_the_dense_network(smoke_record):
