@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from lthlib import chapter, experiments, review, stats, summary
@@ -61,8 +62,31 @@ def test_the_halves_set_each_mask_on_its_own_half_and_on_the_other(smoke):
     for half in review.HALVES:
         mine = halves[halves["half"] == half]
         assert set(mine.loc[mine["level"] > 0, "arm"]) == {"own", "other half"}
-    claim = review.own_half_advantage(halves)
-    assert claim.n == 2 and claim.verdict.startswith(stats.INCONCLUSIVE)  # two smoke trials decide nothing
+    for claim in (review.own_half_advantage(halves), review.structure_overfits(halves)):
+        assert claim.n == 2 and claim.verdict.startswith(stats.INCONCLUSIVE)  # two smoke trials decide nothing
+
+
+def test_a_mask_overfits_in_structure_when_its_own_half_advantage_shows_in_training_only():
+    rows = []
+    for trial in range(5):
+        for half in review.HALVES:
+            for arm, train, test in (("own", 0.95, 0.85 + 0.001 * (trial - 2)), ("other half", 0.90, 0.85)):
+                rows.append(
+                    dict(
+                        level=1,
+                        trial=trial,
+                        half=half,
+                        arm=arm,
+                        early_stop_train_acc=train,
+                        early_stop_test_acc=test,
+                        stopped_at_last_evaluation=False,
+                    )
+                )
+    halves = pd.DataFrame(rows)
+    assert review.structure_overfits(halves).verdict == stats.SUPPORTED  # 5 points in training, under 1 on test
+    assert review.own_half_advantage(halves).verdict.startswith(stats.INCONCLUSIVE)  # a mean of 0 on test
+    swapped = halves.assign(early_stop_train_acc=halves["early_stop_test_acc"] - 0.1)
+    assert review.structure_overfits(swapped).verdict.startswith(stats.INCONCLUSIVE)  # the same advantage in both
 
 
 def test_the_sign_probe_and_the_generalisation_gap_are_read_from_the_runs(smoke):
