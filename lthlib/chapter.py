@@ -84,7 +84,11 @@ SUPERMASK_BOX = {
     "(about 440,000 iterations)",
 }
 # Each chapter's paper and that paper's settings, for the settings box (Frankle & Carbin unless named here).
-PAPER_BOXES = {"deconstructing": ("Zhou et al.", ZHOU_BOX), "supermasks": ("Zhou et al.", SUPERMASK_BOX)}
+PAPER_BOXES = {
+    "deconstructing": ("Zhou et al.", ZHOU_BOX),
+    "supermasks": ("Zhou et al.", SUPERMASK_BOX),
+    "review": ("Zhou et al.", ZHOU_BOX),  # the review's runs extend theirs
+}
 
 
 class ParameterError(ConfigError):
@@ -625,6 +629,7 @@ EXPERIMENT_KINDS = {
     "dense": "dense",
     "imp": "iterative pruning",
     "oneshot": "one-shot pruning",
+    "untrained": "untrained masked networks",
     "supermask": "learned supermasks",
     "swap": "masks swapped between trials",
     "transfer": "transferred masks",

@@ -191,6 +191,19 @@ def at_early_stop(record: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def shown_levels(levels, count: int = 3) -> list[int]:
+    """At most ``count`` of the distinct ``levels``, spread from the first (dense) to the deepest."""
+    distinct = sorted(set(int(level) for level in levels))
+    if len(distinct) <= count:
+        return distinct
+    return [distinct[round(i * (len(distinct) - 1) / (count - 1))] for i in range(count)]
+
+
+def sign_claims(record: dict, levels) -> list[claims.Claim]:
+    """:func:`flips_beat_growth` for the kept and the pruned weights at each of ``levels``."""
+    return [flips_beat_growth(record, group, level) for level in levels for group in ("kept", "pruned")]
+
+
 def flips_beat_growth(record: dict, group: str, level: int = 0) -> claims.Claim:
     """Whether more of ``group``'s weights have changed sign than grown, at the early stop of ``level``."""
     stops = at_early_stop(record)
@@ -451,7 +464,7 @@ def verdicts(found: dict) -> dict[str, list[claims.Claim]]:
     """The review chapter's verdicts by question: one mask, signs, zeros, fine-tuning, transfer, overfitting."""
     return {
         "one mask": one_mask_claims(borrowed_frame(found)),
-        "signs": [flips_beat_growth(found["signs"], group) for group in ("kept", "pruned")],
+        "signs": sign_claims(found["signs"], shown_levels(run["level"] for run in found["signs"]["runs"])),
         "zeros": zeroing_claims(zeroing_frame(found)),
         "fine-tuning": finetune_claims(summary.runs_frame(found["controls"])),
         "transfer": transfer_claims(transfer_frame(found["target"], found["transfer"]), "other classes")

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from lthlib import chapter, claims, stats, summary
+from lthlib import chapter, claims, config, stats, summary
 
 JITTER = (-0.002, -0.001, 0.0, 0.001, 0.002)  # five trials, the same offsets in every arm: paired sd ~ 0
 
@@ -594,3 +594,7 @@ def test_a_sentence_groups_the_subjects_of_claims_by_verdict():
     sentence = claims.by_verdict(made, lambda c: c.claim.split()[0], phrases)
     assert sentence == "a and c beat random; b fall below it; d are unsettled."
     assert claims.by_verdict([], str, phrases) == "No comparison could be made."
+
+
+def test_every_experiment_has_a_name_for_the_settings_box():
+    assert set(chapter.EXPERIMENT_KINDS) == set(config.EXPERIMENTS)

@@ -11,9 +11,9 @@ def claim(text, verdict):
 
 def test_each_point_lists_its_verdicts_and_says_when_none_was_judged():
     points = (
-        conclusions.Point("Signs", "the review", ("signs",)),
-        conclusions.Point("Transfer", "the review", ("transfer", "more transfer")),
-        conclusions.Point("Fine-tuning", "the review", ("fine-tuning",)),
+        conclusions.Point("Signs", "the review", ("signs",), ("review-signs",), "more trials"),
+        conclusions.Point("Transfer", "the review", ("transfer", "more transfer"), ("review-transfer",), "MNIST"),
+        conclusions.Point("Fine-tuning", "the review", ("fine-tuning",), ("review-finetune",), "deeper networks"),
     )
     verdicts = {
         "signs": [claim("flips beat growth", stats.NOT_SUPPORTED)],
@@ -23,6 +23,9 @@ def test_each_point_lists_its_verdicts_and_says_when_none_was_judged():
     table = conclusions.table(points, verdicts)
     assert list(table["point"]) == ["Signs", "Transfer", "", "Fine-tuning"]
     assert list(table["claim"]) == ["flips beat growth", "beats random", "as good as the target's", "not judged here"]
+    assert list(table["n"]) == [5, 5, 5, ""]
+    assert list(conclusions.point_table(points[1], verdicts)["claim"]) == ["beats random", "as good as the target's"]
+    assert list(conclusions.point_table(points[2], verdicts)["claim"]) == ["not judged here"]
     tally = conclusions.summary(points, verdicts).set_index("point")["verdicts"]
     assert tally["Transfer"] == "1 supported, 1 inconclusive" and tally["Fine-tuning"] == "not judged"
 
@@ -34,6 +37,18 @@ def test_every_group_a_point_names_is_one_the_chapters_compute():
 
 
 def test_a_point_can_keep_only_the_claims_of_a_group_that_concern_it():
-    point = conclusions.Point("Magnitude increase", "the review", ("headline",), only=(("headline", "magnitude"),))
+    point = conclusions.Point(
+        "Magnitude increase", "the review", ("headline",), ("zhou-claims",), "", only=(("headline", "magnitude"),)
+    )
     verdicts = {"headline": [claim("large_final beats random", "x"), claim("magnitude_increase is as good", "y")]}
     assert [c.claim for c in point.claims(verdicts)] == ["magnitude_increase is as good"]
+    either = conclusions.Point(
+        "Both", "the review", ("headline",), ("zhou-claims",), "", (("headline", ("beats", "as good")),)
+    )
+    assert len(either.claims(verdicts)) == 2
+
+
+def test_every_point_links_to_a_section_and_says_what_would_change_its_verdict():
+    for point in conclusions.POINTS:
+        assert point.sections and all("-" in label and " " not in label for label in point.sections), point.point
+        assert point.would_change, point.point

@@ -120,3 +120,9 @@ def test_the_review_verdicts_cover_every_question_the_conclusions_name(smoke):
     groups = review.verdicts(found)
     assert set(groups) == {"one mask", "signs", "zeros", "fine-tuning", "transfer", "overfitting"}
     assert all(groups[name] for name in groups)
+
+
+def test_the_levels_shown_are_spread_from_dense_to_the_deepest():
+    assert review.shown_levels([0, 1, 2, 3, 4, 5, 6, 7, 8]) == [0, 4, 8]
+    assert review.shown_levels([2, 0, 1, 1]) == [0, 1, 2]
+    assert review.shown_levels(range(10), count=4) == [0, 3, 6, 9]
