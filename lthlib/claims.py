@@ -237,6 +237,7 @@ def arm_ahead(
 
 CONTROLS_BEATEN = {"reinit": "random reinit", "random_prune": "random pruning", "dense": "the dense network"}
 CHANGE_WORDS = {stats.SUPPORTED: "grew", stats.NOT_SUPPORTED: "shrank"}
+HELD = "held"
 
 
 def _lead(frame: pd.DataFrame, level: int, against: str) -> tuple[pd.Series, pd.Series]:
@@ -264,7 +265,7 @@ def lead_change(short: pd.DataFrame, long: pd.DataFrame, level: int, against: st
     change = stats.paired(long_lead.loc[trials], short_lead.loc[trials], long_end.loc[trials], short_end.loc[trials])
     verdict = change.verdict()
     if verdict == stats.INCONCLUSIVE and not change.why_inconclusive():
-        word = "held (the interval includes no change)"
+        word = f"{HELD} (the interval includes no change)"
     else:
         word = CHANGE_WORDS.get(verdict) or with_reason(verdict, change)
     return {
@@ -283,6 +284,19 @@ def lead_table(short: pd.DataFrame, long: pd.DataFrame, levels, labels: tuple[st
     return pd.DataFrame(
         [lead_change(short, long, level, against, labels) for level in levels for against in CONTROLS_BEATEN]
     )
+
+
+def lead_sentence(leads: pd.DataFrame, labels: tuple[str, str]) -> str:
+    """How many of :func:`lead_table`'s comparisons saw the tickets' lead shrink, grow or hold from the shorter run
+    (``labels[0]``) to the longer; comparisons the rule could not judge are counted apart."""
+    kinds = leads["the lead"].str.split().str[0]
+    counted = {word: int((kinds == word).sum()) for word in ("shrank", "grew", HELD)}
+    unjudged = len(leads) - sum(counted.values())
+    sentence = (
+        f"Of these {len(leads)} comparisons, the tickets' lead shrank in {counted['shrank']}, grew in "
+        f"{counted['grew']} and held in {counted[HELD]} from {labels[0]} to {labels[1]}"
+    )
+    return sentence + (f"; {unjudged} could not be judged." if unjudged else ".")
 
 
 def _sooner_and_better(ahead: pd.DataFrame, behind: pd.DataFrame) -> tuple[stats.Paired, stats.Paired, str]:

@@ -486,6 +486,11 @@ def test_the_lead_over_a_control_grows_shrinks_or_holds_with_training_length():
     assert claims.lead_change(short, short, 2, "dense", labels)["the lead"].startswith("held")
     few = claims.lead_change(frame(ROWS, trials=3), frame(ROWS, trials=3), 2, "reinit", labels)
     assert few["the lead"] == "inconclusive: only 3 trials (at least 5 needed)"
+    leads = pd.DataFrame([grew, claims.lead_change(longer, short, 2, "reinit", labels), few])
+    assert claims.lead_sentence(leads, labels) == (
+        "Of these 3 comparisons, the tickets' lead shrank in 1, grew in 1 and held in 0 from 5,000 iterations to "
+        "20,000 iterations; 1 could not be judged."
+    )
 
 
 def test_the_share_of_runs_stopping_inside_training_counts_each_run_once():
