@@ -1,9 +1,9 @@
 """The sweeps of the Zhou et al. chapters, asked of the store together, and their results as frames.
 
 Every sweep but the untrained masks is iterative pruning of LeNet-300-100
-(kept weights reset to θ0 after each round) that differs from the others only in its mask criterion,
-its mask-1 action (what kept weights start from) or its mask-0 action (what
-pruned weights become), so all of them train as one batched run: one dense
+(kept weights reset to θ0 after each round) that differs from the others only
+in its mask criterion, its mask-1 action (what kept weights start from) or its
+mask-0 action (what pruned weights become), so all of them train as one batched run: one dense
 level, then each round's levels of every sweep as one cohort
 (:func:`lthlib.experiments.compute_together`). The two chapters ask for the
 same group, so either one finds the other's results.
