@@ -122,7 +122,7 @@ ZHOU_AND_REVIEW = dict(
     supermask_starts="original,signed_constant",
     transfer_source="{dataset}:classes=0-4",
     transfer_target="{dataset}:classes=5-9",
-    shift_target="{dataset}:inverted",
+    shift_target="{dataset}:tilted",
 )
 
 SCALE_DEFAULTS = {

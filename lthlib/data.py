@@ -198,7 +198,10 @@ def names() -> tuple[str, ...]:
 
 # A variant of a dataset is named "<dataset>:<variant>", e.g. "fashion-mnist:classes=0-4": the same files,
 # changed by one small function of the raw tensors. The review's transfer and overfitting questions use them.
-VARIANT_HELP = "classes=A-B or classes=A,B,... (those classes, relabelled 0..), inverted, rotated, half=a, half=b"
+VARIANT_HELP = (
+    "classes=A-B or classes=A,B,... (those classes, relabelled 0..), inverted, rotated, tilted, half=a, half=b"
+)
+TILT_DEGREES = 30.0
 _HALF_SEED = 20190801  # the halves of a training set are fixed, whatever the experiment's seeds
 
 
@@ -276,13 +279,26 @@ def _pixel_variant(kind: str, change):
     return variant
 
 
+def _tilted(x: torch.Tensor) -> torch.Tensor:
+    """Images rotated by :data:`TILT_DEGREES` counter-clockwise about their centre, bilinear, corners filled with 0."""
+    from torchvision.transforms.v2 import InterpolationMode
+    from torchvision.transforms.v2.functional import rotate
+
+    return rotate(x, TILT_DEGREES, interpolation=InterpolationMode.BILINEAR).contiguous()
+
+
 # Each variant: a function of (argument, the base's info, the base's entry) that checks the argument and returns
 # (how the raw tensors change, a function giving the variant's train size, test size and class names).
+# For a fully-connected network trained with Adam, "inverted" and "rotated" are exact symmetries: after the
+# per-channel standardisation, inverted images are the negated originals and a quarter turn permutes the pixels,
+# so training on them equals training on the originals with the first layer's weights negated or its inputs
+# permuted. "tilted" (a rotation that interpolates) is a shift no reparametrisation of the first layer undoes.
 VARIANTS = {
     "classes": _classes_variant,
     "half": _half_variant,
     "inverted": _pixel_variant("inverted", lambda x: 1.0 - x),
     "rotated": _pixel_variant("rotated", lambda x: torch.rot90(x, 1, dims=(2, 3)).contiguous()),
+    "tilted": _pixel_variant("tilted", _tilted),
 }
 
 

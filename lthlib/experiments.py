@@ -635,14 +635,33 @@ def source_sweep(config) -> ExperimentConfig:
     return resolve(resolved.replace(experiment="imp", dataset=resolved.mask_from or resolved.dataset, mask_from=None))
 
 
-def _source_masks(config, store, device) -> dict[str, torch.Tensor]:
-    """Every stored mask of ``config``'s source sweep (computed first when the store lacks it)."""
+def _source(config, store, device) -> tuple[dict[str, torch.Tensor], list[dict]]:
+    """Every stored mask of ``config``'s source sweep and its runs (the sweep computed first when the store lacks
+    it)."""
     source = source_sweep(config)
     if store is None:
         state, _ = run_imp(source, None, device)
-        return {key: mask.cpu() for key, mask in state.masks.items()}
-    result(source, store, device)
-    return {key: torch.from_numpy(mask) for key, mask in store.load_masks(source).items()}
+        return {key: mask.cpu() for key, mask in state.masks.items()}, state.runs
+    record = result(source, store, device)
+    return {key: torch.from_numpy(mask) for key, mask in store.load_masks(source).items()}, record["runs"]
+
+
+class SourceMismatch(RuntimeError):
+    """A run trained again does not reproduce the stored run it repeats, so what it measures is not that run's."""
+
+
+def _check_reproduces(config, runs: list[dict], source_runs: list[dict]) -> None:
+    """Raise :class:`SourceMismatch` if any of ``runs`` has a validation curve other than its source twin's (same
+    level and trial, the ticket arm)."""
+    stored = {(r["level"], r["trial"]): r["curve"]["val_loss"] for r in source_runs if r["arm"] == "ticket"}
+    for run in runs:
+        if run["curve"]["val_loss"] != stored[run["level"], run["trial"]]:
+            raise SourceMismatch(
+                f"the {config.experiment} run of level {run['level']}, trial {run['trial']} does not reproduce the "
+                f"stored run of its source sweep {config_hash(source_sweep(config))} (its validation losses differ), "
+                f"so the next round's masks are not this run's; compute the source sweep on this machine with this "
+                f"version of lthlib, or run {config.experiment} where the source was made"
+            )
 
 
 def source_tickets(masks: dict, level: int, trials, layers, device) -> dict:
@@ -671,7 +690,7 @@ def run_borrowed(config, store, device, progress=None) -> tuple[LevelState, floa
     """
     dataset = load_data(config, device)
     arch = architecture(config, dataset)
-    masks = _source_masks(config, store, device)
+    masks, _ = _source(config, store, device)
     state, clock = _resume_or_start(config, store, arch, dataset, device, progress)
     layers = [layer.name for layer in arch.layers]
     label = STORED_ARM[config.experiment]
@@ -704,7 +723,7 @@ def run_signs(config, store, device, progress=None) -> tuple[LevelState, float]:
     dataset = load_data(config, device)
     arch = architecture(config, dataset)
     layers = [layer.name for layer in arch.layers]
-    masks = _source_masks(config, store, device)
+    masks, source_runs = _source(config, store, device)
     trials = range(config.trials)
     reset = dense_start(config, arch, device)
     full = {name: torch.ones_like(w, dtype=torch.bool) for name, w in reset[0].items()}
@@ -734,7 +753,9 @@ def run_signs(config, store, device, progress=None) -> tuple[LevelState, float]:
         probe = probes.signs(effective_weights(cohort.weights, cohort.masks, cohort.frozen), groups)
         trained = train_cohort(config, arch, dataset, cohort, progress=progress, probe=probe)
         for index, level in enumerate(levels):
-            state.runs += _summaries(level, {"ticket": alive[level]}, trained, config, offset=index * config.trials)
+            runs = _summaries(level, {"ticket": alive[level]}, trained, config, offset=index * config.trials)
+            _check_reproduces(config, runs, source_runs)
+            state.runs += runs
             state.masks.update(_masks_to_store(level, {"ticket": alive[level]}))
         state.level = levels[-1]
         _checkpoint(store, config, state, clock)

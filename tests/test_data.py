@@ -682,13 +682,31 @@ def test_inverted_and_rotated_images_change_pixels_only(tiny):
     assert torch.equal(rotated.x_test, torch.rot90(whole.x_test, 1, dims=(2, 3)))
 
 
+def standardised(x: torch.Tensor) -> torch.Tensor:
+    return ((x - x.mean()) / x.std()).flatten(1)
+
+
+def test_inverted_and_rotated_images_are_symmetries_of_a_fully_connected_network_and_tilted_ones_are_not(tiny):
+    whole, inverted, rotated, tilted = (
+        data._entry(name).read(pathlib.Path())
+        for name in (TINY, f"{TINY}:inverted", f"{TINY}:rotated", f"{TINY}:tilted")
+    )
+    original = standardised(whole.x_train)
+    assert torch.allclose(standardised(inverted.x_train), -original, atol=1e-5)  # the first layer's weights negated
+    assert torch.allclose(standardised(rotated.x_train).sort(1).values, original.sort(1).values, atol=1e-5)  # permuted
+    assert tilted.x_train.shape == whole.x_train.shape and torch.equal(tilted.y_train, whole.y_train)
+    shifted = standardised(tilted.x_train)
+    assert not torch.allclose(shifted, -original, atol=1e-3)
+    assert not torch.allclose(shifted.sort(1).values, original.sort(1).values, atol=1e-3)
+
+
 @pytest.mark.parametrize(
     "name, words",
     [
         (f"{TINY}:classes=2", ["classes='2'", "two or more distinct classes from 0 to 2"]),
         (f"{TINY}:classes=0-3", ["classes='0-3'", "from 0 to 2"]),
         (f"{TINY}:half=c", ["half='c'", "valid: half=a, half=b"]),
-        (f"{TINY}:blurred", ["unknown variant 'blurred'", "inverted, rotated, half=a"]),
+        (f"{TINY}:blurred", ["unknown variant 'blurred'", "inverted, rotated, tilted, half=a"]),
         ("mnist1d:rotated", ["'rotated' needs images", "valid: classes, half"]),
     ],
 )

@@ -466,6 +466,21 @@ def test_a_swap_trains_each_trial_the_mask_another_trial_found(smoke_config, fas
     assert report.ok, report
 
 
+def test_a_sign_probe_that_does_not_reproduce_its_source_stops_with_the_run_it_could_not_repeat(
+    smoke_config, fashion, tmp_path
+):
+    store = Store(tmp_path)
+    config = resolve(smoke_config.replace(experiment="signs", levels=2, trials=2, iterations=60, eval_every=20))
+    source = experiments.source_sweep(config)
+    record = experiments.result(source, store)
+    for run in record["runs"]:
+        if (run["level"], run["trial"]) == (1, 1):
+            run["curve"]["val_loss"][-1] += 1e-6  # as if trained elsewhere, a bit off
+    store.save(source, record, store.load_masks(source))
+    with pytest.raises(experiments.SourceMismatch, match="level 1, trial 1 does not reproduce the stored run"):
+        experiments.result(config, store)
+
+
 def test_the_sign_probe_retrains_the_source_runs_and_counts_flips_by_hand(smoke_config, fashion, tmp_path):
     store = Store(tmp_path)
     config = resolve(smoke_config.replace(experiment="signs", levels=3, trials=2, iterations=60, eval_every=20))
