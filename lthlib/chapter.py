@@ -853,12 +853,12 @@ def open(
         resolved_device = resolve_device(device)
         committed_root = default_root()
         root = pathlib.Path(store).resolve() if store not in (None, "") else committed_root
-        results = Store(root if store != "" else "", read_only=not allow_train)
+        committed = Store(committed_root) if root != committed_root else None  # only ever read
+        results = Store(root if store != "" else "", read_only=not allow_train, fallback=committed)
         if allow_train:
             results.check_writable()
     except (ConfigError, StoreError) as error:
         raise ParameterError(f"parameter {'store' if isinstance(error, StoreError) else 'device'}: {error}") from None
-    committed = Store(committed_root) if root != committed_root else None  # only ever read
     trials = values.pop("trials")
     book = Chapter(
         dataset,

@@ -118,13 +118,25 @@ def unpack_masks(payload: bytes) -> dict[str, np.ndarray]:
 
 
 class Store:
-    """Results keyed by config. ``read_only=True`` forbids writes and makes a miss an error."""
+    """Results keyed by config. ``read_only=True`` forbids writes and makes a miss an error.
 
-    def __init__(self, root=None, read_only: bool = False):
+    ``fallback``: another store, only read, where a result this one lacks is looked for (a reader's own store
+    in front of the book's committed one: what the book already holds is read there, never computed again).
+    """
+
+    def __init__(self, root=None, read_only: bool = False, fallback: Store | None = None):
         if root is not None and str(root) == "":
             raise StoreError("the store is the empty string; valid: a writable directory")
         self.root = pathlib.Path(root) if root is not None else default_root()
         self.read_only = read_only
+        self.fallback = fallback
+
+    def _holder(self, config: ExperimentConfig) -> Store:
+        """This store, or the fallback when only the fallback holds ``config``'s record."""
+        if (self.directory(config) / RECORD).exists() or self.fallback is None:
+            return self
+        holder = self.fallback._holder(config)
+        return holder if (holder.directory(config) / RECORD).exists() else self
 
     def directory(self, config: ExperimentConfig) -> pathlib.Path:
         return self.root / config.experiment / config_hash(config)
@@ -138,8 +150,9 @@ class Store:
         )
 
     def load(self, config: ExperimentConfig) -> dict | None:
-        """The verified record for ``config``, or ``None`` when absent (an error if read-only)."""
-        path = self.directory(config) / RECORD
+        """The verified record for ``config`` (here, else in the fallback), or ``None`` when absent (an error if
+        read-only)."""
+        path = self._holder(config).directory(config) / RECORD
         if not path.exists():
             if self.read_only:
                 raise MissingResult(self.describe_miss(config))
@@ -184,7 +197,7 @@ class Store:
         record = self.load(config)
         if record is None:
             raise MissingResult(self.describe_miss(config))
-        return unpack_masks((self.directory(config) / MASKS).read_bytes())
+        return unpack_masks((self._holder(config).directory(config) / MASKS).read_bytes())
 
     def save(self, config: ExperimentConfig, record: dict, masks: dict[str, np.ndarray] | None = None) -> dict:
         """Write masks then the record (with checksums), each atomically; drop the checkpoints."""

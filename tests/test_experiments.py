@@ -442,6 +442,17 @@ def test_sweeps_too_large_to_train_together_are_refused_before_any_work(smoke_co
         experiments.check_joint(configs)
 
 
+def test_a_borrowing_run_in_a_readers_own_store_reads_its_source_sweep_from_the_fallback(
+    smoke_config, fashion, tmp_path, monkeypatch
+):
+    book = Store(tmp_path / "book")
+    config = resolve(smoke_config.replace(experiment="swap", levels=2, trials=3, iterations=60, eval_every=20))
+    experiments.result(experiments.source_sweep(config), book)
+    sizes = trained_cohort_sizes(monkeypatch)
+    experiments.result(config, Store(tmp_path / "mine", fallback=book))
+    assert sizes == [3, 6]  # its own dense level, then levels 1 and 2 together: the source is not trained again
+
+
 def test_a_swap_trains_each_trial_the_mask_another_trial_found(smoke_config, fashion, tmp_path):
     store = Store(tmp_path)
     config = smoke_config.replace(experiment="swap", levels=2, trials=3, iterations=60, eval_every=20)

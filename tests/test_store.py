@@ -175,3 +175,17 @@ def test_verify_always_compares_a_trained_evaluation(smoke_record, smoke_store, 
     report = verify.verify(smoke_store.directory(smoke_config) / "record.json", steps=10)
     assert report.ok, report.lines()
     assert all(check.iterations == [0, 50] for check in report.checks)
+
+
+def test_a_store_reads_what_it_lacks_from_its_fallback_and_writes_only_to_itself(
+    smoke_store, smoke_config, smoke_record, tmp_path
+):
+    mine = Store(tmp_path / "mine", fallback=smoke_store)
+    assert mine.load(smoke_config) == smoke_record
+    for key, mask in smoke_store.load_masks(smoke_config).items():
+        assert (mine.load_masks(smoke_config)[key] == mask).all()
+    assert not list((tmp_path).rglob("record.json"))  # read there, nothing copied here
+    other = smoke_config.replace(seed=1)
+    assert mine.load(other) is None
+    with pytest.raises(MissingResult, match=f"in {tmp_path / 'mine'}"):
+        Store(tmp_path / "mine", read_only=True, fallback=smoke_store).load(other)
