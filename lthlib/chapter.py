@@ -679,7 +679,7 @@ class ProgressBar:
 
     def resumed(self, level: int) -> None:
         finished = [group for group in experiments.cohort_levels(self.config) if group[-1] <= level]
-        self.bar.update(len(finished) * self.config.iterations - self.bar.n)
+        self.bar.update(min(len(finished) * self.config.iterations, self.bar.total) - self.bar.n)
 
     def __enter__(self) -> ProgressBar:
         return self

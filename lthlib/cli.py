@@ -172,7 +172,7 @@ class _Bar:
 
     def resumed(self, level: int) -> None:
         self._open().write(f"resuming after finished level {level}", file=sys.stderr)
-        self.bar.update((level + 1) * self.iterations)
+        self.bar.update(min((level + 1) * self.iterations, self.total) - self.bar.n)
 
     def close(self) -> None:
         if self.bar is not None:

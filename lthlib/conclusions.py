@@ -29,7 +29,7 @@ class Point:
     groups: tuple[str, ...]
     sections: tuple[str, ...]
     would_change: str
-    only: tuple[tuple[str, str], ...] = ()
+    only: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
 
     def claims(self, verdicts: dict) -> list:
         """The verdicts that answer this point, in the order of its groups."""

@@ -479,6 +479,11 @@ def _check_untrained(config: ExperimentConfig) -> None:
             f"mask0={config.mask0!r} does not apply to experiment='untrained' (its pruned weights are zero); "
             f"valid: zero"
         )
+    if config.rewind:
+        raise ConfigError(
+            f"rewind={config.rewind} does not apply to experiment='untrained' (its kept weights are the untrained "
+            f"θ0); valid: 0"
+        )
 
 
 def _check_borrowing(config: ExperimentConfig) -> None:

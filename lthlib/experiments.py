@@ -396,9 +396,13 @@ _SHARED_DENSE: dict[str, LevelState] = {}
 
 
 def shared_dense_level(config, arch, dataset, device, progress=None, iterations=None) -> LevelState:
-    """The dense level of an untrained-supermask config, trained once per process for every criterion and start
-    that shares its settings (it depends on none of them), and copied for each."""
-    key = canonical_json({name: value for name, value in shared_settings(config).items() if name != "experiment"})
+    """The dense level of an untrained-supermask config, trained once per process and device for every criterion
+    and start that shares its settings (it depends on none of them), and copied for each. A shortened level
+    (``iterations``, as :mod:`lthlib.verify` asks for) is trained afresh and never kept."""
+    if iterations is not None:
+        return dense_level(config, arch, dataset, device, progress, iterations)
+    settings = {name: value for name, value in shared_settings(config).items() if name != "experiment"}
+    key = canonical_json({**settings, "device": str(device)})
     if key not in _SHARED_DENSE:
         _SHARED_DENSE.clear()  # one set of dense networks in memory at a time
         _SHARED_DENSE[key] = dense_level(config, arch, dataset, device, progress, iterations)
@@ -659,8 +663,8 @@ def _check_reproduces(config, runs: list[dict], source_runs: list[dict]) -> None
             raise SourceMismatch(
                 f"the {config.experiment} run of level {run['level']}, trial {run['trial']} does not reproduce the "
                 f"stored run of its source sweep {config_hash(source_sweep(config))} (its validation losses differ), "
-                f"so the next round's masks are not this run's; compute the source sweep on this machine with this "
-                f"version of lthlib, or run {config.experiment} where the source was made"
+                f"so the next round's masks are not this run's; give a store of your own (the source sweep is then "
+                f"trained there, on this machine), or run {config.experiment} where the source was made"
             )
 
 
@@ -714,12 +718,28 @@ def run_borrowed(config, store, device, progress=None) -> tuple[LevelState, floa
 def run_signs(config, store, device, progress=None) -> tuple[LevelState, float]:
     """The source sweep's dense networks and tickets of levels 0 .. levels - 1, trained again with a sign probe.
 
-    Every run is the source's own (same θ0, mask and data order); its curve
-    adds, at every evaluation point, the fractions of weights whose sign
-    differs from the start and whose magnitude grew (:func:`lthlib.probes.signs`),
-    in two groups: the weights the next pruning round keeps (``kept_*``) and
-    those it removes (``pruned_*``).
+    Every run is the source's own (same θ0, mask and data order), checked
+    against the source's stored curve; its curve adds, at every evaluation
+    point, the fractions of weights whose sign differs from the start and
+    whose magnitude grew (:func:`lthlib.probes.signs`), in two groups: the
+    weights the next pruning round keeps (``kept_*``) and those it removes
+    (``pruned_*``). A source read from the store's fallback (made on another
+    machine) that this machine does not reproduce is trained again in the
+    store itself, and the probe starts over from it.
     """
+    try:
+        return _probe_signs(config, store, device, progress)
+    except SourceMismatch as mismatch:
+        source = source_sweep(config)
+        if store is None or store.fallback is None or (store.directory(source) / "record.json").exists():
+            raise
+        print(f"lthlib: {mismatch}; training the source sweep here, in {store.root}", file=sys.stderr)
+        result(source, store.without_fallback(), device)
+        store.remove_checkpoints(config)
+        return _probe_signs(config, store, device, progress)
+
+
+def _probe_signs(config, store, device, progress=None) -> tuple[LevelState, float]:
     dataset = load_data(config, device)
     arch = architecture(config, dataset)
     layers = [layer.name for layer in arch.layers]
@@ -999,7 +1019,7 @@ def _train_together(configs, store, device, progress) -> list[dict]:
         key = config_hash(config)
         states[key].trained_with = sorted(config_hash(other) for other in configs if other is not config)
         _checkpoint(store, config, states[key], origins[key])
-    if progress is not None and dense is None:  # every sweep resumed: the bar starts at the rounds already done
+    if progress is not None:  # the bar starts at the rounds already done (the dense level, or resumed ones)
         rounds_left = max(c.levels - states[config_hash(c)].level for c in configs)
         progress.resumed(max(c.levels for c in configs) - rounds_left)
     while unfinished := [c for c in configs if states[config_hash(c)].level < c.levels]:

@@ -246,16 +246,21 @@ def _own_and_other(halves: pd.DataFrame, column: str) -> pd.DataFrame:
     return pd.concat(per_half).groupby(level=0).mean()
 
 
-def _mostly_at_end(halves: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+def _own_minus_other(halves: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Per trial (the trials every column has), own minus other half's mask for each of ``columns``, and whether
+    the runs compared mostly stopped at their last evaluation (``own_at_end``, ``other_at_end``)."""
+    parts = {column: _own_and_other(halves, column) for column in columns}
     ends = _own_and_other(halves, "stopped_at_last_evaluation") > 0.5
-    return ends["own"], ends["other half"]
+    frame = pd.DataFrame({column: part["own"] - part["other half"] for column, part in parts.items()})
+    frame = frame.assign(own_at_end=ends["own"], other_at_end=ends["other half"])
+    return frame.dropna()
 
 
 def own_half_advantage(halves: pd.DataFrame) -> claims.Claim:
     """Whether a mask does better, on the test set, when trained on the half it was found on than the other
     half's mask does there: the mask carries something of its own data."""
-    test = _own_and_other(halves, claims.ACCURACY)
-    difference = stats.paired(test["own"], test["other half"], *_mostly_at_end(halves))
+    both = _own_minus_other(halves, claims.ACCURACY)
+    difference = stats.paired(both[claims.ACCURACY], [0.0] * len(both), both["own_at_end"], both["other_at_end"])
     return claims.Claim(
         "a mask trained on the half of the data it was found on beats the other half's mask there",
         "neither paper tests it",
@@ -270,9 +275,9 @@ def own_half_advantage(halves: pd.DataFrame) -> claims.Claim:
 def structure_overfits(halves: pd.DataFrame) -> claims.Claim:
     """Whether a mask's advantage on its own half shows on that half's training batches more than on the test
     set: structure fitted to the data it was found on that does not carry over to unseen images."""
-    train, test = (_own_and_other(halves, column) for column in ("early_stop_train_acc", claims.ACCURACY))
+    both = _own_minus_other(halves, "early_stop_train_acc", claims.ACCURACY)
     difference = stats.paired(
-        train["own"] - train["other half"], test["own"] - test["other half"], *_mostly_at_end(halves)
+        both["early_stop_train_acc"], both[claims.ACCURACY], both["own_at_end"], both["other_at_end"]
     )
     return claims.Claim(
         "a mask's advantage on its own half is larger on the training batches than on the test set (it overfits "

@@ -131,12 +131,24 @@ class Store:
         self.read_only = read_only
         self.fallback = fallback
 
-    def _holder(self, config: ExperimentConfig) -> Store:
-        """This store, or the fallback when only the fallback holds ``config``'s record."""
-        if (self.directory(config) / RECORD).exists() or self.fallback is None:
-            return self
-        holder = self.fallback._holder(config)
-        return holder if (holder.directory(config) / RECORD).exists() else self
+    def without_fallback(self) -> Store:
+        """The same store, reading nothing from elsewhere."""
+        return Store(self.root, read_only=self.read_only)
+
+    def _load_with_holder(self, config: ExperimentConfig) -> tuple[dict | None, Store]:
+        """The verified record of ``config`` and the store holding it: this one, else the fallback. A corrupt copy
+        in the fallback is reported and passed over (this store may then compute its own)."""
+        if not (self.directory(config) / RECORD).exists() and self.fallback is not None:
+            try:
+                record, holder = self.fallback._load_with_holder(config)
+            except CorruptRecord as error:
+                print(f"lthlib: not reading the fallback store's copy: {error}", file=sys.stderr)
+            except MissingResult:  # a read-only fallback refuses a miss; here it is only a miss
+                pass
+            else:
+                if record is not None:
+                    return record, holder
+        return self._load_own(config), self
 
     def directory(self, config: ExperimentConfig) -> pathlib.Path:
         return self.root / config.experiment / config_hash(config)
@@ -152,7 +164,10 @@ class Store:
     def load(self, config: ExperimentConfig) -> dict | None:
         """The verified record for ``config`` (here, else in the fallback), or ``None`` when absent (an error if
         read-only)."""
-        path = self._holder(config).directory(config) / RECORD
+        return self._load_with_holder(config)[0]
+
+    def _load_own(self, config: ExperimentConfig) -> dict | None:
+        path = self.directory(config) / RECORD
         if not path.exists():
             if self.read_only:
                 raise MissingResult(self.describe_miss(config))
@@ -194,10 +209,10 @@ class Store:
         return record
 
     def load_masks(self, config: ExperimentConfig) -> dict[str, np.ndarray]:
-        record = self.load(config)
+        record, holder = self._load_with_holder(config)
         if record is None:
             raise MissingResult(self.describe_miss(config))
-        return unpack_masks((self._holder(config).directory(config) / MASKS).read_bytes())
+        return unpack_masks((holder.directory(config) / MASKS).read_bytes())
 
     def save(self, config: ExperimentConfig, record: dict, masks: dict[str, np.ndarray] | None = None) -> dict:
         """Write masks then the record (with checksums), each atomically; drop the checkpoints."""
@@ -211,9 +226,13 @@ class Store:
         record.pop("checksum", None)
         record["checksum"] = record_checksum(record)
         _atomic_write(directory / RECORD, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
-        for path in directory.glob(CHECKPOINT_GLOB):
-            path.unlink(missing_ok=True)
+        self.remove_checkpoints(config)
         return record
+
+    def remove_checkpoints(self, config: ExperimentConfig) -> None:
+        """Drop every checkpoint of ``config`` (its run then starts from the beginning)."""
+        for path in self.directory(config).glob(CHECKPOINT_GLOB):
+            path.unlink(missing_ok=True)
 
     def save_checkpoint(self, config: ExperimentConfig, level: int, state: dict) -> None:
         """Write the state after ``level`` with its checksum; keep the one before it, drop older ones."""

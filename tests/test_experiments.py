@@ -134,6 +134,13 @@ def test_untrained_masks_are_the_one_shot_masks_evaluated_before_any_training(
             assert before["curve"]["iteration"] == [0]
             assert before["curve"]["test_acc"] == retrained["curve"]["test_acc"][:1]
     assert runs(constant, level=3)[0]["curve"]["test_acc"] != runs(untrained, level=3)[0]["curve"]["test_acc"]
+    # a shortened dense level (as verify trains one) is neither taken from the cache nor kept in it
+    dataset = experiments.load_data(config, "cpu")
+    short = experiments.first_level(config, experiments.architecture(config, dataset), dataset, "cpu", iterations=20)
+    assert all(run["curve"]["iteration"][-1] == 20 for run in short.runs)
+    monkeypatch.setattr(experiments, "_SHARED_DENSE", {})
+    experiments.first_level(config, experiments.architecture(config, dataset), dataset, "cpu", iterations=20)
+    assert experiments._SHARED_DENSE == {}
 
 
 def test_untrained_masks_refuse_controls_and_frozen_weights_by_name(smoke_config):
@@ -141,6 +148,8 @@ def test_untrained_masks_refuse_controls_and_frozen_weights_by_name(smoke_config
         resolve(smoke_config.replace(experiment="untrained", controls=("reinit",)))
     with pytest.raises(ConfigError, match="mask0='freeze_init' does not apply.*valid: zero"):
         resolve(smoke_config.replace(experiment="untrained", controls=(), mask0="freeze_init"))
+    with pytest.raises(ConfigError, match="rewind=10 does not apply to experiment='untrained'.*valid: 0"):
+        resolve(smoke_config.replace(experiment="untrained", controls=(), rewind=10))
 
 
 def test_dense_experiment_trains_only_level_zero(smoke_config, fashion, tmp_path):
@@ -478,7 +487,7 @@ def test_a_swap_trains_each_trial_the_mask_another_trial_found(smoke_config, fas
 
 
 def test_a_sign_probe_that_does_not_reproduce_its_source_stops_with_the_run_it_could_not_repeat(
-    smoke_config, fashion, tmp_path
+    smoke_config, fashion, tmp_path, capsys
 ):
     store = Store(tmp_path)
     config = resolve(smoke_config.replace(experiment="signs", levels=2, trials=2, iterations=60, eval_every=20))
@@ -490,6 +499,11 @@ def test_a_sign_probe_that_does_not_reproduce_its_source_stops_with_the_run_it_c
     store.save(source, record, store.load_masks(source))
     with pytest.raises(experiments.SourceMismatch, match="level 1, trial 1 does not reproduce the stored run"):
         experiments.result(config, store)
+    # in a reader's store in front of that one, the source is trained again there and the probe goes on
+    mine = Store(tmp_path / "mine", fallback=store)
+    probed = experiments.result(config, mine)
+    assert "training the source sweep here" in capsys.readouterr().err
+    assert (mine.directory(source) / "record.json").exists() and len(probed["runs"]) == 2 * 2
 
 
 def test_the_sign_probe_retrains_the_source_runs_and_counts_flips_by_hand(smoke_config, fashion, tmp_path):

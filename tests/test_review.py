@@ -87,6 +87,9 @@ def test_a_mask_overfits_in_structure_when_its_own_half_advantage_shows_in_train
     assert review.own_half_advantage(halves).verdict.startswith(stats.INCONCLUSIVE)  # a mean of 0 on test
     swapped = halves.assign(early_stop_train_acc=halves["early_stop_test_acc"] - 0.1)
     assert review.structure_overfits(swapped).verdict.startswith(stats.INCONCLUSIVE)  # the same advantage in both
+    unmeasured = halves.copy()
+    unmeasured.loc[unmeasured["trial"] == 3, "early_stop_train_acc"] = float("nan")  # stopped at iteration 0
+    assert review.structure_overfits(unmeasured).n == 4 and review.own_half_advantage(unmeasured).n == 5
 
 
 def test_the_sign_probe_and_the_generalisation_gap_are_read_from_the_runs(smoke):

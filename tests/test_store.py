@@ -184,8 +184,16 @@ def test_a_store_reads_what_it_lacks_from_its_fallback_and_writes_only_to_itself
     assert mine.load(smoke_config) == smoke_record
     for key, mask in smoke_store.load_masks(smoke_config).items():
         assert (mine.load_masks(smoke_config)[key] == mask).all()
-    assert not list((tmp_path).rglob("record.json"))  # read there, nothing copied here
     other = smoke_config.replace(seed=1)
     assert mine.load(other) is None
     with pytest.raises(MissingResult, match=f"in {tmp_path / 'mine'}"):
         Store(tmp_path / "mine", read_only=True, fallback=smoke_store).load(other)
+
+
+def test_a_corrupt_record_in_the_fallback_is_reported_and_passed_over(smoke_store, smoke_config, tmp_path, capsys):
+    book = Store(tmp_path / "book")
+    copy_record(smoke_store, smoke_config, tmp_path / "book")
+    path = book.directory(smoke_config) / "record.json"
+    path.write_text(path.read_text().replace('"trial": 1', '"trial": 7', 1))
+    assert Store(tmp_path / "mine", fallback=book).load(smoke_config) is None  # not trusted: the reader computes
+    assert "not reading the fallback store's copy" in capsys.readouterr().err
