@@ -46,6 +46,37 @@ def criterion_palette() -> dict[str, tuple]:
     return dict(zip(CRITERION_ORDER, colours))
 
 
+# The arms of the review's figures, in legend order: the ticket first, then what starts elsewhere, then the controls.
+ARM_ORDER = (
+    "ticket",
+    "rewind",
+    "finetune",
+    "finetune_low",
+    "swapped",
+    "transferred",
+    "reinit",
+    "random_prune",
+    "random",
+    "dense",
+)
+
+
+def arm_palette() -> dict[str, tuple]:
+    """``{arm label: colour}`` (labels of :data:`ARM_LABELS`) for every arm of :data:`ARM_ORDER`, the same in every
+    figure: the ticket in large_final's colour, the random criterion's masks in random's."""
+    return extended_palette(
+        {"ticket": criterion_palette()["large_final"], "random": criterion_palette()["random"]}, ARM_ORDER, ARM_LABELS
+    )
+
+
+def extended_palette(base: dict[str, tuple], names, labels: dict[str, str] | None = None) -> dict[str, tuple]:
+    """``base`` for the ``names`` it has, the next colours of seaborn's Dark2 for the others, in the order of
+    ``names``; keys renamed by ``labels`` where given."""
+    fresh = iter(sns.color_palette("Dark2", 8))
+    colours = {name: base[name] if name in base else next(fresh) for name in names}
+    return {(labels or {}).get(name, name): colour for name, colour in colours.items()}
+
+
 def action_palette(names) -> dict[str, tuple]:
     """``{action: colour}`` for mask-1 or mask-0 ``names``, the first (the ticket's own) in large_final's colour."""
     names = list(names)

@@ -581,6 +581,17 @@ def test_every_criterion_keeps_its_colour_in_every_figure():
     assert matplotlib.colors.to_rgb(legend["random"]) == palette["random"]
 
 
+def test_every_arm_of_the_review_keeps_one_colour_and_the_ticket_that_of_large_final():
+    from lthlib import plots
+
+    palette = plots.arm_palette()
+    assert list(palette)[:2] == ["winning ticket", "rewound"] and "transferred" in palette
+    assert len(set(palette.values())) == len(palette) == len(plots.ARM_ORDER)
+    assert palette["winning ticket"] == plots.criterion_palette()["large_final"]
+    extended = plots.extended_palette(plots.criterion_palette(), ["movement", "another θ0"])
+    assert extended["movement"] == plots.criterion_palette()["movement"] and "another θ0" in extended
+
+
 def test_a_sentence_groups_the_subjects_of_claims_by_verdict():
     made = [
         claims.Claim(f"{name} beats random", "", "", 5, verdict, "")
