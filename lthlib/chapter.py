@@ -115,6 +115,7 @@ class ParameterError(ConfigError):
 # The Zhou et al. and review chapters' knobs that every scale sets alike: all of the paper's criteria, actions and
 # supermask methods, and transfers between variants of the chapter's dataset ("{dataset}" is filled in).
 ZHOU_AND_REVIEW = dict(
+    network="lenet",
     criteria=",".join(ZHOU_CRITERIA),
     mask1_actions=",".join(MASK1_VARIANTS),
     mask0_actions=",".join(ZHOU_MASK0),
@@ -377,6 +378,7 @@ CHECKS = {
     "supermask_iterations": check_positive_int,
     "supermask_eval_every": check_positive_int,
     "criteria_conv": lambda name, value: check_choice(name, value, ("", *CONV_NETWORKS)),
+    "network": lambda name, value: check_choice(name, value, ("lenet", *CONV_NETWORKS)),
     "transfer_source": lambda name, value: _check_dataset(name, value),
     "transfer_target": lambda name, value: _check_dataset(name, value),
     "shift_target": lambda name, value: _check_dataset(name, value),
@@ -408,6 +410,12 @@ class Chapter:
     def images(self) -> bool:
         """Whether the dataset is made of images; if not, sections on convolutional networks are skipped."""
         return is_image_dataset(self.dataset)
+
+    @property
+    def main_network(self) -> str:
+        """The network of the chapter's main sweeps: its parameter ``network`` where it has one, else LeNet-300-100.
+        The parameters iterations, eval_every and levels set its runs."""
+        return getattr(self.parameters, "network", "lenet")
 
     @property
     def networks(self) -> tuple[str, ...]:
@@ -455,15 +463,17 @@ class Chapter:
         return settings
 
     def lenet_settings(self, experiment: str = "imp") -> dict:
-        """The experiment settings of the LeNet-300-100 runs set by the chapter's parameters (unset ones omitted)."""
+        """The experiment settings of the main network's runs (LeNet-300-100 unless the chapter has a ``network``
+        parameter) set by the chapter's parameters iterations, eval_every and levels (unset ones omitted)."""
         names = [name for name in LENET_FIELDS if not (name == "levels" and experiment == "dense")]
         return {
             name: getattr(self.parameters, name) for name in names if getattr(self.parameters, name, None) is not None
         }
 
     def lenet_config(self, experiment: str = "imp", **fields) -> ExperimentConfig:
-        """The resolved config of a LeNet-300-100 run of this chapter (its parameters, then ``fields``)."""
-        return self.config(experiment=experiment, network="lenet", **{**self.lenet_settings(experiment), **fields})
+        """The resolved config of a run of this chapter's main network (its parameters, then ``fields``)."""
+        settings = {"network": self.main_network, **self.lenet_settings(experiment), **fields}
+        return self.config(experiment=experiment, **settings)
 
     def config(self, **fields) -> ExperimentConfig:
         """The resolved config of an experiment with this chapter's dataset, scale and trials."""
@@ -700,9 +710,16 @@ def format_duration(seconds: float) -> str:
 def _check_together(book: Chapter) -> None:
     """The checks of parameters that combine: each names the parameter, its value at this scale and the valid ones."""
     p, scale = book.parameters, book.scale
+    if book.main_network != "lenet" and not book.images:
+        raise ParameterError(
+            f"parameter network={book.main_network!r} is not valid for {book.dataset}: a convolutional network needs "
+            f"images, and its examples are sequences; valid: lenet"
+        )
     lenet = book.lenet_settings()
     try:
-        iterations = resolve(ExperimentConfig(network="lenet", dataset=book.dataset, scale=scale, **lenet)).iterations
+        iterations = resolve(
+            ExperimentConfig(network=book.main_network, dataset=book.dataset, scale=scale, **lenet)
+        ).iterations
     except ConfigError as error:
         named = ", ".join(f"{name}={value!r}" for name, value in lenet.items())
         raise ParameterError(f"the parameters {named} are not valid together at scale {scale}: {error}") from None

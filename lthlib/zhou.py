@@ -1,7 +1,8 @@
 """The sweeps of the Zhou et al. chapters, asked of the store together, and their results as frames.
 
-Every sweep but the untrained masks is iterative pruning of LeNet-300-100
-(kept weights reset to θ0 after each round) that differs from the others only
+Every sweep but the untrained masks is iterative pruning of the chapter's
+network (``book.main_network``: LeNet-300-100 unless the parameter
+``network`` names another; kept weights reset to θ0 after each round) that differs from the others only
 in its mask criterion, its mask-1 action (what kept weights start from) or its
 mask-0 action (what pruned weights become), so all of them train as one batched run: one dense
 level, then each round's levels of every sweep as one cohort
@@ -74,15 +75,15 @@ def _names(text: str) -> list[str]:
 def sweeps(book) -> dict[str, dict[str, dict]]:
     """``{group: {label: fields}}``: the config fields of every sweep the chapters use (see the module's groups)."""
     p = book.parameters
-    lenet = dict(experiment="imp", network="lenet", controls=(), **book.lenet_settings())
-    actions = {**lenet, "criterion": REFERENCE, "levels": getattr(p, "action_levels", None) or lenet.get("levels")}
+    main = dict(experiment="imp", network=book.main_network, controls=(), **book.lenet_settings())
+    actions = {**main, "criterion": REFERENCE, "levels": getattr(p, "action_levels", None) or main.get("levels")}
     if actions["levels"] is None:
         del actions["levels"]
     return {
-        "criteria": {name: {**lenet, "criterion": name} for name in _names(p.criteria)},
+        "criteria": {name: {**main, "criterion": name} for name in _names(p.criteria)},
         "untrained": {
             name + CONSTANT_SUFFIX if start == "signed_constant" else name: {
-                **lenet,
+                **main,
                 "experiment": "untrained",
                 "criterion": name,
                 "mask1": start,
@@ -94,7 +95,11 @@ def sweeps(book) -> dict[str, dict[str, dict]]:
         "mask0": {name: {**actions, "mask0": name} for name in _names(getattr(p, "mask0_actions", ""))},
         "conv_criteria": {
             name: dict(experiment="imp", network=p.criteria_conv, controls=(), criterion=name, **book.conv_settings())
-            for name in (_names(p.criteria) if book.images and getattr(p, "criteria_conv", "") else [])
+            for name in (
+                _names(p.criteria)
+                if book.images and getattr(p, "criteria_conv", "") not in ("", book.main_network)
+                else []
+            )
         },
     }
 
@@ -320,7 +325,9 @@ def learned_fields(book) -> dict[str, dict]:
         if value is not None
     }
     return {
-        f"{method}, {start}": dict(experiment="supermask", network="lenet", supermask=method, mask1=start, **settings)
+        f"{method}, {start}": dict(
+            experiment="supermask", network=book.main_network, supermask=method, mask1=start, **settings
+        )
         for method in _names(p.supermask_methods)
         for start in _names(p.supermask_starts)
     }

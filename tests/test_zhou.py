@@ -37,6 +37,23 @@ def test_the_zhou_chapters_have_their_own_defaults_at_book_scale():
         chapter.open(name="zhou")
 
 
+def test_the_network_parameter_sets_every_sweep_of_the_chapters_and_is_refused_where_it_cannot_run():
+    knobs = dict(criteria=None, mask1_actions=None, mask0_actions=None, criteria_conv="conv2")
+    groups = zhou.sweeps(chapter.open(name="deconstructing", scale="smoke", network="conv2", **knobs))
+    main_sweeps = ("criteria", "untrained", "mask1", "mask0")
+    assert {fields["network"] for group in main_sweeps for fields in groups[group].values()} == {"conv2"}
+    assert groups["conv_criteria"] == {}  # the convolutional section would repeat the main sweeps
+    lenet = zhou.sweeps(chapter.open(name="deconstructing", scale="smoke", network=None, **knobs))
+    assert lenet["criteria"]["random"]["network"] == "lenet" and set(lenet["conv_criteria"]) == set(groups["criteria"])
+    learned = dict(supermask_methods=None, supermask_starts=None, supermask_iterations=None, supermask_eval_every=None)
+    supermasks = chapter.open(name="supermasks", scale="smoke", network="conv2", **learned)
+    assert {fields["network"] for fields in zhou.learned_fields(supermasks).values()} == {"conv2"}
+    with pytest.raises(ParameterError, match="network='resnet' is not valid; valid: lenet, conv2, conv4, conv6"):
+        chapter.open(name="deconstructing", scale="smoke", network="resnet")
+    with pytest.raises(ParameterError, match="network='conv2' is not valid for mnist1d: a convolutional network"):
+        chapter.open(name="deconstructing", dataset="mnist1d", scale="smoke", network="conv2")
+
+
 def test_actions_need_the_large_final_tickets_they_are_compared_with():
     with pytest.raises(ParameterError) as error:
         chapter.open(scale="smoke", criteria="random", mask1_actions="reinit")
@@ -224,12 +241,13 @@ def test_a_learned_supermask_is_set_beside_the_ticket_nearest_its_density():
 
 def test_the_learned_supermasks_are_every_method_from_every_start():
     book = types.SimpleNamespace(
+        main_network="lenet",
         parameters=types.SimpleNamespace(
             supermask_methods="bernoulli,edge_popup",
             supermask_starts="original,signed_constant",
             supermask_iterations=300,
             supermask_eval_every=None,
-        )
+        ),
     )
     fields = zhou.learned_fields(book)
     assert list(fields) == [
