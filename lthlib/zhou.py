@@ -399,6 +399,48 @@ def above_chance(init: pd.DataFrame, arm: str, paper: str) -> claims.Claim:
     )
 
 
+def best_untrained_sentence(init: pd.DataFrame) -> str:
+    """One sentence: for each start of :func:`by_start`, the criterion and size whose untrained network has the
+    best mean validation accuracy (never chosen on test), with its mean test accuracy there."""
+    parts = []
+    for start, frame in by_start(init).items():
+        pruned = summary.distinct(frame[frame["level"] > 0])
+        if pruned.empty:
+            continue
+        means = pruned.groupby(["arm", "level"])[["early_stop_val_acc", "early_stop_test_acc", "percent"]].mean()
+        arm, level = means["early_stop_val_acc"].idxmax()
+        best = means.loc[(arm, level)]
+        parts.append(
+            f"with {start}, {arm} at {best['percent']:.1f} % of the weights: "
+            f"{100 * best['early_stop_test_acc']:.1f} % test accuracy"
+        )
+    if not parts:
+        return "No untrained masked network was evaluated."
+    return (
+        "Chosen on validation, the best untrained masked networks are, "
+        + "; ".join(parts)
+        + f" (chance is {100 * CHANCE:g} %)."
+    )
+
+
+def best_learned_sentence(learned: pd.DataFrame) -> str:
+    """One sentence: the learned supermask with the best mean validation accuracy at early stop, its mean test
+    accuracy and the fraction of weights its mask keeps there."""
+    rows = summary.distinct(learned[learned["level"] == 0])
+    if rows.empty:
+        return "No supermask was learned."
+    if "early_stop_density" not in rows:
+        rows = rows.assign(early_stop_density=float("nan"))
+    means = rows.groupby("arm")[["early_stop_val_acc", "early_stop_test_acc", "early_stop_density", "percent"]].mean()
+    arm = means["early_stop_val_acc"].idxmax()
+    best = means.loc[arm]
+    kept = 100 * best["early_stop_density"] if pd.notna(best["early_stop_density"]) else best["percent"]
+    return (
+        f"Chosen on validation, the best learned supermask is {arm}: {100 * best['early_stop_test_acc']:.1f} % test "
+        f"accuracy, its mask keeping {kept:.1f} % of the weights."
+    )
+
+
 def learned_beats_init(learned: pd.DataFrame, init: pd.DataFrame, learned_arm: str, init_arm: str, paper: str):
     """A learned supermask against the untrained masked network of ``init_arm`` at its validation-chosen level."""
     level = best_level(init, init_arm)

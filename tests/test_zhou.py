@@ -291,3 +291,26 @@ def test_the_criteria_run_on_a_convolutional_network_only_when_named_and_with_im
     assert not zhou.sweeps(smoke_book(tmp_path, dataset="mnist1d", criteria_conv="conv2"))["conv_criteria"]
     with pytest.raises(ParameterError, match="criteria_conv='resnet'.*conv2, conv4, conv6"):
         smoke_book(tmp_path, criteria_conv="resnet")
+
+
+def test_the_supermask_sentences_name_the_best_mask_chosen_on_validation():
+    untrained = frame(
+        {
+            "large_final": [[0.10] * 5, [0.40] * 5, [0.30] * 5],
+            "large_final, signed constant": [[0.10] * 5, [0.50] * 5, [0.60] * 5],
+        },
+        validation={
+            "large_final": [[0.10] * 5, [0.42] * 5, [0.29] * 5],
+            "large_final, signed constant": [[0.10] * 5, [0.48] * 5, [0.55] * 5],
+        },
+    )
+    assert zhou.best_untrained_sentence(untrained) == (
+        "Chosen on validation, the best untrained masked networks are, with initial values, large_final at 80.0 % "
+        "of the weights: 40.0 % test accuracy; with signed constants, large_final at 64.0 % of the weights: 60.0 % "
+        "test accuracy (chance is 10 %)."
+    )
+    learned = frame({"bernoulli, original": [[0.80] * 5], "edge_popup, original": [[0.82] * 5]}, percents=(50.0,))
+    assert zhou.best_learned_sentence(learned) == (
+        "Chosen on validation, the best learned supermask is edge_popup, original: 82.0 % test accuracy, its mask "
+        "keeping 50.0 % of the weights."
+    )
