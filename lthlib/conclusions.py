@@ -217,5 +217,5 @@ def gather(**common) -> dict[str, list[claims.Claim]]:
         "zhou mask-0": sections["mask0"],
         "zhou headline": sections["headline"],
         "supermasks": zhou.supermask_claims(init, learned),
-        **review.verdicts(review.results(questions)),
+        **review.verdicts(answers := review.results(questions), review.overlaps(questions, answers)),
     }

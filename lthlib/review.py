@@ -330,6 +330,31 @@ def _judged(frame: pd.DataFrame, wanted) -> list[claims.Claim]:
     ]
 
 
+def overlap_claims(overlaps: pd.DataFrame) -> list[claims.Claim]:
+    """Do different runs choose the same mask? For each comparison of :func:`overlaps`, at the deepest level:
+    whether the masks share more weights than random masks of the same sizes would."""
+    deepest = overlaps[overlaps["level"] == overlaps["level"].max()]
+    found = []
+    for comparison, rows in deepest.groupby("comparison", sort=False):
+        per_trial = rows.assign(excess=rows["jaccard"] - rows["random_jaccard"]).groupby("trial")
+        excess, ratio = per_trial["excess"].mean(), per_trial["above_random"].mean()
+        difference = stats.paired(excess, [0.0] * len(excess))
+        found.append(
+            claims.Claim(
+                f"a ticket's mask and the mask found with {comparison} share more weights than random masks would "
+                f"(at {rows['percent'].mean():.1f} %)",
+                "neither paper tests it",
+                f"{ratio.mean():.2f} times the random overlap; Jaccard minus random: {difference.text(100, ' points')}",
+                difference.n,
+                claims.with_reason(difference.verdict(), difference),
+                "per trial, the Jaccard overlap minus that of random masks of the same sizes, averaged over the "
+                "layers, at the deepest level; supported when its 95 % interval lies above 0, not supported when "
+                "below, else inconclusive",
+            )
+        )
+    return found
+
+
 def one_mask_claims(frame: pd.DataFrame) -> list[claims.Claim]:
     """Is a mask useful without its own θ0? (:func:`borrowed_frame`)"""
     return _judged(
@@ -465,10 +490,12 @@ def information_frame(ticket: dict, supermasks: dict[str, dict], same_sign: dict
     return summary.concat(frames)
 
 
-def verdicts(found: dict) -> dict[str, list[claims.Claim]]:
-    """The review chapter's verdicts by question: one mask, signs, zeros, fine-tuning, transfer, overfitting."""
+def verdicts(found: dict, overlap_frame: pd.DataFrame | None = None) -> dict[str, list[claims.Claim]]:
+    """The review chapter's verdicts by question: one mask (with ``overlap_frame``, from :func:`overlaps`, the
+    masks' overlaps too), signs, zeros, fine-tuning, transfer, overfitting."""
+    shared = overlap_claims(overlap_frame) if overlap_frame is not None else []
     return {
-        "one mask": one_mask_claims(borrowed_frame(found)),
+        "one mask": shared + one_mask_claims(borrowed_frame(found)),
         "signs": sign_claims(found["signs"], shown_levels(run["level"] for run in found["signs"]["runs"])),
         "zeros": zeroing_claims(zeroing_frame(found)),
         "fine-tuning": finetune_claims(summary.runs_frame(found["controls"])),

@@ -119,10 +119,38 @@ def test_the_information_a_network_is_given_counts_mask_and_weight_bits(smoke):
 
 
 def test_the_review_verdicts_cover_every_question_the_conclusions_name(smoke):
-    _, found = smoke
-    groups = review.verdicts(found)
+    book, found = smoke
+    groups = review.verdicts(found, review.overlaps(book, found))
     assert set(groups) == {"one mask", "signs", "zeros", "fine-tuning", "transfer", "overfitting"}
     assert all(groups[name] for name in groups)
+    shared = [claim for claim in groups["one mask"] if "share more weights" in claim.claim]
+    assert len(shared) == 5 and all(claim.n == 2 for claim in shared)  # one per comparison, over the trials
+
+
+def test_masks_that_overlap_more_than_random_ones_share_weights_by_the_rule():
+    rows = [
+        dict(
+            comparison=name,
+            level=2,
+            trial=t,
+            layer=layer,
+            percent=64.0,
+            jaccard=j + 0.001 * (t - 2),
+            random_jaccard=0.47,
+            above_random=(j + 0.001 * (t - 2)) / 0.47,
+        )
+        for name, j in (("another data order", 0.80), ("another θ0", 0.47))
+        for t in range(5)
+        for layer in ("fc1", "fc2")
+    ]
+    verdicts = {
+        claim.claim.split(" with ")[1].split(" share")[0]: claim for claim in review.overlap_claims(pd.DataFrame(rows))
+    }
+    assert (
+        verdicts["another data order"].verdict == stats.SUPPORTED
+        and "1.70 times" in verdicts["another data order"].ours
+    )
+    assert verdicts["another θ0"].verdict.startswith(stats.INCONCLUSIVE)  # within 0.5 points of random either way
 
 
 def test_the_levels_shown_are_spread_from_dense_to_the_deepest():
