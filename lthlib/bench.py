@@ -18,12 +18,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import data, models
+from . import data, models, probes
 from .config import PAPER_SETTINGS
 from .train import Cohort, TrainSettings, train
 
 NETWORKS = ("lenet", "conv2", "conv4", "conv6")
 BATCH = 60
+PROBE_INTERVAL = 250  # steps between two evaluations (and two calls of a probe) in the review chapter's runs
 
 
 def textbook_module(arch: models.Architecture) -> nn.Module:
@@ -86,6 +87,23 @@ def lthlib_steps_per_second(arch, dataset, lr: float, members: int, steps: int, 
     began = time.perf_counter()
     train(arch, bench_data, cohort, settings(steps))
     return members * steps / (time.perf_counter() - began)
+
+
+def sign_probe_seconds(arch, members: int, repeats: int = 5) -> float:
+    """Seconds one call of the sign probe (:func:`lthlib.probes.signs`) takes for ``members`` networks of ``arch``,
+    kept and pruned groups of half the weights each: the best of ``repeats``."""
+    start, _ = models.initialise(arch, [torch.Generator().manual_seed(k) for k in range(members)], "cpu")
+    moved = {
+        name: w + 0.01 * torch.randn(w.shape, generator=torch.Generator().manual_seed(1)) for name, w in start.items()
+    }
+    kept = {name: torch.rand(w.shape, generator=torch.Generator().manual_seed(2)) < 0.5 for name, w in start.items()}
+    probe = probes.signs(start, {"kept": kept, "pruned": {name: ~mask for name, mask in kept.items()}})
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        probe(moved, range(members))
+        times.append(time.perf_counter() - began)
+    return min(times)
 
 
 def multiply_adds(arch: models.Architecture) -> list[tuple[str, int]]:
@@ -267,6 +285,15 @@ def main(
                 f"{100 * row['share_' + precision]:7.0f}% {row['peak_rss_mib']:5.0f} MiB"
             )
     print("steps/s: one network taking one optimiser step; of peak: against the matmul (LeNet) or convolution peak")
+    for row in results:
+        arch = models.build(row["network"], dataset.input_shape, dataset.num_classes)
+        probe_ms = 1000 * sign_probe_seconds(arch, members)
+        between = PROBE_INTERVAL * members / row["float32" if "float32" in precisions else precisions[0]]
+        row["sign_probe_share"] = probe_ms / 1000 / between
+        print(
+            f"{row['network']}'s sign probe, K={members}: {probe_ms:.1f} ms a call, "
+            f"{100 * row['sign_probe_share']:.2f} % of the {PROBE_INTERVAL} steps between two evaluations"
+        )
     for network in [n for n in networks if models.ARCHITECTURES[n]["conv_plan"]]:
         print(f"{network}'s convolutions alone, forward and backward, K={members}: member-steps/s")
         for row in conv_layouts(network, dataset, members, max(1, steps // 10), precisions):

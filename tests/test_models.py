@@ -136,3 +136,8 @@ def test_the_benchmarks_grouped_convolution_computes_what_lthlib_computes(fashio
     assert {(r["path"], r["layout"]) for r in rows} == {
         (path, layout) for path in bench.CONV_PATHS for layout in ("contiguous", "channels-last")
     }
+
+
+def test_the_benchmark_times_the_sign_probe_on_every_member():
+    arch = models.build("lenet", (1, 28, 28), 10)
+    assert 0 < bench.sign_probe_seconds(arch, 2, repeats=1) < 10
