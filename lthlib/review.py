@@ -29,6 +29,7 @@ import pandas as pd
 
 from . import bits, claims, overlap, stats, summary, zhou
 
+NOT_STATED = "not stated in the parts of the papers checked here"
 ALL_CONTROLS = ("reinit", "random_prune", "rewind", "finetune", "finetune_low")
 ZEROING = ("freeze_init", "freeze_init_zero_mask", "freeze_init_zero_away", "freeze_final")
 HALVES = ("half=a", "half=b")
@@ -297,6 +298,46 @@ def generalisation_gap(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(gap=frame["early_stop_train_acc"] - frame["early_stop_test_acc"])
 
 
+def gap_claims(frame: pd.DataFrame) -> list[claims.Claim]:
+    """Do tickets generalise better than their controls? Per trial, the generalisation gap of
+    :func:`generalisation_gap` averaged over the pruned levels: the ticket's against each control's."""
+    gaps = generalisation_gap(frame)
+    levels = sorted(set(gaps.loc[gaps["level"] > 0, "level"]))
+
+    def per_trial(arm: str) -> pd.DataFrame:
+        rows = summary.distinct(gaps[(gaps["arm"] == arm) & gaps["level"].isin(levels)]).groupby("trial")
+        return pd.DataFrame(
+            {"gap": rows["gap"].mean(), "at_end": rows["stopped_at_last_evaluation"].mean() > 0.5}
+        ).dropna()
+
+    found = []
+    for control in ("reinit", "random_prune"):
+        if not {"ticket", control} <= set(gaps["arm"]):
+            continue
+        ticket, other = per_trial("ticket"), per_trial(control)
+        trials = ticket.index.intersection(other.index)
+        difference = stats.paired(
+            other.loc[trials, "gap"],
+            ticket.loc[trials, "gap"],
+            other.loc[trials, "at_end"],
+            ticket.loc[trials, "at_end"],
+        )
+        found.append(
+            claims.Claim(
+                f"tickets generalise better than {claims.CONTROLS_BEATEN[control]}: a smaller gap between accuracy "
+                f"on the training batches and on the test set",
+                NOT_STATED,
+                f"{control}'s gap minus the ticket's: {difference.text(100, ' points')}",
+                difference.n,
+                claims.with_reason(difference.verdict(), difference),
+                "per trial, training-batch accuracy minus test accuracy at the early stop, averaged over the pruned "
+                f"levels; supported when the 95 % interval of {control}'s gap minus the ticket's lies above 0, not "
+                "supported when below, else inconclusive",
+            )
+        )
+    return found
+
+
 def test_set_leak(frame: pd.DataFrame) -> pd.DataFrame:
     """Per arm, mean and 95 % interval (points) over runs of two optimisms of a chosen stop: how much choosing it
     on the test set would flatter the test accuracy, and how much the validation accuracy at the stop the
@@ -501,5 +542,6 @@ def verdicts(found: dict, overlap_frame: pd.DataFrame | None = None) -> dict[str
         "fine-tuning": finetune_claims(summary.runs_frame(found["controls"])),
         "transfer": transfer_claims(transfer_frame(found["target"], found["transfer"]), "other classes")
         + transfer_claims(transfer_frame(found["shift_target"], found["shift"]), "shifted images"),
-        "overfitting": [own_half_advantage(halves_frame(found)), structure_overfits(halves_frame(found))],
+        "overfitting": [own_half_advantage(halves_frame(found)), structure_overfits(halves_frame(found))]
+        + gap_claims(summary.runs_frame(found["controls"])),
     }

@@ -157,3 +157,28 @@ def test_the_levels_shown_are_spread_from_dense_to_the_deepest():
     assert review.shown_levels([0, 1, 2, 3, 4, 5, 6, 7, 8]) == [0, 4, 8]
     assert review.shown_levels([2, 0, 1, 1]) == [0, 1, 2]
     assert review.shown_levels(range(10), count=4) == [0, 3, 6, 9]
+
+
+def test_tickets_generalise_better_when_their_gap_is_smaller_than_the_controls():
+    rows = []
+    for trial in range(5):
+        for level in (0, 1, 2):
+            for arm, train, test in (("ticket", 0.95, 0.90 + 0.001 * trial), ("reinit", 0.97, 0.88)):
+                if level == 0 and arm != "ticket":
+                    continue
+                rows.append(
+                    dict(
+                        level=level,
+                        arm=arm,
+                        trial=trial,
+                        percent=100.0 * 0.8**level,
+                        run=f"{arm}{level}{trial}",
+                        early_stop_train_acc=train,
+                        early_stop_test_acc=test,
+                        stopped_at_last_evaluation=False,
+                        copy_of_dense=False,
+                    )
+                )
+    (claim,) = review.gap_claims(pd.DataFrame(rows))
+    assert claim.verdict == stats.SUPPORTED and claim.n == 5  # reinit's gap is 4 points wider, trial by trial
+    assert claim.ours.startswith("reinit's gap minus the ticket's: +")
