@@ -181,7 +181,7 @@ SCALE_DEFAULTS = {
         trials=SCALE_SETTINGS["paper"]["trials"],
         iterations=None,
         eval_every=None,
-        levels=DEFAULT_LEVELS["lenet"],
+        levels=None,  # each network's own (lthlib.config.DEFAULT_LEVELS)
         rewind=2500,
         extra_trials=SCALE_SETTINGS["paper"]["trials"],
         extra_levels=DEFAULT_LEVELS["lenet"],
@@ -203,6 +203,9 @@ SCALE_DEFAULTS = {
         **ZHOU_AND_REVIEW,
     ),
 }
+
+# The chapters whose main sweeps can run on another network than LeNet-300-100 (parameter ``network``).
+NETWORK_CHAPTERS = ("deconstructing", "supermasks")
 
 # Where a chapter's own defaults differ from SCALE_DEFAULTS, per scale. The Zhou et al. chapters train
 # LeNet-300-100 for 15,000 iterations at scale book (long enough for the slow criteria to stop early well
@@ -733,6 +736,7 @@ def _check_together(book: Chapter) -> None:
     _at_most_levels(book, "extra_levels", "the iterative tickets the one-shot and rewinding ones are compared with")
     _check_actions(book)
     _check_transfers(book)
+    _check_joint_sweeps(book)
     networks = [network for network, _ in book.conv_runs]
     if not networks and book.images and getattr(p, "conv_network", None):
         networks = [p.conv_network]
@@ -768,6 +772,23 @@ def _check_together(book: Chapter) -> None:
         except (ConfigError, ValueError) as error:
             raise ParameterError(
                 f"{_conv_parameter_named(book, str(error))} is not valid for {book.dataset} at scale {scale}: {error}"
+            ) from None
+
+
+def _check_joint_sweeps(book: Chapter) -> None:
+    """The Zhou et al. chapters' iterative sweeps train as one batched run per network: it must fit in memory."""
+    if not hasattr(book.parameters, "criteria"):
+        return
+    from . import zhou
+
+    fields = [f for members in zhou.sweeps(book).values() for f in members.values() if f["experiment"] == "imp"]
+    for network in dict.fromkeys(f["network"] for f in fields):
+        try:
+            experiments.check_joint([book.config(**f) for f in fields if f["network"] == network])
+        except experiments.JointError as error:
+            raise ParameterError(
+                f"the parameters network={network!r}, trials={book.trials} and the chosen criteria and actions are "
+                f"not valid together at scale {book.scale}: {error}"
             ) from None
 
 
@@ -855,6 +876,12 @@ def open(
     if store is not None and not isinstance(store, (str, pathlib.Path)):
         raise ParameterError(f"parameter store={store!r} is not valid; valid: None (the book's store) or a directory")
     check_choice("name", name, (None, *CHAPTER_DEFAULTS))
+    if knobs.get("network") not in (None, "lenet") and name not in (None, *NETWORK_CHAPTERS):
+        raise ParameterError(
+            f"parameter network does not apply to chapter {name!r}, whose runs are LeNet-300-100 and, where it has "
+            f"conv_* parameters, the convolutional networks they name; valid: leave it out, or a chapter among "
+            f"{', '.join(NETWORK_CHAPTERS)}"
+        )
     defaults = {**SCALE_DEFAULTS[scale], **CHAPTER_DEFAULTS.get(name, {}).get(scale, {})}
     given, values = set(), {}
     for knob, value in {"trials": trials, **knobs}.items():

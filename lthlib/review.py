@@ -30,6 +30,7 @@ import pandas as pd
 from . import bits, claims, overlap, stats, summary, zhou
 
 NOT_STATED = "not stated in the parts of the papers checked here"
+ANOTHER_START = "another θ0"
 ALL_CONTROLS = ("reinit", "random_prune", "rewind", "finetune", "finetune_low")
 ZEROING = ("freeze_init", "freeze_init_zero_mask", "freeze_init_zero_away", "freeze_final")
 HALVES = ("half=a", "half=b")
@@ -137,7 +138,7 @@ def overlaps(book, found: dict) -> pd.DataFrame:
         for trial in range(trials):
             ticket = overlap.ticket(mine, level, trial, layers)
             percent = 100 * next(r["remaining"] for r in found["ticket"]["runs"] if r["level"] == level)
-            pairs = {"another θ0": overlap.ticket(mine, level, (trial + 1) % trials, layers)}
+            pairs = {ANOTHER_START: overlap.ticket(mine, level, (trial + 1) % trials, layers)}
             pairs["another data order"] = overlap.ticket(others["other_order"], level, trial, layers)
             pairs["magnitude_increase"] = overlap.ticket(others["magnitude_increase"], level, trial, layers)
             pairs["movement"] = overlap.ticket(others["movement"], level, trial, layers)
@@ -305,10 +306,17 @@ def gap_claims(frame: pd.DataFrame) -> list[claims.Claim]:
     levels = sorted(set(gaps.loc[gaps["level"] > 0, "level"]))
 
     def per_trial(arm: str) -> pd.DataFrame:
-        rows = summary.distinct(gaps[(gaps["arm"] == arm) & gaps["level"].isin(levels)]).groupby("trial")
-        return pd.DataFrame(
-            {"gap": rows["gap"].mean(), "at_end": rows["stopped_at_last_evaluation"].mean() > 0.5}
-        ).dropna()
+        """Per trial with a gap at every pruned level: the mean gap, and whether most of its runs stopped last."""
+        chosen = summary.distinct(gaps[(gaps["arm"] == arm) & gaps["level"].isin(levels)]).dropna(subset=["gap"])
+        rows = chosen.groupby("trial")
+        out = pd.DataFrame(
+            {
+                "gap": rows["gap"].mean(),
+                "at_end": rows["stopped_at_last_evaluation"].mean() > 0.5,
+                "levels": rows.size(),
+            }
+        )
+        return out[out["levels"] == len(levels)]
 
     found = []
     for control in ("reinit", "random_prune"):
@@ -316,6 +324,8 @@ def gap_claims(frame: pd.DataFrame) -> list[claims.Claim]:
             continue
         ticket, other = per_trial("ticket"), per_trial(control)
         trials = ticket.index.intersection(other.index)
+        if len(trials) == 0:
+            continue
         difference = stats.paired(
             other.loc[trials, "gap"],
             ticket.loc[trials, "gap"],
@@ -330,7 +340,8 @@ def gap_claims(frame: pd.DataFrame) -> list[claims.Claim]:
                 f"{control}'s gap minus the ticket's: {difference.text(100, ' points')}",
                 difference.n,
                 claims.with_reason(difference.verdict(), difference),
-                "per trial, training-batch accuracy minus test accuracy at the early stop, averaged over the pruned "
+                "per trial, training-batch accuracy (the running mean over the steps before the early stop, so "
+                "partly a matter of when each run stopped) minus test accuracy there, averaged over the pruned "
                 f"levels; supported when the 95 % interval of {control}'s gap minus the ticket's lies above 0, not "
                 "supported when below, else inconclusive",
             )
@@ -372,11 +383,14 @@ def _judged(frame: pd.DataFrame, wanted) -> list[claims.Claim]:
 
 
 def overlap_claims(overlaps: pd.DataFrame) -> list[claims.Claim]:
-    """Do different runs choose the same mask? For each comparison of :func:`overlaps`, at the deepest level:
-    whether the masks share more weights than random masks of the same sizes would."""
+    """Do different runs choose the same mask? For each comparison of :func:`overlaps` at the deepest level but
+    another θ0 (shown, not judged: its pairs of trials overlap): whether the masks share more weights than random
+    masks of the same sizes would."""
     deepest = overlaps[overlaps["level"] == overlaps["level"].max()]
     found = []
     for comparison, rows in deepest.groupby("comparison", sort=False):
+        if comparison == ANOTHER_START:
+            continue  # trial t against t + 1: each trial is in two pairs, which are not independent
         per_trial = rows.assign(excess=rows["jaccard"] - rows["random_jaccard"]).groupby("trial")
         excess, ratio = per_trial["excess"].mean(), per_trial["above_random"].mean()
         difference = stats.paired(excess, [0.0] * len(excess))

@@ -408,6 +408,9 @@ def best_untrained_sentence(init: pd.DataFrame) -> str:
         if pruned.empty:
             continue
         means = pruned.groupby(["arm", "level"])[["early_stop_val_acc", "early_stop_test_acc", "percent"]].mean()
+        means = means.dropna(subset=["early_stop_val_acc"])
+        if means.empty:
+            continue
         arm, level = means["early_stop_val_acc"].idxmax()
         best = means.loc[(arm, level)]
         parts.append(
@@ -432,6 +435,9 @@ def best_learned_sentence(learned: pd.DataFrame) -> str:
     if "early_stop_density" not in rows:
         rows = rows.assign(early_stop_density=float("nan"))
     means = rows.groupby("arm")[["early_stop_val_acc", "early_stop_test_acc", "early_stop_density", "percent"]].mean()
+    means = means.dropna(subset=["early_stop_val_acc"])
+    if means.empty:
+        return "No supermask was learned."
     arm = means["early_stop_val_acc"].idxmax()
     best = means.loc[arm]
     kept = 100 * best["early_stop_density"] if pd.notna(best["early_stop_density"]) else best["percent"]

@@ -300,7 +300,8 @@ def test_the_smoke_and_paper_tables_follow_the_config():
 
     smoke, paper = chapter.SCALE_DEFAULTS["smoke"], chapter.SCALE_DEFAULTS["paper"]
     assert smoke["trials"] == SCALE_SETTINGS["smoke"]["trials"] and smoke["levels"] == SCALE_SETTINGS["smoke"]["levels"]
-    assert paper["levels"] == DEFAULT_LEVELS["lenet"] and paper["conv_precision"] == "float32"
+    assert paper["levels"] is None and paper["conv_precision"] == "float32"  # each network's own rounds
+    assert chapter.open(scale="paper", levels=None).lenet_config().levels == DEFAULT_LEVELS["lenet"]
     book = chapter.open(scale="paper", conv_runs=None, conv_iterations=None, conv_levels=None)
     for network, _ in book.conv_runs:  # unset: each network's own iterations from the paper
         config = book.config(experiment="imp", network=network, **book.conv_settings())

@@ -52,6 +52,15 @@ def test_the_network_parameter_sets_every_sweep_of_the_chapters_and_is_refused_w
         chapter.open(name="deconstructing", scale="smoke", network="resnet")
     with pytest.raises(ParameterError, match="network='conv2' is not valid for mnist1d: a convolutional network"):
         chapter.open(name="deconstructing", dataset="mnist1d", scale="smoke", network="conv2")
+    with pytest.raises(ParameterError, match="network does not apply to chapter 'lottery-ticket'"):
+        chapter.open(name="lottery-ticket", scale="smoke", network="conv2")
+
+
+def test_sweeps_too_large_to_train_together_stop_the_chapter_before_any_work(monkeypatch):
+    monkeypatch.setattr(experiments, "physical_memory", lambda: 2**30)  # 1 GiB
+    knobs = dict(criteria=None, mask1_actions=None, mask0_actions=None, criteria_conv=None)
+    with pytest.raises(ParameterError, match="network='conv2', trials=5 .* not valid together at scale book"):
+        chapter.open(name="deconstructing", network="conv2", **knobs)
 
 
 def test_actions_need_the_large_final_tickets_they_are_compared_with():
@@ -310,6 +319,8 @@ def test_the_supermask_sentences_name_the_best_mask_chosen_on_validation():
         "test accuracy (chance is 10 %)."
     )
     learned = frame({"bernoulli, original": [[0.80] * 5], "edge_popup, original": [[0.82] * 5]}, percents=(50.0,))
+    sampled = learned.assign(early_stop_density=[0.30] * 5 + [0.45] * 5)  # the expected sizes at the early stop
+    assert zhou.best_learned_sentence(sampled).endswith("its mask keeping 45.0 % of the weights.")
     assert zhou.best_learned_sentence(learned) == (
         "Chosen on validation, the best learned supermask is edge_popup, original: 82.0 % test accuracy, its mask "
         "keeping 50.0 % of the weights."
