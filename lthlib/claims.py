@@ -185,13 +185,14 @@ def iterative_beats_oneshot(iterative: pd.DataFrame, oneshot: pd.DataFrame) -> C
     )
 
 
-def _over_levels(frame: pd.DataFrame, arm: str, levels) -> pd.DataFrame:
-    """Per trial holding every one of ``levels``: ``arm``'s mean accuracy over them, and whether most stopped last."""
-    rows = distinct(frame[(frame["arm"] == arm) & frame["level"].isin(list(levels))])
+def over_levels(frame: pd.DataFrame, arm: str, levels, column: str = ACCURACY) -> pd.DataFrame:
+    """Per trial holding ``column`` at every one of ``levels``: ``arm``'s mean of it over them, and whether most
+    stopped last."""
+    rows = distinct(frame[(frame["arm"] == arm) & frame["level"].isin(list(levels))]).dropna(subset=[column])
     grouped = rows.groupby("trial")
     out = pd.DataFrame(
         {
-            ACCURACY: grouped[ACCURACY].mean(),
+            column: grouped[column].mean(),
             "stopped_at_last_evaluation": grouped["stopped_at_last_evaluation"].mean() > 0.5,
             "levels": grouped.size(),
         }
@@ -209,7 +210,7 @@ def arm_ahead(
     is that ``ahead`` is no more than :data:`MATCH_MARGIN` below ``behind``.
     """
     levels = sorted(set(levels))
-    difference = compare(_over_levels(frame, ahead, levels), _over_levels(frame, behind, levels), ACCURACY)
+    difference = compare(over_levels(frame, ahead, levels), over_levels(frame, behind, levels), ACCURACY)
     margin = -MATCH_MARGIN if at_least_as_good else 0.0
     sizes = f"{_percent(frame, levels[0]):.1f} %" + (
         f" to {_percent(frame, levels[-1]):.1f} %" if len(levels) > 1 else ""

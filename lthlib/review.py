@@ -305,33 +305,14 @@ def gap_claims(frame: pd.DataFrame) -> list[claims.Claim]:
     gaps = generalisation_gap(frame)
     levels = sorted(set(gaps.loc[gaps["level"] > 0, "level"]))
 
-    def per_trial(arm: str) -> pd.DataFrame:
-        """Per trial with a gap at every pruned level: the mean gap, and whether most of its runs stopped last."""
-        chosen = summary.distinct(gaps[(gaps["arm"] == arm) & gaps["level"].isin(levels)]).dropna(subset=["gap"])
-        rows = chosen.groupby("trial")
-        out = pd.DataFrame(
-            {
-                "gap": rows["gap"].mean(),
-                "at_end": rows["stopped_at_last_evaluation"].mean() > 0.5,
-                "levels": rows.size(),
-            }
-        )
-        return out[out["levels"] == len(levels)]
-
     found = []
     for control in ("reinit", "random_prune"):
         if not {"ticket", control} <= set(gaps["arm"]):
             continue
-        ticket, other = per_trial("ticket"), per_trial(control)
-        trials = ticket.index.intersection(other.index)
-        if len(trials) == 0:
+        ticket, other = (claims.over_levels(gaps, arm, levels, "gap") for arm in ("ticket", control))
+        if ticket.index.intersection(other.index).empty:
             continue
-        difference = stats.paired(
-            other.loc[trials, "gap"],
-            ticket.loc[trials, "gap"],
-            other.loc[trials, "at_end"],
-            ticket.loc[trials, "at_end"],
-        )
+        difference = claims.compare(other, ticket, "gap")
         found.append(
             claims.Claim(
                 f"tickets generalise better than {claims.CONTROLS_BEATEN[control]}: a smaller gap between accuracy "
