@@ -33,6 +33,8 @@ training modes of :mod:`lthlib.supermask`.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import pathlib
 import platform
 import subprocess
@@ -81,7 +83,10 @@ class LevelState:
     ticket masks of ``level``, ``start``/``final`` the tickets' weights before
     and after training at ``level`` (the next mask is computed from them).
     ``runs`` and ``masks`` accumulate what the record stores. ``seconds`` is the
-    cumulative training time across interruptions.
+    cumulative training time across interruptions. ``code`` says which
+    library source computed which levels (see :func:`code_version`): one entry
+    per process, from the level it started at; levels computed by a process
+    that did not record it are left out rather than guessed.
     """
 
     level: int
@@ -100,6 +105,7 @@ class LevelState:
     final_biases: dict = field(default_factory=dict)
     rewound_weights: dict = field(default_factory=dict)
     rewound_biases: dict = field(default_factory=dict)
+    code: list = field(default_factory=list)
 
     @property
     def reset(self) -> tuple[dict, dict]:
@@ -444,7 +450,7 @@ def _resume_or_start(config, store, arch, dataset, device, progress) -> tuple[Le
         state = LevelState.from_checkpoint(saved, device)
         if progress is not None:
             progress.resumed(state.level)
-        state.resumed_after_levels.append(state.level)
+        _note_resume(state)
         return state, time.perf_counter() - state.seconds
     state = extend_shorter(config, store, arch, dataset, device)
     if state is not None:
@@ -532,6 +538,7 @@ def extend_shorter(config, store, arch, dataset, device, report=None) -> LevelSt
         layers=layers,
         seconds=record["provenance"]["wall_seconds"] + time.perf_counter() - clock,
         resumed_after_levels=list(record["provenance"].get("resumed_after_levels", [])),
+        code=[*record["provenance"].get("code", []), {"from_level": level + 1, **code_version()}],
         extended_from={
             "hash": record["hash"],
             "levels": level,
@@ -750,7 +757,7 @@ def _probe_signs(config, store, device, progress=None) -> tuple[LevelState, floa
     saved = store.load_checkpoint(config) if store is not None else None
     if saved is not None:
         state = LevelState.from_checkpoint(saved, device)
-        state.resumed_after_levels.append(state.level)
+        _note_resume(state)
     else:
         state = LevelState(-1, {}, {}, {}, {}, {}, [], {}, {layer.name: list(layer.shape) for layer in arch.layers})
     clock = time.perf_counter() - state.seconds
@@ -814,22 +821,56 @@ def _to(tree, device):
 
 def _checkpoint(store, config, state: LevelState, clock: float) -> None:
     state.seconds = time.perf_counter() - clock
+    _note_fresh_start(state)
     if store is not None and not store.read_only:
         store.save_checkpoint(config, state.level, state.to_checkpoint())
 
 
-def _git_commit() -> str | None:
+def _note_fresh_start(state: LevelState) -> None:
+    """A run computed from level 0 by this process: its code is this process's."""
+    if not state.code and not state.resumed_after_levels and not state.extended_from:
+        state.code.append({"from_level": 0, **code_version()})
+
+
+def _note_resume(state: LevelState) -> None:
+    """This process goes on from ``state.level``: the levels after it are its code's."""
+    state.resumed_after_levels.append(state.level)
+    state.code.append({"from_level": state.level + 1, **code_version()})
+
+
+def _git(*args) -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--verify", "-q", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            cwd=pathlib.Path(__file__).parent,
+            ["git", *args], capture_output=True, text=True, timeout=5, cwd=pathlib.Path(__file__).parent
         )
         return out.stdout.strip() if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def _git_commit() -> str | None:
+    return _git("rev-parse", "--verify", "-q", "HEAD")
+
+
+def source_digest(package: pathlib.Path) -> str:
+    """The first 16 hex digits of a SHA-256 over the names and contents of the ``*.py`` files in ``package``."""
+    digest = hashlib.sha256()
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def code_version() -> dict:
+    """The library source this process runs: ``lthlib_sha256``, a digest of the package's Python files (names and
+    contents), which identifies it with or without git; the git commit, and whether the package's files differ
+    from it (``None`` outside a git clone)."""
+    status = _git("status", "--porcelain", "--", ".")
+    return {
+        "lthlib_sha256": source_digest(pathlib.Path(__file__).parent),
+        "git_commit": _git_commit(),
+        "lthlib_modified": None if status is None else bool(status),
+    }
 
 
 def provenance(device, state: LevelState, clock: float) -> dict:
@@ -851,6 +892,7 @@ def provenance(device, state: LevelState, clock: float) -> dict:
         "threads": torch.get_num_threads(),
         "wall_seconds": round(time.perf_counter() - clock, 1),
         "resumed_after_levels": state.resumed_after_levels,
+        "code": state.code,
         **extended,
     }
 
@@ -877,6 +919,7 @@ def compute(config: ExperimentConfig, store: Store | None, device="cpu", progres
 
 def _save(config, store, device, state: LevelState, clock: float) -> dict:
     """The record of a finished ``state``, saved in ``store`` (returned unsaved without one)."""
+    _note_fresh_start(state)
     record = {
         "experiment": config.experiment,
         "hash": config_hash(config),
@@ -963,7 +1006,7 @@ def check_joint(configs) -> list[ExperimentConfig]:
 
 def _fresh_copy(state: LevelState) -> LevelState:
     """A state of its own for another config, sharing the (never modified in place) tensors."""
-    return dataclasses.replace(state, runs=list(state.runs), masks=dict(state.masks), resumed_after_levels=[])
+    return dataclasses.replace(state, runs=list(state.runs), masks=dict(state.masks), resumed_after_levels=[], code=[])
 
 
 def compute_together(configs, store: Store, device="cpu", progress=None) -> list[dict]:
@@ -1007,7 +1050,7 @@ def _train_together(configs, store, device, progress) -> list[dict]:
         saved = store.load_checkpoint(config)
         if saved is not None:
             states[key] = LevelState.from_checkpoint(saved, device)
-            states[key].resumed_after_levels.append(states[key].level)
+            _note_resume(states[key])
             origins[key] = start - states[key].seconds
             continue
         if dense is None:

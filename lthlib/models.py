@@ -192,7 +192,8 @@ def forward(
             if layer.kind == "conv"
         }
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
-            h = _conv_stack(arch, conv_weights, biases, x, members, shared).float()
+            # in the compute dtype: the first fully-connected layer casts its input to it anyway
+            h = _conv_stack(arch, conv_weights, biases, x, members, shared)
     else:
         h = x.flatten(1) if shared else x.flatten(2)
     for layer in arch.layers:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -199,15 +201,32 @@ def test_interrupted_run_resumes_without_recomputing(smoke_config, fashion, tmp_
         trained_levels.append(level)
         return real_level(config_, arch, state, level)
 
+    first_code = experiments.code_version()
+    edited_code = {**first_code, "lthlib_sha256": "0" * 16}
+    monkeypatch.setattr(experiments, "code_version", lambda: edited_code)  # the library changed in between
     monkeypatch.setattr(experiments, "_checkpoint", real_checkpoint)
     monkeypatch.setattr(experiments, "imp_level", counting)
     resumed = experiments.result(config, store)
     assert trained_levels == [3, 4]
+    assert resumed["provenance"]["code"] == [{"from_level": 0, **first_code}, {"from_level": 3, **edited_code}]
 
     monkeypatch.setattr(experiments, "imp_level", real_level)
     uninterrupted = experiments.compute(config, None)
     assert resumed["runs"] == uninterrupted["runs"]
+    assert uninterrupted["provenance"]["code"] == [{"from_level": 0, **edited_code}]
     assert not list(store.directory(config).glob("checkpoint*"))
+
+
+def test_the_code_version_changes_with_any_change_to_the_library_source(tmp_path):
+    package = pathlib.Path(experiments.__file__).parent
+    for path in package.glob("*.py"):
+        shutil.copy(path, tmp_path / path.name)
+    assert experiments.source_digest(tmp_path) == experiments.code_version()["lthlib_sha256"]
+    (tmp_path / "masks.py").write_text((tmp_path / "masks.py").read_text() + "\n")
+    edited = experiments.source_digest(tmp_path)
+    (tmp_path / "masks.py").rename(tmp_path / "masks2.py")
+    renamed = experiments.source_digest(tmp_path)
+    assert len({experiments.code_version()["lthlib_sha256"], edited, renamed}) == 3
 
 
 def test_a_tampered_checkpoint_is_reported_and_its_level_recomputed(
@@ -400,6 +419,7 @@ def test_sweeps_trained_together_resume_after_the_last_finished_round(smoke_conf
     assert sizes == [4]  # only round 2: the dense level and round 1 came from the checkpoints
     assert bar.resumed_at == [1] and bar.steps == base.iterations
     assert [r["provenance"]["resumed_after_levels"] for r in records] == [[1], [1]]
+    assert [[entry["from_level"] for entry in r["provenance"]["code"]] for r in records] == [[0, 2], [0, 2]]
 
 
 def test_sweeps_that_differ_in_a_shared_setting_are_refused_by_name(smoke_config):
