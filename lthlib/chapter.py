@@ -24,6 +24,7 @@ import pathlib
 import warnings
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -260,19 +261,34 @@ def check_fraction(name: str, value, low_inclusive: bool = True) -> None:
         raise ParameterError(f"parameter {name}={value!r} is not valid; valid: a number in {interval}")
 
 
-def parse_conv_runs(text: str) -> list[tuple[str, float]]:
-    """``"conv2:0,conv4:0.5"`` -> ``[("conv2", 0.0), ("conv4", 0.5)]`` (network and dropout rate); ``""`` -> ``[]``."""
+class ConvRun(NamedTuple):
+    """One run of the parameter conv_runs: a convolutional network, its dropout rate, and the settings this run
+    alone takes instead of the conv_* parameters (``own``: ``(setting, value)`` pairs, see :data:`CONV_RUN_OWN`)."""
+
+    network: str
+    dropout: float
+    own: tuple = ()
+
+
+# The settings one convolutional run may take for itself, e.g. a longer training with dropout or fewer trials for
+# a slower network: conv_runs="conv2:0,conv2:0.5:iterations=10000,conv6:0:trials=1".
+CONV_RUN_OWN = ("trials", "levels", "iterations")
+
+
+def parse_conv_runs(text: str) -> list[ConvRun]:
+    """``"conv2:0,conv4:0.5:trials=1"`` -> ``[ConvRun("conv2", 0.0), ConvRun("conv4", 0.5, (("trials", 1),))]``
+    (network, dropout rate, then any of :data:`CONV_RUN_OWN` as ``setting=value``); ``""`` -> ``[]``."""
     if not isinstance(text, str):
         raise ParameterError(
             f"parameter conv_runs={text!r} is not valid; valid: network:dropout pairs separated "
-            f"by commas, e.g. 'conv2:0,conv4:0.5' (networks: {', '.join(CONV_NETWORKS)}), "
-            f"or '' for none"
+            f"by commas, e.g. 'conv2:0,conv4:0.5' (networks: {', '.join(CONV_NETWORKS)}), each optionally "
+            f"followed by :setting=value for {', '.join(CONV_RUN_OWN)}, or '' for none"
         )
     runs = []
     for item in text.split(","):
         if not item.strip():
             continue
-        network, _, dropout = item.strip().partition(":")
+        network, dropout, *own = item.strip().split(":") + ([] if ":" in item else ["0"])
         check_choice("conv_runs network", network, CONV_NETWORKS)
         try:
             rate = float(dropout or 0)
@@ -281,8 +297,31 @@ def parse_conv_runs(text: str) -> list[tuple[str, float]]:
                 f"parameter conv_runs has dropout {dropout!r} in {item!r}; valid: a number in [0, 1)"
             ) from None
         check_fraction("conv_runs dropout", rate)
-        runs.append((network, rate))
+        run = ConvRun(network, rate, tuple(_conv_run_setting(item, entry) for entry in own))
+        if any((other.network, other.dropout) == (network, rate) for other in runs):
+            raise ParameterError(
+                f"parameter conv_runs names {network} with dropout {rate:g} twice; valid: each network and dropout "
+                f"rate once"
+            )
+        runs.append(run)
     return runs
+
+
+def _conv_run_setting(item: str, entry: str) -> tuple[str, int]:
+    """``"trials=3"`` in the conv_runs item ``item`` -> ``("trials", 3)``, checked."""
+    setting, _, value = entry.partition("=")
+    if setting not in CONV_RUN_OWN:
+        raise ParameterError(
+            f"parameter conv_runs has {entry!r} in {item!r}; valid after network:dropout: "
+            f"{', '.join(name + '=<integer>' for name in CONV_RUN_OWN)}"
+        )
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ParameterError(f"parameter conv_runs has {setting}={value!r} in {item!r}; valid: an integer >= 1")
+    return setting, number
 
 
 def parse_names(name: str, text, valid, allow_empty: bool = False) -> list[str]:
@@ -426,8 +465,8 @@ class Chapter:
         return ("lenet", *CONV_NETWORKS) if self.images else ("lenet",)
 
     @property
-    def conv_runs(self) -> list[tuple[str, float]]:
-        """The (network, dropout) pairs to run: ``conv_runs`` parsed, empty on a dataset without images."""
+    def conv_runs(self) -> list[ConvRun]:
+        """The convolutional runs: ``conv_runs`` parsed, empty on a dataset without images."""
         if not self.images or not hasattr(self.parameters, "conv_runs"):
             return []
         return parse_conv_runs(self.parameters.conv_runs)
@@ -464,6 +503,10 @@ class Chapter:
                 continue
             settings[setting] = value
         return settings
+
+    def conv_run_settings(self, run: ConvRun) -> dict:
+        """The experiment settings of one of the ``conv_runs``: the conv_* parameters, then the run's own."""
+        return {**self.conv_settings(), "dropout": run.dropout, **dict(run.own)}
 
     def lenet_settings(self, experiment: str = "imp") -> dict:
         """The experiment settings of the main network's runs (LeNet-300-100 unless the chapter has a ``network``
@@ -591,7 +634,7 @@ class Chapter:
     def parameters_table(self) -> pd.DataFrame:
         """The value of every scale-driven parameter and where it came from (given, or the scale's table)."""
         rows = []
-        conv_networks = list(dict.fromkeys(network for network, _ in self.conv_runs))
+        conv_networks = list(dict.fromkeys(run.network for run in self.conv_runs))
         if not conv_networks and self.images and getattr(self.parameters, "conv_network", None):
             conv_networks = [self.parameters.conv_network]
         for name, value in self.parameter_values().items():
@@ -737,22 +780,24 @@ def _check_together(book: Chapter) -> None:
     _check_actions(book)
     _check_transfers(book)
     _check_joint_sweeps(book)
-    networks = [network for network, _ in book.conv_runs]
+    runs = [(run.network, book.conv_run_settings(run)) for run in book.conv_runs]
+    networks = [run.network for run in book.conv_runs]
     if not networks and book.images and getattr(p, "conv_network", None):
         networks = [p.conv_network]
     if book.images and getattr(p, "criteria_conv", ""):
         networks.append(p.criteria_conv)
-    if not networks:
+    runs += [(network, book.conv_settings()) for network in dict.fromkeys(networks) if network not in dict(runs)]
+    if not runs:
         return
     eval_every = getattr(p, "conv_eval_every", None) or SCALE_SETTINGS[scale]["eval_every"]
-    iterations = getattr(p, "conv_iterations", None)
-    if iterations is not None and iterations < eval_every:
-        raise ParameterError(
-            f"parameter conv_iterations={iterations} is not valid at scale {scale}: the convolutional networks are "
-            f"evaluated every {eval_every} iterations there (conv_eval_every); valid: an integer >= {eval_every}"
-        )
-    settings = book.conv_settings()
-    for network in dict.fromkeys(networks):
+    for network, settings in runs:
+        iterations = settings.get("iterations")
+        if iterations is not None and iterations < eval_every:
+            named = "conv_iterations" if iterations == getattr(p, "conv_iterations", None) else "conv_runs iterations"
+            raise ParameterError(
+                f"parameter {named}={iterations} is not valid at scale {scale}: the convolutional networks are "
+                f"evaluated every {eval_every} iterations there (conv_eval_every); valid: an integer >= {eval_every}"
+            )
         try:
             config = resolve(
                 ExperimentConfig(

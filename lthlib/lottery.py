@@ -7,7 +7,8 @@ from . import claims, summary
 
 def results(book) -> dict:
     """The chapter's records: ``imp`` (LeNet with both controls), ``oneshot`` and ``rewound`` (tickets only, the
-    ``extra_trials`` and ``extra_levels``), and ``conv``, ``{(network, dropout): record}`` for the ``conv_runs``."""
+    ``extra_trials`` and ``extra_levels``), and ``conv``, ``{(network, dropout): record}`` for the ``conv_runs``,
+    each with its own settings."""
     p = book.parameters
     lenet = dict(network="lenet", **book.lenet_settings())
     extra = {**lenet, "trials": p.extra_trials, "levels": p.extra_levels}
@@ -16,10 +17,10 @@ def results(book) -> dict:
         "oneshot": book.result(experiment="oneshot", controls=(), **extra),
         "rewound": book.result(experiment="imp", controls=(), rewind=p.rewind, **extra),
         "conv": {
-            (network, dropout): book.result(
-                experiment="imp", network=network, dropout=dropout, controls=("reinit",), **book.conv_settings()
+            (run.network, run.dropout): book.result(
+                experiment="imp", network=run.network, controls=("reinit",), **book.conv_run_settings(run)
             )
-            for network, dropout in book.conv_runs
+            for run in book.conv_runs
         },
     }
 

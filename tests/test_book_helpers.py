@@ -175,11 +175,38 @@ def test_chapter_parameters_are_checked(kwargs, expected):
 
 
 def test_conv_runs_are_parsed_and_checked():
-    assert chapter.parse_conv_runs("conv2:0, conv4:0.5,conv6") == [("conv2", 0.0), ("conv4", 0.5), ("conv6", 0.0)]
-    with pytest.raises(chapter.ParameterError, match="'lenet'.*conv2"):
-        chapter.parse_conv_runs("lenet:0")
-    with pytest.raises(chapter.ParameterError, match="1.5"):
-        chapter.parse_conv_runs("conv2:1.5")
+    assert chapter.parse_conv_runs("conv2:0, conv4:0.5,conv6") == [
+        chapter.ConvRun("conv2", 0.0),
+        chapter.ConvRun("conv4", 0.5),
+        chapter.ConvRun("conv6", 0.0),
+    ]
+    assert chapter.parse_conv_runs("conv2:0.5:iterations=10000:trials=3,conv6:0:levels=2") == [
+        chapter.ConvRun("conv2", 0.5, (("iterations", 10_000), ("trials", 3))),
+        chapter.ConvRun("conv6", 0.0, (("levels", 2),)),
+    ]
+    for text, named in [
+        ("lenet:0", ["'lenet'", "conv2"]),
+        ("conv2:1.5", ["1.5", "[0, 1)"]),
+        ("conv2:0:epochs=3", ["'epochs=3' in 'conv2:0:epochs=3'", "trials=<integer>, levels=<integer>"]),
+        ("conv2:0:trials=0", ["trials='0'", "integer >= 1"]),
+        ("conv2:0:trials=two", ["trials='two'", "integer >= 1"]),
+        ("conv2:0,conv4,conv2:0.0:trials=1", ["conv2 with dropout 0 twice", "each network and dropout rate once"]),
+    ]:
+        with pytest.raises(chapter.ParameterError) as error:
+            chapter.parse_conv_runs(text)
+        for part in named:
+            assert part in str(error.value), (text, str(error.value))
+
+
+def test_a_conv_run_takes_its_own_settings_over_the_conv_parameters():
+    book = chapter.open(scale="smoke", conv_runs="conv2:0,conv2:0.5:iterations=120:trials=1", conv_iterations=60)
+    plain, own = (
+        book.config(experiment="imp", **book.conv_run_settings(run), network="conv2") for run in book.conv_runs
+    )
+    assert (plain.dropout, plain.iterations, plain.trials) == (0.0, 60, book.trials)
+    assert (own.dropout, own.iterations, own.trials) == (0.5, 120, 1)
+    with pytest.raises(chapter.ParameterError, match="conv_runs iterations=50 .* valid: an integer >= 100"):
+        chapter.open(scale="book", conv_runs="conv2:0:iterations=50")
 
 
 def test_a_chapter_reads_a_read_only_store_and_names_the_missing_command(tmp_path):
@@ -263,13 +290,13 @@ def test_the_committed_conv_share_counts_each_run_once():
         conv_test_subset=None,
     )
     runs = []
-    for network, dropout in book.conv_runs:
+    for run in book.conv_runs:
         try:
             stored = book.result(
-                experiment="imp", network=network, dropout=dropout, controls=("reinit",), **book.conv_settings()
+                experiment="imp", network=run.network, controls=("reinit",), **book.conv_run_settings(run)
             )
         except Exception:  # a record being recomputed: the glued text cannot be checked against it
-            pytest.skip(f"the committed {network} dropout {dropout} record is missing")
+            pytest.skip(f"the committed {run.network} dropout {run.dropout} record is missing")
         runs += stored["runs"]
     last = sum(r["early_stop"]["iteration"] == r["curve"]["iteration"][-1] for r in runs)
     assert f"({last} of {len(runs)})" in finding, finding
@@ -303,8 +330,9 @@ def test_the_smoke_and_paper_tables_follow_the_config():
     assert paper["levels"] is None and paper["conv_precision"] == "float32"  # each network's own rounds
     assert chapter.open(scale="paper", levels=None).lenet_config().levels == DEFAULT_LEVELS["lenet"]
     book = chapter.open(scale="paper", conv_runs=None, conv_iterations=None, conv_levels=None)
-    for network, _ in book.conv_runs:  # unset: each network's own iterations from the paper
-        config = book.config(experiment="imp", network=network, **book.conv_settings())
+    for run in book.conv_runs:  # unset: each network's own iterations from the paper
+        network = run.network
+        config = book.config(experiment="imp", network=network, **book.conv_run_settings(run))
         assert config.iterations == PAPER_SETTINGS[network]["iterations"]
         assert config.levels == DEFAULT_LEVELS[network] and config.val_size is None and config.test_subset is None
     for scale, table in chapter.SCALE_DEFAULTS.items():  # rewind is 5 % of LeNet's training at every scale
