@@ -283,11 +283,20 @@ class WeightTraining:
         return ({n: w.detach() for n, w in weights.items()}, {n: b.detach() for n, b in state.biases.items()})
 
 
-# The most members one step computes, per device type. On a CPU the step is bound by the memory traffic of
-# the weights and Adam's state: for LeNet-300-100 (batch 60, 2 threads, float32) one network-step cost
-# 0.70-0.82 ms in cohorts of 5 to 30 networks, but 1.01 ms at 40 and 1.19 ms at 60. Larger cohorts train
-# as consecutive groups of at most this many (the same results: members are independent). No limit on a GPU.
-MEMBERS_PER_STEP = {"cpu": 24}
+# The most members one step computes, per device type and kind of network. On a CPU the step is bound by the
+# memory traffic of the weights and Adam's state: for LeNet-300-100 (batch 60, 2 threads, float32) one
+# network-step cost 0.70-0.82 ms in cohorts of 5 to 30 networks, but 1.01 ms at 40 and 1.19 ms at 60. A
+# convolutional network computes its convolutions member by member anyway, and its first fully-connected layer
+# (3.2 M weights in Conv-2) is cheaper to stream for few members at a time: in bfloat16, Conv-2 trained 27-31
+# member-steps/s in cohorts of 2 against 22-23 in cohorts of 3 and 6 (Conv-4 18.5 against 16.2 at 6, Conv-6 12.8
+# against 12.2). Larger cohorts train as consecutive groups of at most this many (the same results: members
+# are independent). No limit on a GPU.
+MEMBERS_PER_STEP = {("cpu", "fully-connected"): 24, ("cpu", "convolutional"): 2}
+
+
+def members_per_step(arch, device_type: str) -> int | None:
+    """The most members of ``arch`` one step computes on ``device_type`` (``None``: no limit)."""
+    return MEMBERS_PER_STEP.get((device_type, "convolutional" if arch.conv_plan else "fully-connected"))
 
 
 def train(
@@ -312,7 +321,7 @@ def train(
     ``{name: k numbers}`` that join each member's curve under ``name``
     (statistics of the weights during training, at no cost between evaluations).
     """
-    limit = MEMBERS_PER_STEP.get(data.train.x.device.type)
+    limit = members_per_step(arch, data.train.x.device.type)
     if limit and cohort.size > limit:
         return _train_in_groups(arch, data, cohort, settings, snapshot_at, progress, mode, limit, probe)
     mode = mode or WeightTraining()

@@ -151,10 +151,10 @@ def test_a_cohort_too_large_for_one_step_trains_in_groups_with_the_same_results(
     arch = models.build("lenet", small.input_shape, 10)
     start = cohort(arch, [0, 1, 2, 3, 4])
     settings = dataclasses.replace(SETTINGS, iterations=30, eval_every=10)
-    monkeypatch.setitem(trainer.MEMBERS_PER_STEP, "cpu", None)
+    monkeypatch.setitem(trainer.MEMBERS_PER_STEP, ("cpu", "fully-connected"), None)
     whole = train(arch, small, start, settings, snapshot_at=10)
     whole_masks = train(arch, small, start, settings, mode=EdgePopup(0.5))
-    monkeypatch.setitem(trainer.MEMBERS_PER_STEP, "cpu", 2)  # three groups: 2, 1 and 2 members
+    monkeypatch.setitem(trainer.MEMBERS_PER_STEP, ("cpu", "fully-connected"), 2)  # three groups: 2, 1 and 2 members
     steps = []
     grouped = train(arch, small, start, settings, snapshot_at=10, progress=steps.append)
     assert len(steps) == 30
@@ -163,6 +163,20 @@ def test_a_cohort_too_large_for_one_step_trains_in_groups_with_the_same_results(
         assert all(torch.equal(got[name], expected[name]) for name in expected)
     grouped_masks = train(arch, small, start, settings, mode=EdgePopup(0.5))
     assert all(torch.equal(grouped_masks.masks[n], whole_masks.masks[n]) for n in whole_masks.masks)
+
+
+def test_a_convolutional_cohort_trains_in_pairs_on_a_cpu_with_the_same_results(small, monkeypatch):
+    from lthlib import train as trainer
+
+    arch = models.build("conv2", small.input_shape, 10)
+    assert trainer.members_per_step(arch, "cpu") == 2 and trainer.members_per_step(arch, "cuda") is None
+    start = cohort(arch, [0, 1, 2])
+    settings = dataclasses.replace(SETTINGS, iterations=4, eval_every=2, precision="bfloat16")
+    paired = train(arch, small, start, settings)
+    monkeypatch.setitem(trainer.MEMBERS_PER_STEP, ("cpu", "convolutional"), None)
+    whole = train(arch, small, start, settings)
+    assert paired.curves == whole.curves
+    assert all(torch.equal(paired.weights[name], whole.weights[name]) for name in whole.weights)
 
 
 def test_a_probe_records_statistics_of_each_members_weights_at_every_evaluation(small, monkeypatch):
@@ -181,7 +195,9 @@ def test_a_probe_records_statistics_of_each_members_weights_at_every_evaluation(
     flips = [curve.pop("flipped") for curve in probed.curves]
     assert probed.curves == plain.curves  # probing changes nothing it measures
     assert all(f[0] == 0.0 and f[-1] > 0 for f in flips)
-    monkeypatch.setitem(trainer.MEMBERS_PER_STEP, "cpu", 2)  # groups of 2 and 1: the probe sees the right members
+    monkeypatch.setitem(
+        trainer.MEMBERS_PER_STEP, ("cpu", "fully-connected"), 2
+    )  # groups of 2 and 1: the probe sees the right members
     grouped = train(arch, small, start, settings, probe=flipped)
     assert [curve["flipped"] for curve in grouped.curves] == flips
 
