@@ -281,7 +281,7 @@ def command_bench(args: list[str]) -> int:
     parser.add_argument("--members", type=_positive("--members"), default=8, action=_Once)
     parser.add_argument("--steps", type=_positive("--steps"), default=60, action=_Once)
     parser.add_argument(
-        "--networks", type=_choices("--networks", bench.NETWORKS), default=("lenet", "conv2"), action=_Once
+        "--networks", type=_choices("--networks", bench.NETWORKS), default=("lenet", "conv2", "conv4"), action=_Once
     )
     parser.add_argument("--precisions", type=_choices("--precisions", PRECISIONS), default=PRECISIONS, action=_Once)
     options = _parse(parser, args)
@@ -319,7 +319,7 @@ USAGE = """usage:
   python -m lthlib run EXPERIMENT [--SETTING VALUE ...] [--store DIR] [--device auto|cpu|cuda] [--read-only]
   python -m lthlib sweep EXPERIMENT ... [--SETTING VALUE ...] ... [--store DIR] [--address RAY] [--cpus-per-task N]
   python -m lthlib verify RECORD [--steps N] [--all-levels] [--device auto|cpu|cuda]
-  python -m lthlib bench [--members K] [--steps N] [--networks lenet,conv2] [--precisions float32,bfloat16]
+  python -m lthlib bench [--members K] [--steps N] [--networks lenet,conv2,conv4] [--precisions float32,bfloat16]
   python -m lthlib data [NAME ...]
   python -m lthlib chapter NAME [-p KEY VALUE ...]
 EXPERIMENT is one of: {experiments}. `python -m lthlib run EXPERIMENT --help` lists the SETTINGs."""

@@ -141,3 +141,13 @@ def test_the_benchmarks_grouped_convolution_computes_what_lthlib_computes(fashio
 def test_the_benchmark_times_the_sign_probe_on_every_member():
     arch = models.build("lenet", (1, 28, 28), 10)
     assert 0 < bench.sign_probe_seconds(arch, 2, repeats=1) < 10
+
+
+def test_the_benchmark_keeps_each_sides_best_round(fashion, monkeypatch):
+    dataset = data.load("fashion-mnist", "cpu", train_subset=600, test_subset=60)
+    textbook, lthlib = iter([100.0, 50.0, 80.0]), iter([90.0, 200.0, 150.0])
+    monkeypatch.setattr(bench, "textbook_steps_per_second", lambda *args: next(textbook))
+    monkeypatch.setattr(bench, "lthlib_steps_per_second", lambda *args: next(lthlib))
+    row = bench.measure("lenet", members=2, steps=3, precisions=("float32",), dataset=dataset, rounds=3)
+    assert (row["textbook"], row["float32"], row["ratio_float32"]) == (100.0, 200.0, 2.0)
+    assert row["gflops_float32"] == 200.0 * bench.training_flops(models.build("lenet", (1, 28, 28), 10)) / 1e9
