@@ -123,13 +123,19 @@ def tickets_exist_below(frame: pd.DataFrame, bound: float = 20.0) -> Claim:
     )
 
 
-def faster_and_better_at(frame: pd.DataFrame, level: int) -> Claim:
+def faster_and_better_at(
+    frame: pd.DataFrame,
+    level: int,
+    subject: str = "LeNet",
+    paper: str = "38 % sooner and more accurate (LeNet at 21.1 %)",
+) -> Claim:
+    """``subject``'s tickets at ``level`` against its dense networks; ``paper``: the paper's finding, as checked."""
     ticket, dense = _trials(frame, "ticket", level), _dense(frame)
     sooner, better, verdict = _sooner_and_better(ticket, dense)
     relative = 100 * sooner.mean / dense[ITERATION].mean()
     return Claim(
-        f"LeNet tickets at about {_percent(frame, level):.0f} % stop earlier and are more accurate",
-        "38 % sooner and more accurate (LeNet at 21.1 %)",
+        f"{subject} tickets at about {_percent(frame, level):.0f} % stop earlier and are more accurate",
+        paper,
         f"{relative:.0f} % sooner ({sooner.text(1, ' iterations', 0)}); {better.text(100, ' points')}",
         sooner.n,
         verdict,
@@ -139,10 +145,12 @@ def faster_and_better_at(frame: pd.DataFrame, level: int) -> Claim:
     )
 
 
-def reinit_loses(frame: pd.DataFrame, level: int) -> Claim:
+def reinit_loses(frame: pd.DataFrame, level: int, subject: str = "") -> Claim:
+    """Random reinitialisation against the ticket of the same trial at ``level`` (``subject``: whose, if not LeNet)."""
     slower, worse, verdict = _sooner_and_better(_trials(frame, "ticket", level), _trials(frame, "reinit", level))
+    whose = f"{subject}: " if subject else ""
     return Claim(
-        f"randomly reinitialised tickets lose both advantages (at {_percent(frame, level):.1f} %)",
+        f"{whose}randomly reinitialised tickets lose both advantages (at {_percent(frame, level):.1f} %)",
         "reinit learns slower and is less accurate",
         f"reinit later by {slower.text(1, ' iterations', 0)}; ticket ahead by {worse.text(100, ' points')}",
         slower.n,

@@ -37,3 +37,21 @@ def verdicts(found: dict) -> list[claims.Claim]:
         claims.reinit_loses(runs, near7),
         claims.iterative_beats_oneshot(runs, summary.runs_frame(found["oneshot"])),
     ]
+
+
+# The paper's finding on its convolutional networks as far as it could be checked here (its abstract).
+CONV_FINDING = "faster and more accurate than the dense network above 10-20 % of its size (abstract)"
+
+
+def conv_verdicts(conv: dict) -> list[claims.Claim]:
+    """Frankle & Carbin's claims on each convolutional run of ``conv`` (``{(network, dropout): record}``): at its
+    deepest level, tickets stop sooner and are more accurate than the dense network, and reinitialised ones lose
+    both advantages."""
+    found = []
+    for (network, dropout), record in conv.items():
+        runs = summary.runs_frame(record)
+        subject = f"{network} (dropout {dropout:g})" if dropout else network
+        deepest = int(runs["level"].max())
+        found.append(claims.faster_and_better_at(runs, deepest, subject, CONV_FINDING))
+        found.append(claims.reinit_loses(runs, deepest, subject))
+    return found

@@ -92,6 +92,9 @@ def test_faster_and_better_and_a_reinit_control_that_must_lose():
     assert faster.ours.startswith("39 % sooner (+400 [+400, +400] iterations); +1.4")  # 400 of 1,020 iterations
     assert faster.ours.endswith("] points")
     assert claims.reinit_loses(GOOD, 2).verdict == "supported"
+    named = claims.faster_and_better_at(GOOD, 2, "conv2 (dropout 0.5)", "faster (abstract)")
+    assert named.claim.startswith("conv2 (dropout 0.5) tickets at about") and named.paper == "faster (abstract)"
+    assert claims.reinit_loses(GOOD, 2, "conv4").claim.startswith("conv4: randomly reinitialised tickets lose")
     better_reinit = frame([(level, arm, p, i, 0.95 if arm == "reinit" else a) for level, arm, p, i, a in ROWS])
     assert claims.reinit_loses(better_reinit, 2).verdict == "not supported"
     short = frame(ROWS, at_end=True)

@@ -25,7 +25,16 @@ def test_the_chapters_verdicts_come_from_lthlib_lottery():
         rewind=None,
         extra_trials=None,
         extra_levels=None,
-        conv_runs="",
+        conv_runs=None,
+        conv_trials=None,
+        conv_levels=None,
+        conv_iterations=None,
+        conv_eval_every=None,
+        conv_precision=None,
+        conv_val_size=None,
+        conv_test_subset=None,
     )
     found = lottery.results(book)
-    assert repr(report.Table(claims.table(lottery.verdicts(found)))) == shown_claims_table()
+    verdicts = lottery.verdicts(found) + lottery.conv_verdicts(found["conv"])
+    assert len(verdicts) == 5 + 2 * len(book.conv_runs)
+    assert repr(report.Table(claims.table(verdicts))) == shown_claims_table()
