@@ -261,7 +261,7 @@ def measure(network: str, members: int, steps: int, precisions, dataset, rounds:
 
 
 def main(
-    networks=("lenet", "conv2", "conv4"), members: int = 16, steps: int = 60, precisions=("float32", "bfloat16")
+    networks=("lenet", "conv2", "conv4"), members: int = 8, steps: int = 60, precisions=("float32", "bfloat16")
 ) -> list[dict]:
     dataset = data.load("fashion-mnist", "cpu", train_subset=10_000, test_subset=BATCH)
     peaks = {precision: peak_gflops(precision) for precision in precisions}

@@ -297,7 +297,13 @@ def parse_conv_runs(text: str) -> list[ConvRun]:
                 f"parameter conv_runs has dropout {dropout!r} in {item!r}; valid: a number in [0, 1)"
             ) from None
         check_fraction("conv_runs dropout", rate)
-        run = ConvRun(network, rate, tuple(_conv_run_setting(item, entry) for entry in own))
+        run = ConvRun(network, rate, tuple(_conv_run_setting(item, entry.strip()) for entry in own))
+        named = [setting for setting, _ in run.own]
+        if len(set(named)) < len(named):
+            raise ParameterError(
+                f"parameter conv_runs sets {max(named, key=named.count)} twice in {item.strip()!r}; valid: each "
+                f"setting once"
+            )
         if any((other.network, other.dropout) == (network, rate) for other in runs):
             raise ParameterError(
                 f"parameter conv_runs names {network} with dropout {rate:g} twice; valid: each network and dropout "
@@ -780,20 +786,21 @@ def _check_together(book: Chapter) -> None:
     _check_actions(book)
     _check_transfers(book)
     _check_joint_sweeps(book)
-    runs = [(run.network, book.conv_run_settings(run)) for run in book.conv_runs]
+    runs = [(run.network, book.conv_run_settings(run), run) for run in book.conv_runs]
     networks = [run.network for run in book.conv_runs]
     if not networks and book.images and getattr(p, "conv_network", None):
         networks = [p.conv_network]
     if book.images and getattr(p, "criteria_conv", ""):
         networks.append(p.criteria_conv)
-    runs += [(network, book.conv_settings()) for network in dict.fromkeys(networks) if network not in dict(runs)]
+    checked = {network for network, _, _ in runs}
+    runs += [(network, book.conv_settings(), None) for network in dict.fromkeys(networks) if network not in checked]
     if not runs:
         return
     eval_every = getattr(p, "conv_eval_every", None) or SCALE_SETTINGS[scale]["eval_every"]
-    for network, settings in runs:
+    for network, settings, run in runs:
         iterations = settings.get("iterations")
         if iterations is not None and iterations < eval_every:
-            named = "conv_iterations" if iterations == getattr(p, "conv_iterations", None) else "conv_runs iterations"
+            named = "conv_runs iterations" if run is not None and "iterations" in dict(run.own) else "conv_iterations"
             raise ParameterError(
                 f"parameter {named}={iterations} is not valid at scale {scale}: the convolutional networks are "
                 f"evaluated every {eval_every} iterations there (conv_eval_every); valid: an integer >= {eval_every}"
@@ -815,9 +822,13 @@ def _check_together(book: Chapter) -> None:
                 book.dataset, val_size=config.val_size, train_subset=config.train_subset, test_subset=config.test_subset
             )
         except (ConfigError, ValueError) as error:
-            raise ParameterError(
-                f"{_conv_parameter_named(book, str(error))} is not valid for {book.dataset} at scale {scale}: {error}"
-            ) from None
+            own = [f"{s}={v}" for s, v in (run.own if run is not None else ()) if str(error).startswith(f"{s}=")]
+            named = (
+                f"parameter conv_runs item {network}:{run.dropout:g}:{own[0]}"
+                if own
+                else _conv_parameter_named(book, str(error))
+            )
+            raise ParameterError(f"{named} is not valid for {book.dataset} at scale {scale}: {error}") from None
 
 
 def _check_joint_sweeps(book: Chapter) -> None:

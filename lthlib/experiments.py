@@ -873,6 +873,9 @@ def code_version() -> dict:
     }
 
 
+code_version()  # read once, at import: the source this process loaded, not what the files say hours later
+
+
 def provenance(device, state: LevelState, clock: float) -> dict:
     """Where and how long: library and torch versions, device, threads, cumulative wall time (s)."""
     device = torch.device(device)
@@ -892,7 +895,7 @@ def provenance(device, state: LevelState, clock: float) -> dict:
         "threads": torch.get_num_threads(),
         "wall_seconds": round(time.perf_counter() - clock, 1),
         "resumed_after_levels": state.resumed_after_levels,
-        "code": state.code,
+        "code": [entry for entry in state.code if entry["from_level"] <= state.level],  # not a resume with nothing left
         **extended,
     }
 

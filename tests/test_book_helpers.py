@@ -183,7 +183,7 @@ def test_conv_runs_are_parsed_and_checked():
         chapter.ConvRun("conv4", 0.5),
         chapter.ConvRun("conv6", 0.0),
     ]
-    assert chapter.parse_conv_runs("conv2:0.5:iterations=10000:trials=3,conv6:0:levels=2") == [
+    assert chapter.parse_conv_runs("conv2:0.5: iterations=10000:trials=3 , conv6:0:levels=2") == [
         chapter.ConvRun("conv2", 0.5, (("iterations", 10_000), ("trials", 3))),
         chapter.ConvRun("conv6", 0.0, (("levels", 2),)),
     ]
@@ -194,6 +194,7 @@ def test_conv_runs_are_parsed_and_checked():
         ("conv2:0:trials=0", ["trials='0'", "integer >= 1"]),
         ("conv2:0:trials=two", ["trials='two'", "integer >= 1"]),
         ("conv2:0,conv4,conv2:0.0:trials=1", ["conv2 with dropout 0 twice", "each network and dropout rate once"]),
+        ("conv2:0:trials=3:trials=1", ["sets trials twice in 'conv2:0:trials=3:trials=1'", "each setting once"]),
     ]:
         with pytest.raises(chapter.ParameterError) as error:
             chapter.parse_conv_runs(text)
@@ -210,6 +211,8 @@ def test_a_conv_run_takes_its_own_settings_over_the_conv_parameters():
     assert (own.dropout, own.iterations, own.trials) == (0.5, 120, 1)
     with pytest.raises(chapter.ParameterError, match="conv_runs iterations=50 .* valid: an integer >= 100"):
         chapter.open(scale="book", conv_runs="conv2:0:iterations=50")
+    with pytest.raises(chapter.ParameterError, match="conv_runs item conv2:0:levels=100 .* would prune every weight"):
+        chapter.open(scale="book", conv_runs="conv2:0:levels=100")
 
 
 def test_a_chapter_reads_a_read_only_store_and_names_the_missing_command(tmp_path):
