@@ -252,8 +252,9 @@ def describe_scale(record: dict) -> str:
         if c["val_size"]
         else f"{data.info(c['dataset']).default_val_size:,} validation {unit} (the default)"
     )
+    network = f"{c['network']} with dropout {c['dropout']:g}" if c.get("dropout") else c["network"]
     return (
-        f"{c['network']}: {c['iterations']:,} iterations of {c['optimizer']} (lr {c['lr']:g}, batch "
+        f"{network}: {c['iterations']:,} iterations of {c['optimizer']} (lr {c['lr']:g}, batch "
         f"{c['batch_size']}), {_count(c['trials'], 'trial')}, {_count(c['levels'], 'pruning round')}, "
         f"{c['precision']} products, "
         f"{train}, {val}, {test}."
