@@ -3,7 +3,7 @@
 A :class:`Point` names the sections whose verdicts answer it (keys of the
 verdict groups the chapters compute: :func:`lthlib.lottery.verdicts`,
 :func:`lthlib.zhou.verdicts`, :func:`lthlib.zhou.supermask_claims`,
-:func:`lthlib.review.verdicts`); :func:`table` sets them side by side.
+:func:`lthlib.review.verdicts`); :func:`tally` and :func:`point_table` show them.
 """
 
 from __future__ import annotations
@@ -83,37 +83,38 @@ POINTS = (
         "the review, reading Zhou et al.",
         ("zhou headline",),
         ("zhou-criteria", "zhou-claims"),
-        f"the deeper sparsities of the paper's 24 rounds, where criteria separate, and {CPU_SCALE}",
+        f"the deeper sparsities of the 24 rounds of Zhou et al.'s code, and {CPU_SCALE}",
         only=(("zhou headline", "magnitude_increase"),),
     ),
     Point(
         "The initial values matter",
         "Frankle & Carbin; Zhou et al.: the signs are what matters",
-        ("lottery", "zhou mask-1"),
-        ("lth-claims", "zhou-mask1"),
+        ("lottery", "zhou mask-1", "zhou headline"),
+        ("lth-claims", "zhou-mask1", "zhou-claims"),
         "a training length where the reinitialised controls stop well inside training at every level",
-        only=(("lottery", "reinitialised"),),
+        only=(("lottery", "reinitialised"), ("zhou headline", ("original signs", "signed constant"))),
     ),
     Point(
         "Zeroing or freezing",
         "the review: neither paper shows which, nor why",
-        ("zhou mask-0", "zeros"),
-        ("zhou-mask0", "review-zeros"),
+        ("zhou mask-0", "zhou headline", "zeros"),
+        ("zhou-mask0", "zhou-claims", "review-zeros"),
         "deeper sparsities, where more of the network is frozen rather than zeroed",
+        only=(("zhou headline", ("set to zero", "zeroing only")),),
     ),
     Point(
         "Choosing a mask is training",
         "both papers, the review says; Zhou et al.'s supermasks",
-        ("supermasks",),
+        ("supermasks", "mask training"),
         ("supermasks-init", "supermasks-learned", "review-mask-training"),
-        "learned supermasks trained for the paper's 2,000 epochs rather than the chapter's shorter run",
+        "learned supermasks trained for the 2,000 epochs of Zhou et al.'s code rather than the chapter's shorter run",
     ),
     Point(
         "Fine-tuning",
         "the review: how would these subnetworks respond to fine-tuning?",
         ("fine-tuning",),
         ("review-finetune",),
-        "deeper networks, where Renda et al. find rewinding and fine-tuning differ most",
+        "the larger networks and deeper sparsities Renda et al. compare the methods on",
     ),
     Point(
         "Transfer",
@@ -127,38 +128,18 @@ POINTS = (
         "the review: tickets may overfit the test or validation sets, in weights and in structure",
         ("overfitting",),
         ("review-overfit",),
-        "larger halves of the data (each half here is a quarter of the paper's training set or less)",
+        "a larger training set, so that each half is as large as the whole training split here",
     ),
 )
 
 
-def _tally(found: list[claims.Claim]) -> str:
+def tally(point: Point, verdicts: dict[str, list[claims.Claim]]) -> str:
+    """How the verdicts that answer ``point`` came out, e.g. ``"2 supported, 1 inconclusive"``, or
+    ``"not judged here"``. ``verdicts``: ``{group: claims}``."""
     counts = {verdict: 0 for verdict in (stats.SUPPORTED, stats.NOT_SUPPORTED, stats.INCONCLUSIVE)}
-    for claim in found:
+    for claim in point.claims(verdicts):
         counts[claim.verdict.split(":")[0]] += 1
-    return ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
-
-
-def table(points, verdicts: dict[str, list[claims.Claim]]) -> pd.DataFrame:
-    """One row per verdict that answers a point (the point's name on its first row), and a row for a point whose
-    groups were not computed. ``verdicts``: ``{group: claims}``."""
-    rows = []
-    for point in points:
-        found = point.claims(verdicts)
-        if not found:
-            rows.append({"point": point.point, "claim": "not judged here", "this book": "", "n": "", "verdict": ""})
-            continue
-        for index, claim in enumerate(found):
-            rows.append(
-                {
-                    "point": point.point if index == 0 else "",
-                    "claim": claim.claim,
-                    "this book": claim.ours,
-                    "n": claim.n,
-                    "verdict": claim.verdict,
-                }
-            )
-    return pd.DataFrame(rows)
+    return ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n) or "not judged here"
 
 
 def point_table(point: Point, verdicts: dict[str, list[claims.Claim]]) -> pd.DataFrame:
@@ -167,26 +148,18 @@ def point_table(point: Point, verdicts: dict[str, list[claims.Claim]]) -> pd.Dat
     return claims.table(found) if found else pd.DataFrame([{"claim": "not judged here"}])
 
 
-def summary(points, verdicts: dict[str, list[claims.Claim]]) -> pd.DataFrame:
-    """One row per point: how many of its verdicts are supported, not supported and inconclusive."""
-    return pd.DataFrame(
-        [
-            {
-                "point": point.point,
-                "verdicts": _tally(point.claims(verdicts)) or "not judged",
-            }
-            for point in points
-        ]
-    )
-
-
 def gather(**common) -> dict[str, list[claims.Claim]]:
     """Every chapter's verdict groups, each chapter opened at its own defaults with ``common`` (dataset, scale,
     device, store, allow_train): the keys :data:`POINTS` names."""
     unset = dict.fromkeys  # a chapter's knobs, left at None: its defaults
     lenet = unset(("iterations", "eval_every", "levels"))
+    conv = unset(("conv_runs", "conv_trials", "conv_levels", "conv_iterations", "conv_eval_every", "conv_precision"))
     tickets = chapter.open(
-        name="lottery-ticket", **common, **lenet, **unset(("rewind", "extra_trials", "extra_levels")), conv_runs=""
+        name="lottery-ticket",
+        **common,
+        **lenet,
+        **unset(("rewind", "extra_trials", "extra_levels", "conv_val_size", "conv_test_subset")),
+        **conv,
     )
     deconstructing = chapter.open(
         name="deconstructing",
@@ -210,8 +183,9 @@ def gather(**common) -> dict[str, list[claims.Claim]]:
     sections = zhou.verdicts(found, deconstructing.parameters.action_levels)
     init = zhou.at_init(zhou.frame(zhou.results(supermasks, groups=("untrained",))["untrained"]))
     learned = zhou.learned_frame(zhou.learned_results(supermasks))
+    found_tickets = lottery.results(tickets)
     return {
-        "lottery": lottery.verdicts(lottery.results(tickets)),
+        "lottery": lottery.verdicts(found_tickets) + lottery.conv_verdicts(found_tickets["conv"]),
         "zhou criteria": sections["criteria"],
         "zhou mask-1": sections["mask1"],
         "zhou mask-0": sections["mask0"],

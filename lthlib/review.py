@@ -526,9 +526,58 @@ def information_frame(ticket: dict, supermasks: dict[str, dict], same_sign: dict
     return summary.concat(frames)
 
 
+FAR_ABOVE_CHANCE = 0.5  # a test accuracy five times chance: what "far above chance" is taken to mean
+
+
+def _learned_supermasks(found: dict) -> dict[str, dict]:
+    """The learned supermask records of ``found``, labelled ``<method>, <start>``."""
+    return {name.partition(":")[2]: record for name, record in found.items() if name.startswith("supermask:")}
+
+
+def mask_training_claims(learned: pd.DataFrame, tickets: pd.DataFrame, arm: str = "ticket") -> list[claims.Claim]:
+    """Is choosing a mask a form of training? The learned supermask chosen on validation (see
+    :func:`lthlib.zhou.best_learned_arm`), from :func:`lthlib.zhou.learned_frame`, against chance, and against the
+    trained tickets (``arm`` of ``tickets``) of the size nearest its mask's, trial by trial: the bits each was given
+    are in the text."""
+    best = zhou.best_learned_arm(learned)
+    if best is None:
+        return []
+    mine = zhou._trials_of(learned, best, 0)
+    percent = zhou.learned_percent(mine)
+    above = stats.paired(mine[claims.ACCURACY], [zhou.CHANCE] * len(mine), mine["stopped_at_last_evaluation"])
+    level = zhou.nearest_level(tickets, arm, percent)
+    trained = zhou._trials_of(tickets, arm, level)
+    versus = claims.compare(mine, trained, claims.ACCURACY)
+    chance = f"{100 * zhou.CHANCE:g} %"
+    return [
+        claims.Claim(
+            f"a mask alone, learned on frozen weights ({best}), is far above chance",
+            "the review: choosing the mask is a form of training",
+            f"{100 * mine[claims.ACCURACY].mean():.1f} % with {percent:.1f} % of the weights kept; minus chance: "
+            f"{above.text(100, ' points')}",
+            above.n,
+            claims.with_reason(above.verdict(margin=FAR_ABOVE_CHANCE - zhou.CHANCE), above),
+            f"the supermask is the one with the best mean validation accuracy; supported when the 95 % interval of "
+            f"its test accuracy minus {chance} lies above {100 * (FAR_ABOVE_CHANCE - zhou.CHANCE):g} points (an "
+            f"accuracy above {100 * FAR_ABOVE_CHANCE:g} %), not supported when it lies below, else inconclusive",
+        ),
+        claims.Claim(
+            "a mask alone does as well as training the weights it keeps",
+            NOT_STATED,
+            f"{best} minus the trained ticket at {float(trained['percent'].mean()):.1f} %: "
+            f"{versus.text(100, ' points')}",
+            versus.n,
+            claims.with_reason(versus.verdict(margin=-claims.MATCH_MARGIN), versus),
+            f"the ticket is the one whose size is nearest the mask's, in the same trials; supported when the 95 % "
+            f"interval of the supermask's test accuracy minus the ticket's lies above -{100 * claims.MATCH_MARGIN:g}"
+            f" points, not supported when it lies below, else inconclusive",
+        ),
+    ]
+
+
 def verdicts(found: dict, overlap_frame: pd.DataFrame | None = None) -> dict[str, list[claims.Claim]]:
     """The review chapter's verdicts by question: one mask (with ``overlap_frame``, from :func:`overlaps`, the
-    masks' overlaps too), signs, zeros, fine-tuning, transfer, overfitting."""
+    masks' overlaps too), signs, zeros, fine-tuning, transfer, overfitting, mask training."""
     shared = overlap_claims(overlap_frame) if overlap_frame is not None else []
     return {
         "one mask": shared + one_mask_claims(borrowed_frame(found)),
@@ -539,4 +588,9 @@ def verdicts(found: dict, overlap_frame: pd.DataFrame | None = None) -> dict[str
         + transfer_claims(transfer_frame(found["shift_target"], found["shift"]), "shifted images"),
         "overfitting": [own_half_advantage(halves_frame(found)), structure_overfits(halves_frame(found))]
         + gap_claims(summary.runs_frame(found["controls"])),
+        "mask training": mask_training_claims(
+            zhou.learned_frame(_learned_supermasks(found)), summary.runs_frame(found["ticket"])
+        )
+        if _learned_supermasks(found)
+        else [],
     }

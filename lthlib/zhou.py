@@ -350,6 +350,27 @@ def _trials_of(frame: pd.DataFrame, arm: str, level: int) -> pd.DataFrame:
     return rows.set_index("trial").sort_index()
 
 
+def learned_percent(mine: pd.DataFrame) -> float:
+    """The share of weights (%) a learned supermask's mask keeps at its early stop, over its trials' rows ``mine``:
+    for a sampled mask the expected one (the mean of sigmoid(score)), else the stored mask's."""
+    measured = mine["early_stop_density"] if "early_stop_density" in mine else pd.Series(dtype=float)
+    if len(measured) and measured.notna().all():
+        return float(100 * measured.mean())
+    return float(mine["percent"].mean())
+
+
+def nearest_level(frame: pd.DataFrame, arm: str, percent: float) -> int:
+    """The pruned level of ``arm`` in ``frame`` whose mean share of weights is nearest ``percent``."""
+    pruned = summary.distinct(frame[(frame["arm"] == arm) & (frame["level"] > 0)])
+    return int(pruned.groupby("level")["percent"].mean().sub(percent).abs().idxmin())
+
+
+def best_learned_arm(learned: pd.DataFrame) -> str | None:
+    """The learned supermask with the best mean validation accuracy at its early stop (never chosen on test)."""
+    rows = summary.distinct(learned[learned["level"] == 0]).dropna(subset=["early_stop_val_acc"])
+    return None if rows.empty else str(rows.groupby("arm")["early_stop_val_acc"].mean().idxmax())
+
+
 def learned_table(learned: pd.DataFrame, criteria: pd.DataFrame) -> pd.DataFrame:
     """Per learned supermask: density, accuracy, and paired differences with the trained dense network and with
     the large_final ticket whose size is nearest that density (same trials, same θ0).
@@ -361,13 +382,8 @@ def learned_table(learned: pd.DataFrame, criteria: pd.DataFrame) -> pd.DataFrame
     dense = _trials_of(criteria, REFERENCE, 0)
     for label in dict.fromkeys(learned["arm"]):
         mine = _trials_of(learned, label, 0)
-        measured = mine["early_stop_density"] if "early_stop_density" in mine else pd.Series(dtype=float)
-        percent = (
-            float(100 * measured.mean()) if len(measured) and measured.notna().all() else float(mine["percent"].mean())
-        )
-        tickets = summary.distinct(criteria[(criteria["arm"] == REFERENCE) & (criteria["level"] > 0)])
-        nearest = int(tickets.groupby("level")["percent"].mean().sub(percent).abs().idxmin())
-        ticket = _trials_of(criteria, REFERENCE, nearest)
+        percent = learned_percent(mine)
+        ticket = _trials_of(criteria, REFERENCE, nearest_level(criteria, REFERENCE, percent))
         rows.append(
             {
                 "supermask": label,

@@ -20,19 +20,16 @@ def test_each_point_lists_its_verdicts_and_says_when_none_was_judged():
         "transfer": [claim("beats random", stats.SUPPORTED)],
         "more transfer": [claim("as good as the target's", "inconclusive: only 3 trials (at least 5 needed)")],
     }
-    table = conclusions.table(points, verdicts)
-    assert list(table["point"]) == ["Signs", "Transfer", "", "Fine-tuning"]
-    assert list(table["claim"]) == ["flips beat growth", "beats random", "as good as the target's", "not judged here"]
-    assert list(table["n"]) == [5, 5, 5, ""]
+    assert list(conclusions.point_table(points[0], verdicts)["verdict"]) == [stats.NOT_SUPPORTED]
     assert list(conclusions.point_table(points[1], verdicts)["claim"]) == ["beats random", "as good as the target's"]
     assert list(conclusions.point_table(points[2], verdicts)["claim"]) == ["not judged here"]
-    tally = conclusions.summary(points, verdicts).set_index("point")["verdicts"]
-    assert tally["Transfer"] == "1 supported, 1 inconclusive" and tally["Fine-tuning"] == "not judged"
+    assert conclusions.tally(points[1], verdicts) == "1 supported, 1 inconclusive"
+    assert conclusions.tally(points[2], verdicts) == "not judged here"
 
 
 def test_every_group_a_point_names_is_one_the_chapters_compute():
     computed = {"lottery", "zhou criteria", "zhou mask-1", "zhou mask-0", "zhou headline", "supermasks"}
-    computed |= {"one mask", "signs", "zeros", "fine-tuning", "transfer", "overfitting"}
+    computed |= {"one mask", "signs", "zeros", "fine-tuning", "transfer", "overfitting", "mask training"}
     assert {group for point in conclusions.POINTS for group in point.groups} <= computed
 
 

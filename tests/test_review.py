@@ -121,7 +121,7 @@ def test_the_information_a_network_is_given_counts_mask_and_weight_bits(smoke):
 def test_the_review_verdicts_cover_every_question_the_conclusions_name(smoke):
     book, found = smoke
     groups = review.verdicts(found, review.overlaps(book, found))
-    assert set(groups) == {"one mask", "signs", "zeros", "fine-tuning", "transfer", "overfitting"}
+    assert set(groups) == {"one mask", "signs", "zeros", "fine-tuning", "transfer", "overfitting", "mask training"}
     assert all(groups[name] for name in groups)
     shared = [claim for claim in groups["one mask"] if "share more weights" in claim.claim]
     assert len(shared) == 4 and all(claim.n == 2 for claim in shared)  # one per comparison but another θ0
@@ -185,3 +185,42 @@ def test_tickets_generalise_better_when_their_gap_is_smaller_than_the_controls()
     (claim,) = review.gap_claims(frame.assign(early_stop_train_acc=frame["early_stop_train_acc"].mask(unmeasured)))
     assert claim.n == 4  # a trial whose control lacks a level's gap is left out, not averaged over fewer levels
     assert review.gap_claims(frame.assign(early_stop_train_acc=float("nan"))) == []
+
+
+def runs_of(arm: str, level: int, percent: float, test: list, validation: list | None = None) -> pd.DataFrame:
+    """Hand-made rows of one arm at one level, one per trial."""
+    return pd.DataFrame(
+        dict(
+            arm=arm,
+            level=level,
+            trial=range(len(test)),
+            percent=percent,
+            early_stop_test_acc=test,
+            early_stop_val_acc=validation or test,
+            stopped_at_last_evaluation=False,
+            run=[f"{arm}/{level}/{t}" for t in range(len(test))],
+        )
+    )
+
+
+def test_a_mask_alone_is_judged_against_chance_and_against_the_trained_ticket_of_its_size():
+    noise = [0.0, 0.004, -0.003, 0.002, -0.001]
+    tickets = pd.concat(
+        [
+            runs_of("ticket", 0, 100.0, [0.88 + n for n in noise]),
+            runs_of("ticket", 1, 51.2, [0.89 + n for n in noise]),
+            runs_of("ticket", 2, 26.2, [0.885 + n for n in noise]),
+        ]
+    )
+    learned = pd.concat(  # the better one on test is the worse one on validation: it must not be chosen
+        [
+            runs_of("bernoulli, original", 0, 50.0, [0.95] * 5, validation=[0.70] * 5),
+            runs_of("edge_popup, original", 0, 30.0, [0.80 + n for n in noise], validation=[0.81] * 5),
+        ]
+    )
+    far, matches = review.mask_training_claims(learned, tickets)
+    assert "edge_popup, original" in far.claim and far.verdict == stats.SUPPORTED
+    assert "trained ticket at 26.2 %" in matches.ours and matches.verdict == stats.NOT_SUPPORTED  # 8.5 points below
+    near_chance = learned.assign(early_stop_test_acc=[0.3] * 5 + [0.35 + n for n in noise])
+    assert review.mask_training_claims(near_chance, tickets)[0].verdict == stats.NOT_SUPPORTED  # surely below 50 %
+    assert review.mask_training_claims(learned.iloc[:0], tickets) == []
