@@ -593,23 +593,12 @@ class Chapter:
         """
         if not self.used:
             return "No stored results were used."
-        joint = {}
-        for r in self.used:
-            group = frozenset([r["hash"], *r["provenance"].get("trained_with", [])])
-            joint[group] = max(joint.get(group, 0.0), r["provenance"]["wall_seconds"])
-        seconds = sum(joint.values())
-        devices = sorted({f"{r['provenance']['device']}, {r['provenance']['threads']} threads" for r in self.used})
+        seconds, devices, _, untimed = _compute(self.used)
         scales = sorted({r["config"]["scale"] for r in self.used})
-        untimed = sum(r["provenance"].get("untimed_levels", 0) for r in self.used)
-        caveat = (
-            f" The time of {untimed} pruning levels finished before an interruption was not recorded."
-            if untimed
-            else ""
-        )
         return (
             f"The results in this chapter were computed at scale {' and '.join(scales)} on "
             f"{'; '.join(devices)}, in {format_duration(seconds)} of training in all "
-            f"({len(self.used)} stored experiments).{caveat}"
+            f"({len(self.used)} stored experiments).{_untimed(untimed)}"
         )
 
     def settings_table(self) -> pd.DataFrame:
@@ -748,6 +737,38 @@ class ProgressBar:
 
     def __exit__(self, *exc) -> None:
         self.bar.close()
+
+
+def _compute(records) -> tuple[float, list[str], int, int]:
+    """The training seconds of ``records`` (each joint run's wall time once), their devices, how many records not in
+    ``records`` were trained in the same runs, and how many levels went untimed."""
+    joint, partners = {}, set()
+    for r in records:
+        together = frozenset([r["hash"], *r["provenance"].get("trained_with", [])])
+        joint[together] = max(joint.get(together, 0.0), r["provenance"]["wall_seconds"])
+        partners |= together
+    others = len(partners - {r["hash"] for r in records})
+    devices = sorted({f"{r['provenance']['device']}, {r['provenance']['threads']} threads" for r in records})
+    untimed = sum(r["provenance"].get("untimed_levels", 0) for r in records)
+    return sum(joint.values()), devices, others, untimed
+
+
+def _untimed(levels: int) -> str:
+    return f" The time of {levels} pruning levels finished before an interruption was not recorded." if levels else ""
+
+
+def compute_note(records) -> str:
+    """What ``records`` (e.g. those one figure shows) cost to compute, in one sentence: their training time on
+    which device, each run's wall time counted once however many of the records it produced. When such a run also
+    produced records not in ``records``, the sentence says how many, since their times cannot be told apart."""
+    records = list({r["hash"]: r for r in records}.values())
+    seconds, devices, others, untimed = _compute(records)
+    count = lambda n: f"{n} stored experiment{'' if n == 1 else 's'}"  # noqa: E731
+    shared = f", trained in the same runs as {count(others)} not shown here, whose time is included" if others else ""
+    return (
+        f"Compute: {format_duration(seconds)} of training on {'; '.join(devices)} "
+        f"({count(len(records))}{shared}).{_untimed(untimed)}"
+    )
 
 
 def format_duration(seconds: float) -> str:

@@ -581,6 +581,10 @@ def test_sweeps_read_together_are_trained_together_once_and_their_time_counted_o
     assert [r["provenance"]["trained_with"] for r in records] == [[records[1]["hash"]], [records[0]["hash"]]]
     seconds = max(r["provenance"]["wall_seconds"] for r in records)
     assert chapter.format_duration(seconds) in book.provenance_note()
+    assert chapter.compute_note(records[:1]) == chapter.compute_note(records).replace(
+        "(2 stored experiments)",
+        "(1 stored experiment, trained in the same runs as 1 stored experiment not shown here, whose time is included)",
+    )
     assert book.results_together(*arms) == records and capsys.readouterr().err == ""
     with pytest.raises(chapter.ParameterError, match="differs from"):
         book.results_together(arms[0], {**arms[1], "iterations": 100})
