@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import claims, stats, summary
+from . import claims, stats, summary, supermask
 
 # What each criterion keeps, layer by layer among the weights still alive (w_i: initial value, w_f: trained).
 CRITERION_RULES = {
@@ -511,11 +511,11 @@ def supermask_claims(init: pd.DataFrame, learned: pd.DataFrame) -> list[claims.C
         )
     learned_arms = set(learned["arm"])
     for start, init_arm in (("signed_constant", constant), ("original", same_sign)):
-        for method in ("bernoulli_rescaled", "bernoulli"):
+        for method in supermask.MODES:
             label = f"{method}, {start}"
             if label in learned_arms and init_arm in arms:
-                found.append(learned_beats_init(learned, init, label, init_arm, SUPERMASK_FIGURE))
-                break
+                paper = SUPERMASK_FIGURE if method.startswith("bernoulli") else NOT_CHECKED
+                found.append(learned_beats_init(learned, init, label, init_arm, paper))
     for start in ("original", "signed_constant"):
         plain, rescaled = f"bernoulli, {start}", f"bernoulli_rescaled, {start}"
         if {plain, rescaled} <= learned_arms:

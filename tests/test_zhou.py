@@ -325,3 +325,27 @@ def test_the_supermask_sentences_name_the_best_mask_chosen_on_validation():
         "Chosen on validation, the best learned supermask is edge_popup, original: 82.0 % test accuracy, its mask "
         "keeping 50.0 % of the weights."
     )
+
+
+def test_every_learned_supermask_is_judged_against_the_untrained_mask_of_its_start():
+    same_sign, constant = zhou.SAME_SIGN
+    init = frame({same_sign: [[0.1] * 5, [0.30] * 5, [0.25] * 5], constant: [[0.1] * 5, [0.40] * 5, [0.45] * 5]})
+    noise = [0.0, 0.004, -0.003, 0.002, -0.001]
+    learned = frame(
+        {
+            "bernoulli, original": [[0.80 + n for n in noise]],
+            "edge_popup, original": [[0.85 + n for n in noise]],
+            "bernoulli_rescaled, signed_constant": [[0.90 + n for n in noise]],
+        },
+        percents=(50.0,),
+    )
+    judged = {c.claim: c for c in zhou.supermask_claims(init, learned) if c.claim.startswith("a learned supermask")}
+    assert set(judged) == {
+        f"a learned supermask (bernoulli_rescaled, signed_constant) beats the masked network {constant}",
+        f"a learned supermask (bernoulli, original) beats the masked network {same_sign}",
+        f"a learned supermask (edge_popup, original) beats the masked network {same_sign}",
+    }
+    assert all(claim.verdict == stats.SUPPORTED for claim in judged.values())
+    assert judged[f"a learned supermask (edge_popup, original) beats the masked network {same_sign}"].paper == (
+        zhou.NOT_CHECKED
+    )
