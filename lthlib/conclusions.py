@@ -153,13 +153,11 @@ def gather(**common) -> dict[str, list[claims.Claim]]:
     device, store, allow_train): the keys :data:`POINTS` names."""
     unset = dict.fromkeys  # a chapter's knobs, left at None: its defaults
     lenet = unset(("iterations", "eval_every", "levels"))
-    conv = unset(("conv_runs", "conv_trials", "conv_levels", "conv_iterations", "conv_eval_every", "conv_precision"))
     tickets = chapter.open(
         name="lottery-ticket",
         **common,
         **lenet,
-        **unset(("rewind", "extra_trials", "extra_levels", "conv_val_size", "conv_test_subset")),
-        **conv,
+        **unset(("rewind", "extra_trials", "extra_levels", "conv_runs", *chapter.CONV_FIELDS)),
     )
     deconstructing = chapter.open(
         name="deconstructing",

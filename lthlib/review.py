@@ -579,6 +579,7 @@ def verdicts(found: dict, overlap_frame: pd.DataFrame | None = None) -> dict[str
     """The review chapter's verdicts by question: one mask (with ``overlap_frame``, from :func:`overlaps`, the
     masks' overlaps too), signs, zeros, fine-tuning, transfer, overfitting, mask training."""
     shared = overlap_claims(overlap_frame) if overlap_frame is not None else []
+    supermasks = _learned_supermasks(found)
     return {
         "one mask": shared + one_mask_claims(borrowed_frame(found)),
         "signs": sign_claims(found["signs"], shown_levels(run["level"] for run in found["signs"]["runs"])),
@@ -588,9 +589,7 @@ def verdicts(found: dict, overlap_frame: pd.DataFrame | None = None) -> dict[str
         + transfer_claims(transfer_frame(found["shift_target"], found["shift"]), "shifted images"),
         "overfitting": [own_half_advantage(halves_frame(found)), structure_overfits(halves_frame(found))]
         + gap_claims(summary.runs_frame(found["controls"])),
-        "mask training": mask_training_claims(
-            zhou.learned_frame(_learned_supermasks(found)), summary.runs_frame(found["ticket"])
-        )
-        if _learned_supermasks(found)
+        "mask training": mask_training_claims(zhou.learned_frame(supermasks), summary.runs_frame(found["ticket"]))
+        if supermasks
         else [],
     }

@@ -286,14 +286,7 @@ def test_the_committed_conv_share_counts_each_run_once():
     }
     finding = glued["conv_finding"]
     book = chapter.open(
-        conv_runs=None,
-        conv_trials=None,
-        conv_levels=None,
-        conv_iterations=None,
-        conv_eval_every=None,
-        conv_precision=None,
-        conv_val_size=None,
-        conv_test_subset=None,
+        **dict.fromkeys(("conv_runs", *chapter.CONV_FIELDS)),
     )
     runs = []
     for run in book.conv_runs:

@@ -25,14 +25,7 @@ def test_the_chapters_verdicts_come_from_lthlib_lottery():
         rewind=None,
         extra_trials=None,
         extra_levels=None,
-        conv_runs=None,
-        conv_trials=None,
-        conv_levels=None,
-        conv_iterations=None,
-        conv_eval_every=None,
-        conv_precision=None,
-        conv_val_size=None,
-        conv_test_subset=None,
+        **dict.fromkeys(("conv_runs", *chapter.CONV_FIELDS)),
     )
     found = lottery.results(book)
     verdicts = lottery.verdicts(found) + lottery.conv_verdicts(found["conv"])
