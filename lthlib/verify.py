@@ -12,7 +12,7 @@ from __future__ import annotations
 import pathlib
 from dataclasses import dataclass
 
-from . import actions, experiments
+from . import actions, experiments, models
 from .config import ExperimentConfig
 from .store import MASKS, RECORD, Store, StoreError, unpack_masks
 
@@ -145,3 +145,48 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
                 iterations, worst = _deviation(runs_by_level[level], [fresh.curves[k] for k in members], steps)
                 checks.append(LevelCheck(level, iterations, worst))
     return Report(str(path), steps, checks)
+
+
+# Relative cost of one network-step, by network (LeNet = 1): rounded ratios of `make bench` speeds on a CPU.
+STEP_COST = {"lenet": 1, "conv2": 40, "conv4": 60, "conv6": 90}
+
+
+def code_paths(config: ExperimentConfig) -> set:
+    """What a record's verification exercises, as ``(setting, value)`` pairs.
+
+    The criterion is absent on purpose: verification rebuilds pruned levels
+    from the stored masks, so no criterion runs. Networks count by kind: the
+    convolutional ones differ only in depth.
+    """
+    paths = {(name, getattr(config, name)) for name in ("experiment", "precision", "mask1", "mask0")}
+    paths.add(("convolutional", bool(models.ARCHITECTURES[config.network]["conv_plan"])))
+    paths |= {("control", control) for control in config.controls}
+    paths |= {
+        ("dropout", config.dropout > 0),
+        ("rewind", config.rewind > 0),
+        ("transfer", config.mask_from is not None),
+        ("supermask", config.supermask),
+        ("pruning", config.pruning),
+        ("dataset", config.dataset),
+    }
+    return paths
+
+
+def verification_cost(config: ExperimentConfig) -> int:
+    """Networks trained to verify a record, weighted by :data:`STEP_COST`."""
+    return STEP_COST[config.network] * config.trials * (1 + len(config.controls))
+
+
+def covering_sample(configs: dict) -> list:
+    """The keys of ``configs`` (key -> ExperimentConfig) whose verification covers every code path of all of them.
+
+    Cheapest first: a record joins when it exercises a code path no record
+    before it did. Deterministic for a given set of records.
+    """
+    covered, chosen = set(), []
+    for key in sorted(configs, key=lambda key: (verification_cost(configs[key]), str(key))):
+        paths = code_paths(configs[key])
+        if not paths <= covered:
+            chosen.append(key)
+            covered |= paths
+    return chosen

@@ -1,9 +1,9 @@
 """Committed results re-train to the same curves (python -m lthlib verify --steps 200).
 
-``make test`` verifies a fixed sample: every LeNet record and the smallest
-convolutional one, which cover every code path the records use (dense,
-iterative, one-shot, rewinding, bfloat16 convolutions). ``make verify`` (or
-``LTHLIB_VERIFY_ALL=1``) verifies every record.
+``make test`` verifies a sample that exercises every code path the records
+use (:func:`lthlib.verify.covering_sample`: each experiment, network,
+precision, action, control, dataset...), cheapest records first. ``make
+verify`` (or ``LTHLIB_VERIFY_ALL=1``) verifies every record.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import pytest
 
 from lthlib import verify
+from lthlib.config import ExperimentConfig
 from lthlib.store import default_root
 
 RECORDS = sorted(default_root().glob("*/*/record.json"))
@@ -22,13 +23,8 @@ RECORDS = sorted(default_root().glob("*/*/record.json"))
 def sampled(records):
     if os.environ.get("LTHLIB_VERIFY_ALL"):
         return records
-    configs = {path: json.loads(path.read_text())["config"] for path in records}
-    lenet = [path for path in records if configs[path]["network"] == "lenet"]
-    conv = sorted(
-        (path for path in records if configs[path]["network"] != "lenet"),
-        key=lambda path: (configs[path]["network"], configs[path]["experiment"] != "dense", str(path)),
-    )
-    return lenet + conv[:1]
+    configs = {path: ExperimentConfig.from_dict(json.loads(path.read_text())["config"]) for path in records}
+    return verify.covering_sample(configs)
 
 
 def test_the_book_has_committed_results():

@@ -197,3 +197,20 @@ def test_a_corrupt_record_in_the_fallback_is_reported_and_passed_over(smoke_stor
     path.write_text(path.read_text().replace('"trial": 1', '"trial": 7', 1))
     assert Store(tmp_path / "mine", fallback=book).load(smoke_config) is None  # not trusted: the reader computes
     assert "not reading the fallback store's copy" in capsys.readouterr().err
+
+
+def test_the_verified_sample_covers_every_code_path_with_the_cheapest_records():
+    base = ExperimentConfig(trials=5, controls=())
+    configs = {
+        "dense": base.replace(experiment="dense"),
+        "imp": base.replace(controls=("reinit",)),
+        "imp, other criterion": base.replace(controls=("reinit",), criterion="magnitude_increase"),  # no new path
+        "imp, bigger, same paths": base.replace(controls=("reinit",), trials=9),
+        "conv2": base.replace(network="conv2", precision="bfloat16", trials=2),
+        "conv4, same paths as conv2": base.replace(network="conv4", precision="bfloat16", trials=1),
+        "mask-0 freeze": base.replace(mask0="freeze_final"),
+    }
+    chosen = verify.covering_sample(configs)
+    assert sorted(chosen) == ["conv4, same paths as conv2", "dense", "imp", "mask-0 freeze"]
+    covered = set().union(*(verify.code_paths(configs[key]) for key in chosen))
+    assert covered == set().union(*(verify.code_paths(config) for config in configs.values()))
