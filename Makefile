@@ -34,9 +34,10 @@ bench: $(INSTALLED) $(FASHION)
 run: $(INSTALLED) $(FASHION)
 	$(PY) -m lthlib chapter $(CHAPTER) $(PARAMS)
 
-# Re-executes every chapter in place against the committed store: the outputs nbval compares.
+# Re-executes every chapter (or those named: make notebooks CHAPTERS='deconstructing supermasks') in place against
+# the committed store: the outputs nbval compares.
 notebooks: $(INSTALLED) $(FASHION)
-	$(PY) -c "from lthlib import chapter_run; chapter_run.refresh()"
+	$(PY) -c "from lthlib import chapter_run; chapter_run.refresh('$(CHAPTERS)'.split())"
 
 install: $(INSTALLED)
 

@@ -116,15 +116,16 @@ def execute(notebook: pathlib.Path, output: pathlib.Path, parameters: dict):
     )
 
 
-def refresh() -> None:
-    """Execute every book chapter in place against the committed store (cwd ``book/``), without timing metadata.
+def refresh(names=None) -> None:
+    """Execute the book chapters ``names`` (default: all) in place against the committed store (cwd ``book/``),
+    without timing metadata.
 
     Their outputs are the committed ones that nbval compares and the book shows (``make notebooks``).
     """
     import nbformat
     from nbclient import NotebookClient
 
-    for name in chapters():
+    for name in names or chapters():
         path = BOOK / f"{name}.ipynb"
         notebook = nbformat.read(path, as_version=4)
         NotebookClient(
