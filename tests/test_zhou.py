@@ -349,3 +349,15 @@ def test_every_learned_supermask_is_judged_against_the_untrained_mask_of_its_sta
     assert judged[f"a learned supermask (edge_popup, original) beats the masked network {same_sign}"].paper == (
         zhou.NOT_CHECKED
     )
+
+
+def test_the_stop_sentence_ranks_the_arms_by_their_mean_early_stop_at_the_deepest_level():
+    runs = frame({"random": [[0.8] * 5] * 3, "large_final": [[0.8] * 5] * 3})
+    runs.loc[runs["level"] == 0, "early_stop_iteration"] = 5000
+    runs.loc[(runs["level"] == 2) & (runs["arm"] == "random"), "early_stop_iteration"] = [6000, 6000, 6500, 6500, 7000]
+    runs.loc[(runs["level"] == 2) & (runs["arm"] == "large_final"), "early_stop_iteration"] = 2500
+    sentence = zhou.stops_at_deepest(runs)
+    assert "dense network reaches its lowest validation loss at iteration 5,000" in sentence
+    assert sentence.endswith(
+        "(64.0 % of the weights), the tickets of each arm reach theirs at: large_final 2,500; random 6,400."
+    )
