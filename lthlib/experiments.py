@@ -1013,7 +1013,8 @@ def _fresh_copy(state: LevelState) -> LevelState:
 
 
 def compute_together(configs, store: Store, device="cpu", progress=None) -> list[dict]:
-    """The records of iterative sweeps that differ only in :data:`ARM_FIELDS`, computed as one batched run.
+    """The records of iterative sweeps that differ only in :data:`ARM_FIELDS`, computed as one batched run, one per
+    config in the order given (a config given twice is computed once and returned twice).
 
     The dense level is trained once for all of them; then every round, each
     unfinished sweep's next level joins one cohort. Members train exactly as
@@ -1025,11 +1026,11 @@ def compute_together(configs, store: Store, device="cpu", progress=None) -> list
     """
     if not configs:
         return []
-    configs = check_joint(configs)
-    locks = [store.lock(config) for config in sorted(configs, key=config_hash)]
+    joint = check_joint(configs)  # each result once
+    locks = [store.lock(config) for config in sorted(joint, key=config_hash)]
     try:
-        records = {config_hash(c): store.load(c) for c in configs}
-        todo = [c for c in configs if records[config_hash(c)] is None]
+        records = {config_hash(c): store.load(c) for c in joint}
+        todo = [c for c in joint if records[config_hash(c)] is None]
         if todo:
             for config, record in zip(todo, _train_together(todo, store, device, progress)):
                 records[config_hash(config)] = record

@@ -569,8 +569,10 @@ def test_sweeps_read_together_are_trained_together_once_and_their_time_counted_o
     arms = [
         dict(experiment="imp", network="lenet", levels=1, controls=(), criterion=c) for c in ("large_final", "random")
     ]
-    records = book.results_together(*arms)
+    together = book.results_together(arms[0], *arms)  # a sweep asked twice is trained once and returned twice
     assert "400/400" in capsys.readouterr().err  # the dense level and one round, for both sweeps
+    assert [r["config"]["criterion"] for r in together] == ["large_final", "large_final", "random"]
+    records = together[1:]
     assert [r["provenance"]["trained_with"] for r in records] == [[records[1]["hash"]], [records[0]["hash"]]]
     seconds = max(r["provenance"]["wall_seconds"] for r in records)
     assert chapter.format_duration(seconds) in book.provenance_note()
