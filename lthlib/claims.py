@@ -334,16 +334,23 @@ def by_verdict(found: list[Claim], subject, phrases: dict[str, str]) -> str:
     """One sentence saying which subjects each verdict holds for, in the order of ``phrases``.
 
     ``subject(claim)`` names what a claim is about (e.g. its criterion); ``phrases`` maps a verdict
-    (supported, not supported, inconclusive) to what it means here, e.g. ``{"supported": "beat random"}``;
-    an inconclusive verdict counts as inconclusive whatever its reason.
+    (supported, not supported, inconclusive) to what it means here, e.g. ``{"supported": "beat random"}``, or
+    to a pair (after one subject, after several), e.g. ``("beats random", "beat random")``; an inconclusive
+    verdict counts as inconclusive whatever its reason.
     """
     groups: dict[str, list[str]] = {verdict: [] for verdict in phrases}
     for claim in found:
         verdict = claim.verdict.split(":")[0]
         if verdict in groups:
             groups[verdict].append(subject(claim))
-    parts = [f"{_listed(names)} {phrases[verdict]}" for verdict, names in groups.items() if names]
+    parts = [
+        f"{_listed(names)} {_agreeing(phrases[verdict], len(names))}" for verdict, names in groups.items() if names
+    ]
     return ("; ".join(parts) + ".") if parts else "No comparison could be made."
+
+
+def _agreeing(phrase, subjects: int) -> str:
+    return phrase if isinstance(phrase, str) else phrase[subjects > 1]
 
 
 def _listed(names: list[str]) -> str:

@@ -156,8 +156,9 @@ def versus_remaining(
     ``palette``: ``{hue value: colour}`` (e.g. :func:`criterion_palette`), which also orders the legend.
     """
     ax = ax or plt.subplots()[1]
-    if "arm" in frame.columns:
-        frame = frame.assign(arm=frame["arm"].map(lambda a: ARM_LABELS.get(a, a)))
+    if "arm" in frame.columns:  # arms get their labels, unless the palette names them as they are (mask-1 reinit)
+        named = set(palette or ())
+        frame = frame.assign(arm=frame["arm"].map(lambda a: a if a in named else ARM_LABELS.get(a, a)))
     how = spread(frame, [hue, style, "level"])
     if palette is not None:
         palette = {key: colour for key, colour in palette.items() if key in set(frame[hue])}

@@ -613,6 +613,12 @@ def test_every_criterion_keeps_its_colour_in_every_figure():
     }
     assert list(legend) == ["movement", "random"]  # the palette's order
     assert matplotlib.colors.to_rgb(legend["random"]) == palette["random"]
+    actions = plots.action_palette(["original", "reinit", "signed_reinit"])  # reinit as a mask-1 action, not relabelled
+    rows = [(level, arm, p, 500, 0.8) for level, p in ((1, 51.3), (2, 21.1)) for arm in actions]
+    ax = plots.versus_remaining(frame(rows), "early_stop_test_acc", "accuracy", palette=actions)
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == list(actions)
+    ax = plots.versus_remaining(frame(rows), "early_stop_test_acc", "accuracy", palette=plots.arm_palette())
+    assert "random reinit" in [text.get_text() for text in ax.get_legend().get_texts()]  # a control keeps its label
 
 
 def test_every_arm_of_the_review_keeps_one_colour_and_the_ticket_that_of_large_final():
@@ -637,12 +643,12 @@ def test_a_sentence_groups_the_subjects_of_claims_by_verdict():
         )
     ]
     phrases = {
-        stats.SUPPORTED: "beat random",
-        stats.NOT_SUPPORTED: "fall below it",
-        stats.INCONCLUSIVE: "are unsettled",
+        stats.SUPPORTED: ("beats random", "beat random"),  # the verb agrees with one subject or several
+        stats.NOT_SUPPORTED: ("falls below it", "fall below it"),
+        stats.INCONCLUSIVE: "unsettled",
     }
     sentence = claims.by_verdict(made, lambda c: c.claim.split()[0], phrases)
-    assert sentence == "a and c beat random; b fall below it; d are unsettled."
+    assert sentence == "a and c beat random; b falls below it; d unsettled."
     assert claims.by_verdict([], str, phrases) == "No comparison could be made."
 
 

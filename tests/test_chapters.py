@@ -24,6 +24,7 @@ BOOK = ROOT / "book"
 SMOKE = {
     "foundations": dict(scale="smoke"),
     "lottery-ticket": dict(scale="smoke"),
+    "deconstructing": dict(scale="smoke"),
 }
 
 
