@@ -643,6 +643,7 @@ class Chapter:
                 shown = f"{getattr(self.lenet_config(), name):,}"
             else:
                 shown = "none" if value == "" else f"{value:,}" if isinstance(value, int) else str(value)
+                shown = shown.replace(",", ", ") if isinstance(value, str) else shown  # lists wrap in a narrow column
             rows.append(
                 {"parameter": name, "value": shown, "from": "given" if name in self.given else f"scale {self.scale}"}
             )

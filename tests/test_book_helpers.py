@@ -319,6 +319,8 @@ def test_parameters_left_at_none_take_the_scale_s_values(scale):
     given = chapter.open(scale=scale, levels=3, **{k: v for k, v in knobs.items() if k != "levels"})
     assert given.parameters.levels == 3
     assert given.parameters_table().set_index("parameter").loc["levels", "from"] == "given"
+    criteria = chapter.open(name="deconstructing", scale=scale, criteria="large_final,random").parameters_table()
+    assert criteria.set_index("parameter").loc["criteria", "value"] == "large_final, random"  # a list can wrap
 
 
 def test_the_smoke_and_paper_tables_follow_the_config():
