@@ -147,7 +147,8 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
     return Report(str(path), steps, checks)
 
 
-# Relative cost of one network-step, by network (LeNet = 1): rounded ratios of `make bench` speeds on a CPU.
+# Relative cost of one network-step, by network (LeNet = 1): rounded ratios of `make bench` speeds on a CPU
+# (Conv-6, which the benchmark does not time, from its training speed in pairs).
 STEP_COST = {"lenet": 1, "conv2": 40, "conv4": 60, "conv6": 90}
 
 
