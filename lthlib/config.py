@@ -593,11 +593,14 @@ def config_hash(config: ExperimentConfig) -> str:
 def command_line(config: ExperimentConfig) -> str:
     """The shortest ``python -m lthlib run`` command that computes ``config`` (resolved or not)."""
     defaults = ExperimentConfig()
-    baseline = resolve(ExperimentConfig(experiment=config.experiment, network=config.network, scale=config.scale))
+    # what the run needs to be valid at all (a transfer needs where its masks come from), and what it sets by itself
+    given = ("network", "scale", "dataset", "mask_from")
+    needed = {name: getattr(config, name) for name in given}
+    baseline = resolve(ExperimentConfig(experiment=config.experiment, **needed))
     parts = ["python -m lthlib run", config.experiment]
     for f in fields(config):
         value = getattr(config, f.name)
-        if f.name in ("network", "scale"):
+        if f.name in given:
             if value == getattr(defaults, f.name):
                 continue
         elif f.name == "experiment" or value is None or value == getattr(baseline, f.name):

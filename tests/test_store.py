@@ -72,6 +72,17 @@ def test_read_only_miss_names_the_config_and_the_command(tmp_path):
         store.save(config, {})
 
 
+def test_a_missing_transfer_names_a_command_with_its_datasets(tmp_path):
+    config = ExperimentConfig(
+        experiment="transfer", dataset="fashion-mnist:classes=5-9", mask_from="fashion-mnist:classes=0-4", levels=2
+    )
+    with pytest.raises(MissingResult) as error:
+        Store(tmp_path, read_only=True).load(config)
+    message = str(error.value)
+    assert "python -m lthlib run transfer --dataset fashion-mnist:classes=5-9 --levels 2 " in message
+    assert " --mask-from fashion-mnist:classes=0-4 " in message
+
+
 def test_verify_reproduces_a_stored_record(smoke_record, smoke_store, smoke_config):
     report = verify.verify(smoke_store.directory(smoke_config) / "record.json", steps=100, all_levels=True)
     assert report.ok, report.lines()
