@@ -42,7 +42,7 @@ CRITERION_ORDER = (
 
 def criterion_palette() -> dict[str, tuple]:
     """``{criterion: colour}`` for every criterion of :data:`CRITERION_ORDER`."""
-    colours = sns.color_palette("colorblind", 9) + [(0.5, 0.5, 0.5)]
+    colours = sns.color_palette("colorblind", 9) + [(0.1, 0.1, 0.1)]  # colorblind's 8th is already grey
     return dict(zip(CRITERION_ORDER, colours))
 
 
@@ -180,8 +180,9 @@ def learning_curves(curves, metric: str, ylabel: str, ax=None, title: str | None
     """
     frame = curves.assign(remaining=curves["percent"].map(lambda p: f"{p:.1f}%"))
     order = [f"{p:.1f}%" for p in sorted(curves["percent"].unique(), reverse=True)]
-    ax = over_training(frame, metric, ylabel, hue="remaining", ax=ax, title=title, hue_order=order, palette="viridis")
-    _zoom_past_first_evaluation(ax, curves, metric)
+    ax = over_training(
+        frame, metric, ylabel, hue="remaining", ax=ax, title=title, zoom=True, hue_order=order, palette="viridis"
+    )
     ax.legend(title="weights remaining", ncols=2)
     return ax
 
@@ -194,16 +195,20 @@ def over_training(
     style: str | None = None,
     ax=None,
     title: str | None = None,
+    zoom: bool = False,
     **line_options,
 ):
     """``metric`` against training iteration, one line per ``hue`` (and ``style``) value, 95 % band over trials.
 
-    With fewer than 5 trials every trial is drawn instead of a band.
+    With fewer than 5 trials every trial is drawn instead of a band. ``zoom`` fits the y axis to the values after
+    iteration 0.
     """
     ax = ax or plt.subplots()[1]
     how = spread(curves, [hue, style, "iteration"])
     sns.lineplot(data=curves, x="iteration", y=metric, hue=hue, style=style, ax=ax, **how, **line_options)
     ax.set_xlabel("training iteration")
+    if zoom:
+        _zoom_past_first_evaluation(ax, curves, metric)
     _accuracy_axis(ax, metric)
     ax.set_ylabel(ylabel)
     ax.legend(title=None)

@@ -72,10 +72,21 @@ def _names(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def _main_sweep(book) -> dict:
+    """The fields every sweep of the chapters shares: iterative pruning of the chapter's network, no controls."""
+    return dict(experiment="imp", network=book.main_network, controls=(), **book.lenet_settings())
+
+
+def reference_fields(book) -> dict:
+    """The fields of the large_final sweep (the lottery ticket's own criterion) that the learned supermasks are set
+    against: its dense networks and its tickets share their θ0 trial by trial."""
+    return {**_main_sweep(book), "criterion": REFERENCE}
+
+
 def sweeps(book) -> dict[str, dict[str, dict]]:
     """``{group: {label: fields}}``: the config fields of every sweep the chapters use (see the module's groups)."""
     p = book.parameters
-    main = dict(experiment="imp", network=book.main_network, controls=(), **book.lenet_settings())
+    main = _main_sweep(book)
     actions = {**main, "criterion": REFERENCE, "levels": getattr(p, "action_levels", None) or main.get("levels")}
     if actions["levels"] is None:
         del actions["levels"]
@@ -358,6 +369,13 @@ def learned_frame(records: dict[str, dict]) -> pd.DataFrame:
     frame = summary.combine({label: summary.runs_frame(record) for label, record in records.items()})
     method, start = zip(*(label.split(", ") for label in frame["arm"])) if len(frame) else ((), ())
     return frame.assign(method=list(method), start=list(start))
+
+
+def learned_curves(records: dict[str, dict]) -> pd.DataFrame:
+    """One row per evaluation point of each learned supermask's runs, ``arm`` the record's label."""
+    return summary.concat(
+        summary.curves_frame(record, arm="supermask").assign(arm=label) for label, record in records.items()
+    )
 
 
 def _trials_of(frame: pd.DataFrame, arm: str, level: int) -> pd.DataFrame:

@@ -270,6 +270,29 @@ def test_the_learned_supermasks_are_every_method_from_every_start():
     )
 
 
+def test_the_supermasks_are_set_against_the_large_final_sweep_whatever_the_criteria(tmp_path):
+    book = smoke_book(tmp_path, criteria="random,movement", mask1_actions="", mask0_actions="")
+    reference = zhou.reference_fields(book)
+    assert reference == {**zhou.sweeps(book)["criteria"]["random"], "criterion": "large_final"}
+
+
+def test_the_learned_curves_label_each_record_and_keep_only_its_supermask_runs():
+    def record(accuracies):
+        curve = lambda acc: {"iteration": [0, 10], "test_acc": acc, "density": [0.5, 0.4]}  # noqa: E731
+        runs = [
+            {"arm": "supermask", "level": 0, "trial": t, "remaining": 1.0, "curve": curve(a)}
+            for t, a in enumerate(accuracies)
+        ]
+        return {"runs": [*runs, {"arm": "ticket", "level": 1, "trial": 0, "remaining": 0.8, "curve": curve([0, 0])}]}
+
+    curves = zhou.learned_curves(
+        {"bernoulli, original": record([[0.1, 0.7]]), "edge_popup, original": record([[0.1, 0.5], [0.1, 0.6]])}
+    )
+    assert curves.groupby("arm").size().to_dict() == {"bernoulli, original": 2, "edge_popup, original": 4}
+    last = curves[curves["iteration"] == 10].groupby("arm")["test_acc"].mean()
+    assert last.round(6).to_dict() == {"bernoulli, original": 0.7, "edge_popup, original": 0.55}
+
+
 def test_the_settings_box_names_the_chapters_paper(tmp_path):
     book = chapter.open(name="supermasks", scale="smoke", store=str(tmp_path))
     book.used.append(
