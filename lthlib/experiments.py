@@ -892,12 +892,26 @@ def provenance(device, state: LevelState, clock: float) -> dict:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",
+        "processor": processor(),
         "threads": torch.get_num_threads(),
         "wall_seconds": round(time.perf_counter() - clock, 1),
         "resumed_after_levels": state.resumed_after_levels,
         "code": [entry for entry in state.code if entry["from_level"] <= state.level],  # not a resume with nothing left
         **extended,
     }
+
+
+@functools.cache
+def processor() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo, else the platform's word): its floating-point kernels decide
+    whether a run is reproduced to the last bit (:mod:`lthlib.verify`)."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def total_steps(config) -> int:

@@ -2,9 +2,14 @@
 
 Level 0 (dense) is rebuilt from the config's seeds; a pruned level from the
 stored ticket masks, its controls from the same seeds as the original run.
-Each level trains as the cohort it trained in, so on the same kind of machine
-the curves match to the last bit; the tolerance only absorbs the rounding
-differences of other BLAS builds.
+Each level trains as the cohort it trained in, so on the same processor the
+curves match to the last bit; the tolerance only absorbs the rounding
+differences of other BLAS builds. On another processor (or one the record
+does not name) the BLAS kernels round differently and training drifts apart
+by up to about 1e-2 within a few hundred steps, so the trained evaluations are
+held to a looser bound, :data:`ACROSS_PROCESSORS`, while the dense level's
+untrained start (θ0, the data, the evaluation) must still match to
+:data:`TOLERANCE`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from .config import ExperimentConfig
 from .store import MASKS, RECORD, Store, StoreError, unpack_masks
 
 TOLERANCE = 1e-3
+ACROSS_PROCESSORS = 1e-1
 COMPARED = ("val_loss", "val_acc", "test_loss", "test_acc")
 
 
@@ -26,10 +32,12 @@ class LevelCheck:
     iterations: list
     max_deviation: float
     note: str = ""
+    tolerance: float = TOLERANCE
+    start_deviation: float = 0.0  # at iteration 0, held to TOLERANCE whatever the processor
 
     @property
     def ok(self) -> bool:
-        return self.max_deviation <= TOLERANCE
+        return self.max_deviation <= self.tolerance and self.start_deviation <= TOLERANCE
 
 
 @dataclass
@@ -48,7 +56,7 @@ class Report:
             verdict = "reproduced" if check.ok else "MISMATCH"
             out.append(
                 f"level {check.level}: {verdict} at iterations {check.iterations} "
-                f"(largest deviation {check.max_deviation:.2e}, tolerance {TOLERANCE:.0e}){check.note}"
+                f"(largest deviation {check.max_deviation:.2e}, tolerance {check.tolerance:.0e}){check.note}"
             )
         out.append(
             f"{self.record}: {'reproduced' if self.ok else 'NOT reproduced'} over the first {self.steps} iterations"
@@ -56,8 +64,9 @@ class Report:
         return out
 
 
-def _deviation(stored_runs, fresh_curves: list, steps) -> tuple[list, float]:
-    worst, compared = 0.0, []
+def _deviation(stored_runs, fresh_curves: list, steps) -> tuple[list, float, float]:
+    """The iterations compared, the largest deviation over them, and the largest at iteration 0."""
+    worst, at_start, compared = 0.0, 0.0, []
     for k, run in enumerate(stored_runs):
         stored, fresh = run["curve"], fresh_curves[k]
         fresh_at = {it: i for i, it in enumerate(fresh["iteration"])}
@@ -66,8 +75,22 @@ def _deviation(stored_runs, fresh_curves: list, steps) -> tuple[list, float]:
                 continue
             compared.append(iteration)
             j = fresh_at[iteration]
-            worst = max(worst, *(abs(stored[key][i] - fresh[key][j]) for key in COMPARED))
-    return sorted(set(compared)), worst
+            deviation = max(abs(stored[key][i] - fresh[key][j]) for key in COMPARED)
+            worst = max(worst, deviation)
+            if iteration == 0:
+                at_start = max(at_start, deviation)
+    return sorted(set(compared)), worst, at_start
+
+
+def bound(record: dict) -> tuple[float, str]:
+    """The tolerance for the trained evaluations of ``record`` here, and the note that says why when it is looser."""
+    if record["provenance"].get("processor") == experiments.processor():
+        return TOLERANCE, ""
+    where = record["provenance"].get("processor", "a processor it does not name")
+    return ACROSS_PROCESSORS, (
+        f" (computed on {where}, not on {experiments.processor()}: training is held to {ACROSS_PROCESSORS:.0e}, "
+        f"the untrained start to {TOLERANCE:.0e})"
+    )
 
 
 def record_path(path) -> pathlib.Path:
@@ -93,6 +116,7 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
     path = record_path(path)
     record = Store.read_record(path)
     config = ExperimentConfig.from_dict(record["config"])
+    tolerance, note = bound(record)
     steps = min(max(steps, config.eval_every), config.iterations)
     dataset = experiments.load_data(config, device)
     arch = experiments.architecture(config, dataset)
@@ -114,8 +138,8 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
         if not wanted:
             continue
         if group == [0]:
-            iterations, worst = _deviation(runs_by_level[0], [run["curve"] for run in dense.runs], steps)
-            checks.append(LevelCheck(0, iterations, worst))
+            iterations, worst, at_start = _deviation(runs_by_level[0], [run["curve"] for run in dense.runs], steps)
+            checks.append(LevelCheck(0, iterations, worst, note, tolerance, at_start))
             continue
         needs_training = [config.mask0] if config.mask0 in actions.FROM_TRAINING else fine_tuned
         if needs_training:
@@ -142,8 +166,8 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False) -> Re
         for index, level in enumerate(group):
             if level in wanted:
                 members = range(index * per_level, (index + 1) * per_level)
-                iterations, worst = _deviation(runs_by_level[level], [fresh.curves[k] for k in members], steps)
-                checks.append(LevelCheck(level, iterations, worst))
+                iterations, worst, _ = _deviation(runs_by_level[level], [fresh.curves[k] for k in members], steps)
+                checks.append(LevelCheck(level, iterations, worst, note, tolerance))
     return Report(str(path), steps, checks)
 
 

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from lthlib import verify
+from lthlib import experiments, verify
 from lthlib.config import ExperimentConfig, config_hash, resolve
 from lthlib.store import CorruptRecord, MissingResult, Store, StoreError, record_checksum
 
@@ -102,6 +102,30 @@ def test_verify_detects_a_tampered_curve_even_with_a_fresh_checksum(smoke_store,
     by_level = {check.level: check for check in report.checks}
     assert by_level[0].ok and not by_level[2].ok
     assert by_level[2].max_deviation == pytest.approx(0.05, abs=1e-6)
+
+
+def test_a_record_from_another_processor_is_held_to_a_looser_bound_but_its_untrained_start_is_not(
+    smoke_record, smoke_store, smoke_config, tmp_path
+):
+    path = copy_record(smoke_store, smoke_config, tmp_path)
+    record = json.loads(path.read_text())
+    assert record["provenance"]["processor"] == experiments.processor()
+    record["provenance"]["processor"] = "Another CPU"
+    record["runs"][0]["curve"]["val_acc"][1] += 0.05  # level 0, trial 0, iteration 50: trained, drifted
+    record["checksum"] = record_checksum(record)
+    path.write_text(json.dumps(record))
+    report = verify.verify(path, steps=100)
+    assert report.ok, report.lines()
+    assert "computed on Another CPU" in report.lines()[0] and "tolerance 1e-01" in report.lines()[0]
+    record["runs"][0]["curve"]["val_acc"][0] += 0.01  # iteration 0: nothing trained, nothing may differ
+    record["checksum"] = record_checksum(record)
+    path.write_text(json.dumps(record))
+    assert not verify.verify(path, steps=100).ok
+    record["runs"][0]["curve"]["val_acc"][0] -= 0.01
+    record["runs"][0]["curve"]["val_acc"][1] += 0.1  # 0.15 in all: beyond any processor's drift
+    record["checksum"] = record_checksum(record)
+    path.write_text(json.dumps(record))
+    assert not verify.verify(path, steps=100).ok
 
 
 def test_a_record_copied_into_another_configs_folder_is_refused(smoke_record, smoke_store, smoke_config, tmp_path):
