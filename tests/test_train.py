@@ -176,7 +176,11 @@ def test_a_convolutional_cohort_trains_in_pairs_on_a_cpu_with_the_same_results(s
     monkeypatch.setitem(trainer.MEMBERS_PER_STEP, ("cpu", "convolutional"), None)
     whole = train(arch, small, start, settings)
     assert paired.curves == whole.curves
-    assert all(torch.equal(paired.weights[name], whole.weights[name]) for name in whole.weights)
+    # Bit for bit where the bfloat16 products do not depend on the group size; on processors whose bfloat16
+    # matrix units (AMX) block a product by its batch, the weights may differ in their last bfloat16 bit.
+    for name in whole.weights:
+        difference = (paired.weights[name] - whole.weights[name]).abs().max().item()
+        assert difference <= 2**-8 * whole.weights[name].abs().max().item(), (name, difference)
 
 
 def test_a_probe_records_statistics_of_each_members_weights_at_every_evaluation(small, monkeypatch):
