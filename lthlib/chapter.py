@@ -70,25 +70,28 @@ MASK0_VARIANTS = tuple(name for name in actions.MASK0_ACTIONS if name != "zero")
 ZHOU_MASK0 = ("freeze_init", "freeze_init_zero_mask")  # Zhou et al.'s own; the others are the book's
 
 
-# Zhou et al.'s settings, from their code (the lottery-ticket runs follow Frankle & Carbin's).
+# Zhou et al.'s settings, from their code (the lottery-ticket runs follow Frankle & Carbin's); the numbers the
+# chapters' prose quotes are glued from ZHOU_NUMBERS.
+ZHOU_NUMBERS = dict(lenet_iterations=50_000, rounds=24, supermask_epochs=2_000, supermask_iterations=440_000)
 ZHOU_BOX = {
     **PAPER_BOX,
     "networks": "their FC 300-100 (LeNet-300-100), Conv-2, Conv-4, Conv-6",
-    "training length": "LeNet-300-100: 55 epochs (about 50,000 iterations), batch 60, evaluated every 100; "
-    "24 rounds of iterative pruning",
+    "training length": "LeNet-300-100: 55 epochs (about {lenet_iterations:,} iterations), batch 60, evaluated every "
+    "100; {rounds} rounds of iterative pruning".format(**ZHOU_NUMBERS),
     "trials": "not stated in the parts of the paper checked here",
 }
 SUPERMASK_BOX = {
     **ZHOU_BOX,
     "training length": "masks at initialisation: one-shot from the trained network, kept fractions 0.8^k (hidden) "
-    "and 0.9^k (output), k = 0..24; learned supermasks: SGD (lr 100, momentum 0.9), batch 250, 2,000 epochs "
-    "(about 440,000 iterations)",
+    "and 0.9^k (output), k = 0..{rounds}; learned supermasks: SGD (lr 100, momentum 0.9), batch 250, "
+    "{supermask_epochs:,} epochs (about {supermask_iterations:,} iterations)".format(**ZHOU_NUMBERS),
 }
 # Each chapter's paper and that paper's settings, for the settings box (Frankle & Carbin unless named here).
 PAPER_BOXES = {
     "deconstructing": ("Zhou et al.", ZHOU_BOX),
     "supermasks": ("Zhou et al.", SUPERMASK_BOX),
     "review": ("Zhou et al.", ZHOU_BOX),  # the review's runs extend theirs
+    "transfer": ("Zhou et al.", ZHOU_BOX),
 }
 
 
@@ -218,6 +221,7 @@ CHAPTER_DEFAULTS = {
     "deconstructing": ZHOU_DEFAULTS,
     "supermasks": ZHOU_DEFAULTS,
     "review": ZHOU_DEFAULTS,
+    "transfer": ZHOU_DEFAULTS,
 }
 
 # The experiment settings of the LeNet-300-100 runs that chapter parameters of the same name set.

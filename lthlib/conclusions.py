@@ -3,7 +3,8 @@
 A :class:`Point` names the sections whose verdicts answer it (keys of the
 verdict groups the chapters compute: :func:`lthlib.lottery.verdicts`,
 :func:`lthlib.zhou.verdicts`, :func:`lthlib.zhou.supermask_claims`,
-:func:`lthlib.review.verdicts`); :func:`tally` and :func:`point_table` show them.
+:func:`lthlib.review.mask_verdicts`, :func:`lthlib.review.data_verdicts`); :func:`tally` and
+:func:`point_table` show them.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ POINTS = (
         "Choosing a mask is training",
         "both papers, the review says; Zhou et al.'s supermasks",
         ("supermasks", "mask training"),
-        ("supermasks-init", "supermasks-learned", "review-mask-training"),
+        ("supermask-init", "supermask-learned", "review-mask-training"),
         "learned supermasks trained for the 2,000 epochs of Zhou et al.'s code rather than the chapter's shorter run",
     ),
     Point(
@@ -171,8 +172,10 @@ def gather(**common) -> dict[str, list[claims.Claim]]:
         **lenet,
         **unset(("criteria", "supermask_methods", "supermask_starts", "supermask_iterations", "supermask_eval_every")),
     )
-    questions = chapter.open(
-        name="review",
+    supermask_knobs = ("supermask_methods", "supermask_starts", "supermask_iterations", "supermask_eval_every")
+    questions = chapter.open(name="review", **common, **lenet, **unset(("action_levels", *supermask_knobs)))
+    data_questions = chapter.open(
+        name="transfer",
         **common,
         **lenet,
         **unset(("action_levels", "transfer_source", "transfer_target", "shift_target")),
@@ -189,5 +192,6 @@ def gather(**common) -> dict[str, list[claims.Claim]]:
         "zhou mask-0": sections["mask0"],
         "zhou headline": sections["headline"],
         "supermasks": zhou.supermask_claims(init, learned),
-        **review.verdicts(answers := review.results(questions), review.overlaps(questions, answers)),
+        **review.mask_verdicts(answers := review.results(questions), review.overlaps(questions, answers)),
+        **review.data_verdicts(review.results(data_questions)),
     }

@@ -69,6 +69,23 @@ def arm_palette() -> dict[str, tuple]:
     )
 
 
+# The masks a ticket's is compared with in the review's overlap figure: the criteria in their own colours.
+COMPARISON_ORDER = ("another θ0", "another data order", "magnitude_increase", "movement", "one-shot")
+
+
+def comparison_palette() -> dict[str, tuple]:
+    """``{comparison: colour}`` for :data:`COMPARISON_ORDER`: magnitude_increase and movement as in every criterion
+    figure, another θ0's large_final tickets in large_final's, the others in colours far from all three."""
+    criteria = criterion_palette()
+    return {
+        "another θ0": criteria["large_final"],
+        "another data order": sns.color_palette("colorblind", 10)[9],
+        "magnitude_increase": criteria["magnitude_increase"],
+        "movement": criteria["movement"],
+        "one-shot": sns.color_palette("Dark2", 8)[2],
+    }
+
+
 def extended_palette(base: dict[str, tuple], names, labels: dict[str, str] | None = None) -> dict[str, tuple]:
     """``base`` for the ``names`` it has, the next colours of seaborn's Dark2 for the others, in the order of
     ``names``; keys renamed by ``labels`` where given."""
@@ -109,7 +126,12 @@ def _percent_axis(ax, values) -> None:
     for value in sorted({round(v, 1) for v in values}, reverse=True):
         if not ticks or ticks[-1] / value > 1.15:  # drop ticks that would overlap on the log axis
             ticks.append(value)
-    shown = [t for i, t in enumerate(ticks) if i % max(1, len(ticks) // 8) == 0 or t == ticks[-1]]
+    inches = ax.get_figure().get_figwidth() * ax.get_position().width
+    limit = max(3, min(8, int(2 * inches)))  # labels of about five characters: one per half inch of axis at most
+    step = -(-len(ticks) // limit)
+    shown = ticks[::step]
+    if shown[-1] != ticks[-1]:  # the sparsest size is always labelled, in place of a label too close to it
+        shown = shown[:-1] + [ticks[-1]] if len(ticks) - 1 - ticks.index(shown[-1]) <= step / 2 else shown + [ticks[-1]]
     ax.xaxis.set_major_locator(FixedLocator(shown))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticklabels([f"{t:g}" for t in shown])

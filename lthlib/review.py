@@ -1,10 +1,13 @@
 """The review's open questions, answered by the book's own experiments: which runs each needs, and its verdicts.
 
-Every run is LeNet-300-100 at the chapter's settings (those of the Zhou et al.
+Two chapters ask them: ``review`` (one mask, signs, zeros, fine-tuning,
+choosing a mask as training) and ``transfer`` (transfer, overfitting). Every
+run is LeNet-300-100 at the chapter's settings (those of the Zhou et al.
 chapters by default, so their large_final, criterion and mask-0 sweeps are
-reused, not trained again). Runs (:func:`sweeps`), as config fields:
+reused, not trained again). Runs (:func:`mask_sweeps`, :func:`data_sweeps`), as
+config fields:
 
-- ``ticket``: large_final tickets, no controls (the Zhou criteria sweep);
+- ``ticket``: large_final tickets, no controls (the Zhou criteria sweep; both chapters);
 - ``other_order``: the same with another data order (``data_seed``), same θ0;
 - ``oneshot``: the same masks' size by one-shot pruning;
 - ``magnitude_increase``, ``movement``, ``random``: those sweeps of the Zhou chapters;
@@ -13,12 +16,12 @@ reused, not trained again). Runs (:func:`sweeps`), as config fields:
 - ``swap``: each trial trains the next trial's masks from its own θ0;
 - ``signs``: the ticket sweep trained again with the sign probe;
 - ``controls``: large_final with reinit, random_prune, rewind, finetune and
-  finetune_low (the fine-tuning question and the generalisation gap);
+  finetune_low (the fine-tuning question and the generalisation gap; both chapters);
 - ``zeroing``: large_final with each mask-0 action (the Zhou mask-0 sweeps
   and the book's two more);
 - ``transfer`` / ``target``: masks found on ``transfer_source`` trained on
-  ``transfer_target``, and the target's own sweep with its controls; the same
-  for ``shift_source`` / ``shift_target``;
+  ``transfer_target``, and the target's own sweep with its controls; ``shift`` /
+  ``shift_target`` the same from the chapter's dataset to ``shift_target``;
 - ``halves``: masks of each half of the training set trained on the other.
 """
 
@@ -34,22 +37,43 @@ ANOTHER_START = "another θ0"
 ALL_CONTROLS = ("reinit", "random_prune", "rewind", "finetune", "finetune_low")
 ZEROING = ("freeze_init", "freeze_init_zero_mask", "freeze_init_zero_away", "freeze_final")
 HALVES = ("half=a", "half=b")
+IMP = dict(experiment="imp", controls=())
 
 
 def sweeps(book) -> dict[str, dict]:
-    """``{name: config fields}`` of every run the review chapter reads (see the module's list)."""
-    p = book.parameters
-    lenet = dict(network="lenet", **book.lenet_settings())
-    shorter = {**lenet, "levels": p.action_levels}
-    imp = dict(experiment="imp", controls=())
-    base = book.dataset
+    """``{name: config fields}`` of every run ``book`` reads: :func:`mask_sweeps` for the chapter ``review``,
+    :func:`data_sweeps` for the chapter ``transfer`` (see the module's list)."""
+    return CHAPTER_SWEEPS[book.name](book)
+
+
+def _lenet(book) -> dict:
+    """The fields of the chapter's main LeNet-300-100 runs (iterations, eval_every, levels)."""
+    return dict(network="lenet", **book.lenet_settings())
+
+
+def _shared(book) -> dict:
+    """The runs of the Zhou et al. chapters both review chapters read: the large_final tickets and their controls."""
+    return {
+        "ticket": {**IMP, **_lenet(book)},
+        "controls": {"experiment": "imp", "controls": ALL_CONTROLS, **_shorter(book)},
+    }
+
+
+def _shorter(book) -> dict:
+    """Those of the runs pruned ``action_levels`` times, as the Zhou et al. chapter's actions are."""
+    return {**_lenet(book), "levels": book.parameters.action_levels}
+
+
+def mask_sweeps(book) -> dict[str, dict]:
+    """The runs of the chapter on masks, signs, zeros, fine-tuning and choosing a mask as training."""
+    lenet, shorter = _lenet(book), _shorter(book)
     found = {
-        "ticket": {**imp, **lenet},
-        "other_order": {**imp, **lenet, "data_seed": book.config(**lenet).seed + 1},
+        **_shared(book),
+        "other_order": {**IMP, **lenet, "data_seed": book.config(**lenet).seed + 1},
         "oneshot": {"experiment": "oneshot", "controls": (), **lenet},
-        "magnitude_increase": {**imp, **lenet, "criterion": "magnitude_increase"},
-        "movement": {**imp, **lenet, "criterion": "movement"},
-        "random": {**imp, **lenet, "criterion": "random"},
+        "magnitude_increase": {**IMP, **lenet, "criterion": "magnitude_increase"},
+        "movement": {**IMP, **lenet, "criterion": "movement"},
+        "random": {**IMP, **lenet, "criterion": "random"},
         "same_sign_constant": {
             **lenet,
             "experiment": "untrained",
@@ -59,25 +83,23 @@ def sweeps(book) -> dict[str, dict]:
         },
         "swap": {"experiment": "swap", **lenet},
         "signs": {"experiment": "signs", **lenet},
-        "controls": {"experiment": "imp", "controls": ALL_CONTROLS, **shorter},
-        **{f"zero:{action}": {**imp, **shorter, "mask0": action} for action in ZEROING},
-        "transfer": {"experiment": "transfer", "dataset": p.transfer_target, "mask_from": p.transfer_source, **shorter},
-        "target": {
-            "experiment": "imp",
-            "dataset": p.transfer_target,
-            "controls": ("reinit", "random_prune"),
-            **shorter,
-        },
-        "shift": {"experiment": "transfer", "dataset": p.shift_target, "mask_from": base, **lenet},
-        "shift_target": {
-            "experiment": "imp",
-            "dataset": p.shift_target,
-            "controls": ("reinit", "random_prune"),
-            **lenet,
-        },
+        **{f"zero:{action}": {**IMP, **shorter, "mask0": action} for action in ZEROING},
     }
-    if hasattr(p, "supermask_methods"):
-        found.update({f"supermask:{label}": fields for label, fields in zhou.learned_fields(book).items()})
+    found.update({f"supermask:{label}": fields for label, fields in zhou.learned_fields(book).items()})
+    return found
+
+
+def data_sweeps(book) -> dict[str, dict]:
+    """The runs of the chapter on transfer and overfitting."""
+    p, lenet, shorter, base = book.parameters, _lenet(book), _shorter(book), book.dataset
+    controls = ("reinit", "random_prune")
+    found = {
+        **_shared(book),
+        "transfer": {"experiment": "transfer", "dataset": p.transfer_target, "mask_from": p.transfer_source, **shorter},
+        "target": {"experiment": "imp", "dataset": p.transfer_target, "controls": controls, **shorter},
+        "shift": {"experiment": "transfer", "dataset": p.shift_target, "mask_from": base, **lenet},
+        "shift_target": {"experiment": "imp", "dataset": p.shift_target, "controls": controls, **lenet},
+    }
     for mine, theirs in (HALVES, HALVES[::-1]):
         found[f"{mine} from {theirs}"] = {
             "experiment": "transfer",
@@ -85,8 +107,11 @@ def sweeps(book) -> dict[str, dict]:
             "mask_from": f"{base}:{theirs}",
             **shorter,
         }
-        found[f"{mine} own"] = {**imp, "dataset": f"{base}:{mine}", **shorter}
+        found[f"{mine} own"] = {**IMP, "dataset": f"{base}:{mine}", **shorter}
     return found
+
+
+CHAPTER_SWEEPS = {"review": mask_sweeps, "transfer": data_sweeps}
 
 
 def results(book) -> dict[str, dict]:
@@ -504,16 +529,20 @@ def transfer_claims(frame: pd.DataFrame, where: str) -> list[claims.Claim]:
 # ---------------------------------------------------------------- 7. choosing a mask is training
 
 
+# What a network of the information figure was given, in three kinds (the six learned supermasks are one).
+KINDS = ("ticket: mask and trained weights", "learned supermask: mask only", "untrained same-sign mask: mask only")
+
+
 def information_frame(ticket: dict, supermasks: dict[str, dict], same_sign: dict | None = None) -> pd.DataFrame:
     """Accuracy against the bits each network was given: a ticket's mask and its trained weights (32 bits each,
     its accuracy at early stop), a learned supermask's mask alone, and an untrained masked network's mask alone
     (its accuracy before training). One row per run; ``what`` says which."""
     frames = []
     tickets = bits.bits_frame(ticket)
-    frames.append(tickets.assign(what="ticket: mask + weights", bits=tickets["mask_bits"] + tickets["weight_bits"]))
+    frames.append(tickets.assign(what="ticket: mask + weights", kind=KINDS[0], bits=tickets["mask_bits"] + tickets["weight_bits"]))
     for label, record in supermasks.items():
         learned = bits.bits_frame(record, arm="supermask")
-        frames.append(learned.assign(what=f"learned: {label}", bits=learned["mask_bits"]))
+        frames.append(learned.assign(what=f"learned: {label}", kind=KINDS[1], bits=learned["mask_bits"]))
     if same_sign is not None:
         untrained = bits.bits_frame(same_sign)
         before = summary.runs_frame(same_sign)
@@ -522,7 +551,7 @@ def information_frame(ticket: dict, supermasks: dict[str, dict], same_sign: dict
             before[(level, trial)] for level, trial in zip(untrained["level"], untrained["trial"])
         ]
         untrained = untrained[untrained["level"] > 0]
-        frames.append(untrained.assign(what="untrained: same-sign mask", bits=untrained["mask_bits"]))
+        frames.append(untrained.assign(what="untrained: same-sign mask", kind=KINDS[2], bits=untrained["mask_bits"]))
     return summary.concat(frames)
 
 
@@ -575,9 +604,9 @@ def mask_training_claims(learned: pd.DataFrame, tickets: pd.DataFrame, arm: str 
     ]
 
 
-def verdicts(found: dict, overlap_frame: pd.DataFrame | None = None) -> dict[str, list[claims.Claim]]:
-    """The review chapter's verdicts by question: one mask (with ``overlap_frame``, from :func:`overlaps`, the
-    masks' overlaps too), signs, zeros, fine-tuning, transfer, overfitting, mask training."""
+def mask_verdicts(found: dict, overlap_frame: pd.DataFrame | None = None) -> dict[str, list[claims.Claim]]:
+    """The verdicts of the chapter ``review`` by question: one mask (with ``overlap_frame``, from :func:`overlaps`,
+    the masks' overlaps too), signs, zeros, fine-tuning, mask training."""
     shared = overlap_claims(overlap_frame) if overlap_frame is not None else []
     supermasks = _learned_supermasks(found)
     return {
@@ -585,11 +614,18 @@ def verdicts(found: dict, overlap_frame: pd.DataFrame | None = None) -> dict[str
         "signs": sign_claims(found["signs"], shown_levels(run["level"] for run in found["signs"]["runs"])),
         "zeros": zeroing_claims(zeroing_frame(found)),
         "fine-tuning": finetune_claims(summary.runs_frame(found["controls"])),
-        "transfer": transfer_claims(transfer_frame(found["target"], found["transfer"]), "other classes")
-        + transfer_claims(transfer_frame(found["shift_target"], found["shift"]), "shifted images"),
-        "overfitting": [own_half_advantage(halves_frame(found)), structure_overfits(halves_frame(found))]
-        + gap_claims(summary.runs_frame(found["controls"])),
         "mask training": mask_training_claims(zhou.learned_frame(supermasks), summary.runs_frame(found["ticket"]))
         if supermasks
         else [],
+    }
+
+
+def data_verdicts(found: dict) -> dict[str, list[claims.Claim]]:
+    """The verdicts of the chapter ``transfer`` by question: transfer, overfitting."""
+    halves = halves_frame(found)
+    return {
+        "transfer": transfer_claims(transfer_frame(found["target"], found["transfer"]), "other classes")
+        + transfer_claims(transfer_frame(found["shift_target"], found["shift"]), "shifted images"),
+        "overfitting": [own_half_advantage(halves), structure_overfits(halves)]
+        + gap_claims(summary.runs_frame(found["controls"])),
     }

@@ -659,3 +659,31 @@ def test_a_sentence_groups_the_subjects_of_claims_by_verdict():
 
 def test_every_experiment_has_a_name_for_the_settings_box():
     assert set(chapter.EXPERIMENT_KINDS) == set(config.EXPERIMENTS)
+
+
+def test_the_masks_compared_with_a_ticket_are_told_apart_and_the_criteria_keep_their_colours():
+    from lthlib import plots
+
+    palette = plots.comparison_palette()
+    assert list(palette) == list(plots.COMPARISON_ORDER)
+    assert min(math.dist(a, b) for a, b in itertools.combinations(palette.values(), 2)) > 0.15
+    for criterion in ("magnitude_increase", "movement"):
+        assert palette[criterion] == plots.criterion_palette()[criterion]
+
+
+def test_a_narrow_panel_labels_fewer_sizes_and_always_the_sparsest():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from lthlib import plots
+
+    sizes = [100 * 0.8**k for k in range(23)]
+    labels = {}
+    for panels, width in ((3, 12.0), (1, 8.0)):
+        fig, axes = plots.side_by_side(panels, width=width)
+        plots._percent_axis(axes[0], sizes)
+        labels[panels] = [float(t.get_text()) for t in axes[0].get_xticklabels()]
+    assert 3 <= len(labels[3]) < len(labels[1]) <= 9
+    assert all(shown[0] == 100 and shown[-1] == round(sizes[-1], 1) for shown in labels.values())
+    ratios = [a / b for shown in labels.values() for a, b in zip(shown, shown[1:])]
+    assert min(ratios) > 1.5  # no two labels crowd each other on the log axis

@@ -26,6 +26,15 @@ SMOKE = {
     "lottery-ticket": dict(scale="smoke"),
     "deconstructing": dict(scale="smoke"),
     "supermasks": dict(scale="smoke", criteria="large_final,random"),  # the nine criteria: deconstructing's run
+    "review": dict(  # its many sweeps at a third of the smoke length; one supermask (the supermask chapter's run)
+        scale="smoke",
+        iterations=60,
+        eval_every=20,
+        supermask_methods="edge_popup",
+        supermask_starts="signed_constant",
+        supermask_iterations=40,
+        supermask_eval_every=20,
+    ),
 }
 
 

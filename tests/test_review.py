@@ -7,34 +7,33 @@ import pytest
 
 from lthlib import chapter, experiments, review, stats, summary
 
+SMOKE_LENET = dict(iterations=60, eval_every=20, levels=2, action_levels=2)
+
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory, fashion):
+    """Both review chapters at smoke scale in one store: the chapter ``review`` and its records, and all records."""
+    store = str(tmp_path_factory.mktemp("review"))
+    common = dict(scale="smoke", store=store, allow_train=True, **SMOKE_LENET)
     book = chapter.open(
         name="review",
-        scale="smoke",
-        store=str(tmp_path_factory.mktemp("review")),
-        allow_train=True,
-        iterations=60,
-        eval_every=20,
-        levels=2,
-        action_levels=2,
-        transfer_source=None,
-        transfer_target=None,
-        shift_target=None,
+        **common,
         supermask_methods="bernoulli",
         supermask_starts="signed_constant",
         supermask_iterations=40,
         supermask_eval_every=20,
     )
-    return book, review.results(book)
+    data = chapter.open(name="transfer", **common, transfer_source=None, transfer_target=None, shift_target=None)
+    return book, {**review.results(book), **review.results(data)}, data
 
 
 def test_the_runs_that_share_their_settings_train_together_and_reuse_the_zhou_sweeps(smoke):
-    book, found = smoke
+    book, found, data = smoke
     wanted = review.sweeps(book)
     joint = [book.config(**wanted[name]) for name in review.JOINT]
     assert len(experiments.check_joint(joint)) == len(review.JOINT)
+    shared = set(review.sweeps(data)) & set(wanted)
+    assert shared == {"ticket", "controls"} and all(review.sweeps(data)[name] == wanted[name] for name in shared)
     assert all(found[name]["provenance"]["trained_with"] for name in review.JOINT)
     zhou_ticket = book.config(experiment="imp", network="lenet", controls=(), **book.lenet_settings())
     assert found["ticket"]["hash"] == experiments.config_hash(zhou_ticket)  # the Zhou chapter's large_final sweep
@@ -42,7 +41,7 @@ def test_the_runs_that_share_their_settings_train_together_and_reuse_the_zhou_sw
 
 
 def test_overlaps_compare_each_ticket_with_five_other_masks_per_layer(smoke):
-    book, found = smoke
+    book, found, _ = smoke
     table = review.overlaps(book, found)
     assert set(table["comparison"]) == {
         "another θ0",
@@ -57,7 +56,7 @@ def test_overlaps_compare_each_ticket_with_five_other_masks_per_layer(smoke):
 
 
 def test_the_halves_set_each_mask_on_its_own_half_and_on_the_other(smoke):
-    _, found = smoke
+    _, found, _ = smoke
     halves = review.halves_frame(found)
     for half in review.HALVES:
         mine = halves[halves["half"] == half]
@@ -93,7 +92,7 @@ def test_a_mask_overfits_in_structure_when_its_own_half_advantage_shows_in_train
 
 
 def test_the_sign_probe_and_the_generalisation_gap_are_read_from_the_runs(smoke):
-    _, found = smoke
+    _, found, _ = smoke
     curves = review.sign_curves(found["signs"])
     assert set(curves["group"]) == {"kept", "pruned"} and set(curves["statistic"]) == {"flipped", "grew"}
     assert ((curves["fraction"] >= 0) & (curves["fraction"] <= 1)).all()
@@ -105,7 +104,7 @@ def test_the_sign_probe_and_the_generalisation_gap_are_read_from_the_runs(smoke)
 
 
 def test_the_information_a_network_is_given_counts_mask_and_weight_bits(smoke):
-    _, found = smoke
+    _, found, _ = smoke
     learned = {"bernoulli, signed_constant": found["supermask:bernoulli, signed_constant"]}
     table = review.information_frame(found["ticket"], learned, found["same_sign_constant"])
     tickets = table[table["what"] == "ticket: mask + weights"]
@@ -119,8 +118,8 @@ def test_the_information_a_network_is_given_counts_mask_and_weight_bits(smoke):
 
 
 def test_the_review_verdicts_cover_every_question_the_conclusions_name(smoke):
-    book, found = smoke
-    groups = review.verdicts(found, review.overlaps(book, found))
+    book, found, _ = smoke
+    groups = {**review.mask_verdicts(found, review.overlaps(book, found)), **review.data_verdicts(found)}
     assert set(groups) == {"one mask", "signs", "zeros", "fine-tuning", "transfer", "overfitting", "mask training"}
     assert all(groups[name] for name in groups)
     shared = [claim for claim in groups["one mask"] if "share more weights" in claim.claim]
@@ -224,3 +223,11 @@ def test_a_mask_alone_is_judged_against_chance_and_against_the_trained_ticket_of
     near_chance = learned.assign(early_stop_test_acc=[0.3] * 5 + [0.35 + n for n in noise])
     assert review.mask_training_claims(near_chance, tickets)[0].verdict == stats.NOT_SUPPORTED  # surely below 50 %
     assert review.mask_training_claims(learned.iloc[:0], tickets) == []
+
+
+def test_the_information_figure_shows_three_kinds_of_network(smoke):
+    _, found, _ = smoke
+    learned = {"bernoulli, signed_constant": found["supermask:bernoulli, signed_constant"]}
+    table = review.information_frame(found["ticket"], learned, found["same_sign_constant"])
+    assert list(dict.fromkeys(table["kind"])) == list(review.KINDS)
+    assert (table.loc[table["what"].str.startswith("learned"), "kind"] == review.KINDS[1]).all()
