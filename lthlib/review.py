@@ -539,7 +539,9 @@ def information_frame(ticket: dict, supermasks: dict[str, dict], same_sign: dict
     (its accuracy before training). One row per run; ``what`` says which."""
     frames = []
     tickets = bits.bits_frame(ticket)
-    frames.append(tickets.assign(what="ticket: mask + weights", kind=KINDS[0], bits=tickets["mask_bits"] + tickets["weight_bits"]))
+    frames.append(
+        tickets.assign(what="ticket: mask + weights", kind=KINDS[0], bits=tickets["mask_bits"] + tickets["weight_bits"])
+    )
     for label, record in supermasks.items():
         learned = bits.bits_frame(record, arm="supermask")
         frames.append(learned.assign(what=f"learned: {label}", kind=KINDS[1], bits=learned["mask_bits"]))
