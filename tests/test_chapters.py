@@ -83,8 +83,13 @@ def test_every_notebook_chapter_has_smoke_parameters():
     assert {p.stem for p in BOOK.glob("*.ipynb")} == set(SMOKE)
 
 
-@pytest.mark.parametrize("dataset", ["fashion-mnist", "mnist1d"])
-@pytest.mark.parametrize("name", sorted(SMOKE))
+# Each chapter on Fashion-MNIST and on the one-dimensional mnist1d, but the review's: its runs are all
+# LeNet-300-100, whose mnist1d path the Zhou et al. chapters' smoke runs already take.
+SMOKE_RUNS = [(name, dataset) for name in sorted(SMOKE) for dataset in ("fashion-mnist", "mnist1d")]
+SMOKE_RUNS.remove(("review", "mnist1d"))
+
+
+@pytest.mark.parametrize(("name", "dataset"), SMOKE_RUNS)
 def test_chapter_runs_at_smoke_scale_into_a_fresh_store(name, dataset, tmp_path, fashion):
     store = tmp_path / "store"
     notebook = execute(name, tmp_path, allow_train=True, store=str(store), dataset=dataset, **SMOKE[name])
