@@ -108,7 +108,8 @@ POINTS = (
         "both papers, the review says; Zhou et al.'s supermasks",
         ("supermasks", "mask training"),
         ("supermask-init", "supermask-learned", "review-mask-training"),
-        "learned supermasks trained for the 2,000 epochs of Zhou et al.'s code rather than the chapter's shorter run",
+        f"learned supermasks trained for the {chapter.ZHOU_NUMBERS['supermask_epochs']:,} epochs of Zhou et al.'s code "
+        "rather than the chapter's shorter run",
     ),
     Point(
         "Fine-tuning",

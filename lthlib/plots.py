@@ -69,7 +69,7 @@ def arm_palette() -> dict[str, tuple]:
     )
 
 
-# The masks a ticket's is compared with in the review's overlap figure: the criteria in their own colours.
+# The masks a ticket's mask is compared with in the review's overlap figure: the criteria in their own colours.
 COMPARISON_ORDER = ("another θ0", "another data order", "magnitude_increase", "movement", "one-shot")
 
 
