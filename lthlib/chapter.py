@@ -810,6 +810,8 @@ def _check_together(book: Chapter) -> None:
             )
     _at_most_levels(book, "extra_levels", "the iterative tickets the one-shot and rewinding ones are compared with")
     _check_actions(book)
+    if not hasattr(p, "mask1_actions"):  # the review chapters: their zeroing, fine-tuning and half-split sweeps
+        _at_most_levels(book, "action_levels", "the large_final tickets their sweeps are compared with")
     _check_transfers(book)
     _check_joint_sweeps(book)
     runs = [(run.network, book.conv_run_settings(run), run) for run in book.conv_runs]

@@ -125,6 +125,15 @@ def test_a_bad_parameter_stops_the_chapter_in_its_first_cells(parameter, value, 
         stops_in_first_cells(name, tmp_path, {parameter: value}, expected)
 
 
+def test_review_sweeps_deeper_than_the_tickets_they_are_compared_with_stop_the_chapter(tmp_path):
+    stops_in_first_cells(
+        "review",
+        tmp_path,
+        dict(scale="smoke", action_levels=5),
+        ["action_levels=5", "scale smoke", "pruned 2 times", "valid: an integer from 1 to 2"],
+    )
+
+
 def test_rewind_beyond_lenet_training_at_the_scale_stops_the_chapter(tmp_path):
     stops_in_first_cells(
         "lottery-ticket",
