@@ -20,7 +20,7 @@ LINTED := lthlib tests benchmarks book/conftest.py book/_ext
 test: $(INSTALLED) $(FASHION) browser book
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
-	$(PY) -m pytest tests $(wildcard book/*.ipynb) $(NBVAL)
+	$(PY) -m pytest tests $(wildcard book/*.ipynb) $(NBVAL) --durations=20
 
 # Every committed record re-trains to its stored curves (make test verifies a sample).
 verify: $(INSTALLED) $(FASHION)

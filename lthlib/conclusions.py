@@ -3,8 +3,8 @@
 A :class:`Point` names the sections whose verdicts answer it (keys of the
 verdict groups the chapters compute: :func:`lthlib.lottery.verdicts`,
 :func:`lthlib.zhou.verdicts`, :func:`lthlib.zhou.supermask_claims`,
-:func:`lthlib.review.mask_verdicts`, :func:`lthlib.review.data_verdicts`); :func:`tally` and
-:func:`point_table` show them.
+:func:`lthlib.review.mask_verdicts`, :func:`lthlib.review.data_verdicts`); :func:`tally`,
+:func:`point_table` and :func:`overview` show them.
 """
 
 from __future__ import annotations
@@ -135,19 +135,50 @@ POINTS = (
 )
 
 
+VERDICTS = (stats.SUPPORTED, stats.NOT_SUPPORTED, stats.INCONCLUSIVE)
+
+
+def _counts(point: Point, verdicts: dict[str, list[claims.Claim]]) -> dict[str, int]:
+    """``{verdict: number of the claims answering point}`` for each of :data:`VERDICTS` (an inconclusive verdict
+    whatever its reason)."""
+    counts = dict.fromkeys(VERDICTS, 0)
+    for claim in point.claims(verdicts):
+        counts[claim.verdict.split(":")[0]] += 1
+    return counts
+
+
 def tally(point: Point, verdicts: dict[str, list[claims.Claim]]) -> str:
     """How the verdicts that answer ``point`` came out, e.g. ``"2 supported, 1 inconclusive"``, or
     ``"not judged here"``. ``verdicts``: ``{group: claims}``."""
-    counts = {verdict: 0 for verdict in (stats.SUPPORTED, stats.NOT_SUPPORTED, stats.INCONCLUSIVE)}
-    for claim in point.claims(verdicts):
-        counts[claim.verdict.split(":")[0]] += 1
+    counts = _counts(point, verdicts)
     return ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n) or "not judged here"
+
+
+def counts(verdicts: dict[str, list[claims.Claim]], points=POINTS) -> pd.DataFrame:
+    """Per point (index, in order), the number of its claims with each verdict (columns :data:`VERDICTS`)."""
+    return pd.DataFrame([_counts(p, verdicts) for p in points], index=[p.point for p in points])
 
 
 def point_table(point: Point, verdicts: dict[str, list[claims.Claim]]) -> pd.DataFrame:
     """The verdicts that answer ``point``, as the chapters show them (claim, paper, this book, n, verdict)."""
     found = point.claims(verdicts)
     return claims.table(found) if found else pd.DataFrame([{"claim": "not judged here"}])
+
+
+def overview(verdicts: dict[str, list[claims.Claim]], points=POINTS) -> pd.DataFrame:
+    """One row per point: what it says and who says it, how its verdicts came out (:func:`tally`), and what would
+    change them."""
+    return pd.DataFrame(
+        [
+            {
+                "point": p.point,
+                "who says it": p.says,
+                "verdicts": tally(p, verdicts),
+                "what would change them": p.would_change,
+            }
+            for p in points
+        ]
+    )
 
 
 def gather(**common) -> dict[str, list[claims.Claim]]:

@@ -8,6 +8,7 @@ fixed seed so a re-executed notebook draws the same figure.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import seaborn as sns
 from matplotlib.ticker import FixedLocator, NullLocator, PercentFormatter
 
@@ -24,6 +25,7 @@ ARM_LABELS = {
     "finetune": "fine-tuned",
     "finetune_low": "fine-tuned, lr / 10",
     "swapped": "mask of another trial",
+    "transferred": "mask from the source",
 }
 # One colour per mask criterion of Zhou et al., the same in every figure (seaborn's colorblind palette, then grey).
 CRITERION_ORDER = (
@@ -84,6 +86,11 @@ def comparison_palette() -> dict[str, tuple]:
         "movement": criteria["movement"],
         "one-shot": sns.color_palette("Dark2", 8)[2],
     }
+
+
+def half_palette() -> dict[str, tuple]:
+    """``{arm: colour}`` of the halves figure: a half's own masks in large_final's colour, the other half's apart."""
+    return extended_palette({"own": criterion_palette()["large_final"]}, ("own", "other half"))
 
 
 def extended_palette(base: dict[str, tuple], names, labels: dict[str, str] | None = None) -> dict[str, tuple]:
@@ -148,8 +155,8 @@ def _zoom_past_first_evaluation(ax, curves, metric: str) -> None:
 
 
 def _accuracy_axis(ax, column: str) -> None:
-    """Fractions (accuracies, the density of a mask) shown as percentages."""
-    if column.endswith("acc") or column == "density":
+    """Fractions (accuracies, their generalisation gap, the density of a mask) shown as percentages."""
+    if column.endswith("acc") or column in ("density", "gap"):
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
 
 
@@ -248,6 +255,26 @@ def scatter(frame, x: str, y: str, xlabel: str, ylabel: str, hue: str, ax=None, 
     _accuracy_axis(ax, y)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    ax.legend(title=None)
+    return ax
+
+
+# The three verdicts in the colours of a traffic light: supported green, not supported red, inconclusive grey.
+VERDICT_COLOURS = {stats.SUPPORTED: "#1b9e77", stats.NOT_SUPPORTED: "#d95f02", stats.INCONCLUSIVE: "#999999"}
+
+
+def verdict_counts(counts, ax=None):
+    """Horizontal stacked bars, one per row of ``counts`` (index: what was judged, top to bottom; columns: the
+    verdicts of :data:`VERDICT_COLOURS`, numbers of claims)."""
+    ax = ax or plt.subplots()[1]
+    rows = counts.iloc[::-1]  # barh draws the first row at the bottom
+    left = np.zeros(len(rows))
+    for verdict, colour in VERDICT_COLOURS.items():
+        values = rows[verdict].to_numpy(dtype=float)
+        ax.barh(list(rows.index), values, left=left, color=colour, label=verdict)
+        left += values
+    ax.set_xlabel("verdicts (claims)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(title=None)
     return ax
 

@@ -92,14 +92,15 @@ def mask_sweeps(book) -> dict[str, dict]:
 def data_sweeps(book) -> dict[str, dict]:
     """The runs of the chapter on transfer and overfitting."""
     p, lenet, shorter, base = book.parameters, _lenet(book), _shorter(book), book.dataset
-    controls = ("reinit", "random_prune")
+    controls = ("random_prune",)  # what the transfer verdicts compare with, besides the target's own tickets
     found = {
         **_shared(book),
         "transfer": {"experiment": "transfer", "dataset": p.transfer_target, "mask_from": p.transfer_source, **shorter},
         "target": {"experiment": "imp", "dataset": p.transfer_target, "controls": controls, **shorter},
-        "shift": {"experiment": "transfer", "dataset": p.shift_target, "mask_from": base, **lenet},
-        "shift_target": {"experiment": "imp", "dataset": p.shift_target, "controls": controls, **lenet},
     }
+    if not shift_skipped(book):
+        found["shift"] = {"experiment": "transfer", "dataset": p.shift_target, "mask_from": base, **lenet}
+        found["shift_target"] = {"experiment": "imp", "dataset": p.shift_target, "controls": controls, **lenet}
     for mine, theirs in (HALVES, HALVES[::-1]):
         found[f"{mine} from {theirs}"] = {
             "experiment": "transfer",
@@ -109,6 +110,16 @@ def data_sweeps(book) -> dict[str, dict]:
         }
         found[f"{mine} own"] = {**IMP, "dataset": f"{base}:{mine}", **shorter}
     return found
+
+
+def shift_skipped(book) -> str | None:
+    """Why the chapter ``transfer`` moves no mask to shifted images (a sentence), or ``None`` when it does: the
+    parameter ``shift_target`` is empty, or it is the default rotation and the dataset has no images."""
+    if not book.parameters.shift_target:
+        return "The move to shifted images is skipped: the parameter shift_target is empty."
+    if book.images or "shift_target" in book.given:
+        return None
+    return f"The move to shifted images is skipped: it rotates images, and {book.dataset} has none."
 
 
 CHAPTER_SWEEPS = {"review": mask_sweeps, "transfer": data_sweeps}
@@ -503,17 +514,48 @@ def finetune_claims(frame: pd.DataFrame) -> list[claims.Claim]:
     )
 
 
+# The chapter's transfers: (the transferred run, the target's own sweep, the words the verdicts name it by).
+TRANSFERS = (("transfer", "target", "other classes"), ("shift", "shift_target", "shifted images"))
+
+
 def transfer_frame(target: dict, transferred: dict) -> pd.DataFrame:
-    """The target's own sweep (ticket, reinit, random pruning, dense) and the transferred masks, one frame."""
+    """The target's own sweep (ticket, random pruning, dense) and the transferred masks, one frame."""
     moved = summary.runs_frame(transferred)
     return summary.concat([summary.runs_frame(target), moved[moved["level"] > 0]])
 
 
+def stops_sooner(frame: pd.DataFrame, ahead: str, behind: str, claim: str, paper: str) -> claims.Claim:
+    """Whether ``ahead``'s runs reach their lowest validation loss sooner than ``behind``'s: per trial, the
+    early-stop iteration averaged over the pruned levels, ``behind`` minus ``ahead``."""
+    levels = sorted(set(frame.loc[frame["level"] > 0, "level"]))
+    column = "early_stop_iteration"
+    per_arm = [claims.over_levels(frame, arm, levels, column) for arm in (behind, ahead)]
+    difference = claims.compare(*per_arm, column)
+    return claims.Claim(
+        claim,
+        paper,
+        f"{behind} minus {ahead}, early-stop iteration: {difference.text(1, ' iterations', digits=0)}",
+        difference.n,
+        claims.with_reason(difference.verdict(), difference),
+        f"per trial, the early-stop iteration averaged over the pruned levels; supported when the 95 % interval of "
+        f"{behind} minus {ahead} lies above 0, not supported when below, else inconclusive",
+    )
+
+
 def transfer_claims(frame: pd.DataFrame, where: str) -> list[claims.Claim]:
-    """Whether tickets found on another task help on the target (``where`` names the pair in the claim)."""
-    return _judged(
+    """Whether tickets found on another task help on the target (``where`` names the pair in the claim): first
+    whether the target's own tickets beat random masks there at all, in accuracy and in speed, then the same for
+    the transferred masks, and whether these are as good as the target's own."""
+    accuracy = _judged(
         frame,
         [
+            (
+                "ticket",
+                "random_prune",
+                f"on the target, its own tickets beat random masks ({where})",
+                "Frankle & Carbin: yes, on the data the masks are found on",
+                False,
+            ),
             (
                 "transferred",
                 "random_prune",
@@ -524,6 +566,19 @@ def transfer_claims(frame: pd.DataFrame, where: str) -> list[claims.Claim]:
             ("transferred", "ticket", f"it is as good as a ticket found on the target ({where})", "not tested", True),
         ],
     )
+    speed = [
+        stops_sooner(frame, ahead, "random_prune", claim, paper)
+        for ahead, claim, paper in (
+            (
+                "ticket",
+                f"on the target, its own tickets stop sooner than random masks ({where})",
+                "Frankle & Carbin: yes",
+            ),
+            ("transferred", f"a mask found on another task stops sooner than a random mask ({where})", "not tested"),
+        )
+        if {ahead, "random_prune"} <= set(frame["arm"])
+    ]
+    return accuracy + speed
 
 
 # ---------------------------------------------------------------- 7. choosing a mask is training
@@ -626,8 +681,12 @@ def data_verdicts(found: dict) -> dict[str, list[claims.Claim]]:
     """The verdicts of the chapter ``transfer`` by question: transfer, overfitting."""
     halves = halves_frame(found)
     return {
-        "transfer": transfer_claims(transfer_frame(found["target"], found["transfer"]), "other classes")
-        + transfer_claims(transfer_frame(found["shift_target"], found["shift"]), "shifted images"),
+        "transfer": [
+            claim
+            for source, target, where in TRANSFERS
+            if source in found
+            for claim in transfer_claims(transfer_frame(found[target], found[source]), where)
+        ],
         "overfitting": [own_half_advantage(halves), structure_overfits(halves)]
         + gap_claims(summary.runs_frame(found["controls"])),
     }

@@ -25,6 +25,16 @@ def test_each_point_lists_its_verdicts_and_says_when_none_was_judged():
     assert list(conclusions.point_table(points[2], verdicts)["claim"]) == ["not judged here"]
     assert conclusions.tally(points[1], verdicts) == "1 supported, 1 inconclusive"
     assert conclusions.tally(points[2], verdicts) == "not judged here"
+    table = conclusions.counts(verdicts, points)
+    assert table.to_dict("index") == {
+        "Signs": {"supported": 0, "not supported": 1, "inconclusive": 0},
+        "Transfer": {"supported": 1, "not supported": 0, "inconclusive": 1},
+        "Fine-tuning": {"supported": 0, "not supported": 0, "inconclusive": 0},
+    }
+    table = conclusions.overview(verdicts, points)
+    assert list(table["point"]) == ["Signs", "Transfer", "Fine-tuning"]
+    assert list(table["verdicts"]) == ["1 not supported", "1 supported, 1 inconclusive", "not judged here"]
+    assert list(table["what would change them"]) == ["more trials", "MNIST", "deeper networks"]
 
 
 def test_every_group_a_point_names_is_one_the_chapters_compute():

@@ -231,3 +231,59 @@ def test_the_information_figure_shows_three_kinds_of_network(smoke):
     table = review.information_frame(found["ticket"], learned, found["same_sign_constant"])
     assert list(dict.fromkeys(table["kind"])) == list(review.KINDS)
     assert (table.loc[table["what"].str.startswith("learned"), "kind"] == review.KINDS[1]).all()
+
+
+def test_the_shift_to_tilted_images_is_skipped_on_sequences_and_its_verdicts_with_it(smoke):
+    _, found, data = smoke
+    assert review.shift_skipped(data) is None and {"shift", "shift_target"} <= set(review.sweeps(data))
+    sequences = chapter.open(
+        name="transfer",
+        dataset="mnist1d",
+        scale="smoke",
+        **SMOKE_LENET,
+        transfer_source=None,
+        transfer_target=None,
+        shift_target=None,
+    )
+    assert "mnist1d" in review.shift_skipped(sequences)
+    assert not {"shift", "shift_target"} & set(review.sweeps(sequences))
+    assert review.sweeps(sequences)["transfer"]["mask_from"] == "mnist1d:classes=0-4"
+    unshifted = chapter.open(
+        name="transfer", scale="smoke", **SMOKE_LENET, transfer_source=None, transfer_target=None, shift_target=""
+    )
+    assert "shift_target is empty" in review.shift_skipped(unshifted) and "shift" not in review.sweeps(unshifted)
+    without_shift = {name: record for name, record in found.items() if name not in ("shift", "shift_target")}
+    wheres = [claim.claim.rpartition("(")[2] for claim in review.data_verdicts(without_shift)["transfer"]]
+    assert wheres == ["other classes)"] * 5
+    assert len(review.data_verdicts(found)["transfer"]) == 10
+
+
+def test_a_transferred_mask_that_stops_as_late_as_random_masks_does_not_stop_sooner():
+    rows = []
+    for trial in range(5):
+        for level in (0, 1, 2):
+            stops = {"ticket": 1000 + 10 * trial, "transferred": 3000 + 40 * trial, "random_prune": 3000 + 20 * trial}
+            for arm, iteration in stops.items():
+                if level == 0 and arm != "ticket":
+                    continue
+                rows.append(
+                    dict(
+                        level=level,
+                        arm=arm,
+                        trial=trial,
+                        percent=100.0 * 0.8**level,
+                        run=f"{arm}{level}{trial}",
+                        early_stop_iteration=iteration,
+                        early_stop_test_acc=0.9,
+                        stopped_at_last_evaluation=False,
+                        copy_of_dense=False,
+                    )
+                )
+    claims_ = {claim.claim.split(" (")[0]: claim for claim in review.transfer_claims(pd.DataFrame(rows), "here")}
+    own, moved = (
+        claims_["on the target, its own tickets stop sooner than random masks"],
+        claims_["a mask found on another task stops sooner than a random mask"],
+    )
+    assert own.verdict == stats.SUPPORTED and own.ours.startswith("random_prune minus ticket, early-stop iteration: +2")
+    assert moved.verdict == stats.NOT_SUPPORTED and moved.n == 5  # 20 to 100 iterations later, trial by trial
+    assert len(claims_) == 5
