@@ -33,14 +33,15 @@ class Point:
     only: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
 
     def claims(self, verdicts: dict) -> list:
-        """The verdicts that answer this point, in the order of its groups."""
+        """The verdicts that answer this point, in the order of its groups, each comparison once: two chapters
+        that judge the same arms of the same runs (the same ``ours``, interval included) count as one."""
         only = {group: (texts,) if isinstance(texts, str) else texts for group, texts in self.only}
-        return [
-            claim
-            for group in self.groups
-            for claim in verdicts.get(group, [])
-            if group not in only or any(text in claim.claim for text in only[group])
-        ]
+        chosen = {}
+        for group in self.groups:
+            for claim in verdicts.get(group, []):
+                if group not in only or any(text in claim.claim for text in only[group]):
+                    chosen.setdefault(claim.ours, claim)
+        return list(chosen.values())
 
 
 CPU_SCALE = (

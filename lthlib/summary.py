@@ -23,7 +23,8 @@ def runs_frame(record: dict, **columns) -> pd.DataFrame:
     is the accuracy on the training batches just before the early stop (NaN in
     records without it); ``best_test_acc`` the highest test accuracy of any
     evaluation after iteration 0, which a stop chosen on the test set would
-    report (the book never chooses so; it measures how much that would flatter).
+    report (the book never chooses so; it measures how much that would flatter). ``final_*`` are the
+    accuracies at the last evaluation.
 
     ``run`` identifies the trained network (record hash, level, arm, trial);
     ``stopped_at_last_evaluation`` is true when its lowest validation loss came
@@ -46,6 +47,7 @@ def runs_frame(record: dict, **columns) -> pd.DataFrame:
                 "early_stop_val_acc": run["early_stop"]["val_acc"],
                 "early_stop_density": run["early_stop"].get("density", float("nan")),
                 "final_test_acc": run["final"]["test_acc"],
+                "final_val_acc": run["final"].get("val_acc", float("nan")),
                 "init_test_acc": _at_start(run["curve"], "test_acc"),
                 "init_val_acc": _at_start(run["curve"], "val_acc"),
                 "early_stop_train_acc": _at_iteration(run["curve"], "train_acc", run["early_stop"]["iteration"]),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from lthlib import claims, conclusions, stats
 
 
-def claim(text, verdict):
-    return claims.Claim(text, "", "", 5, verdict, "")
+def claim(text, verdict, ours=None):
+    return claims.Claim(text, "", text if ours is None else ours, 5, verdict, "")
 
 
 def test_each_point_lists_its_verdicts_and_says_when_none_was_judged():
@@ -59,3 +59,14 @@ def test_every_point_links_to_a_section_and_says_what_would_change_its_verdict()
     for point in conclusions.POINTS:
         assert point.sections and all("-" in label and " " not in label for label in point.sections), point.point
         assert point.would_change, point.point
+
+
+def test_a_comparison_two_chapters_judge_on_the_same_runs_counts_once():
+    point = conclusions.Point("Zeros", "the review", ("zhou", "review"), ("review-zeros",), "deeper sparsities")
+    same = "zero minus freeze_init over 80.0 % to 16.9 %: +0.27 [+0.01, +0.54] points"
+    verdicts = {
+        "zhou": [claim("zero beats freeze_init", stats.SUPPORTED, same)],
+        "review": [claim("pruned weights at zero beat frozen ones", stats.SUPPORTED, same), claim("other", "x")],
+    }
+    assert [c.claim for c in point.claims(verdicts)] == ["zero beats freeze_init", "other"]
+    assert conclusions.tally(point, {**verdicts, "review": verdicts["review"][:1]}) == "1 supported"

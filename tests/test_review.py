@@ -61,7 +61,11 @@ def test_the_halves_set_each_mask_on_its_own_half_and_on_the_other(smoke):
     for half in review.HALVES:
         mine = halves[halves["half"] == half]
         assert set(mine.loc[mine["level"] > 0, "arm"]) == {"own", "other half"}
-    for claim in (review.own_half_advantage(halves), review.structure_overfits(halves)):
+    for claim in (
+        review.own_half_advantage(halves),
+        review.own_half_stops_sooner(halves),
+        review.structure_overfits(halves),
+    ):
         assert claim.n == 2 and claim.verdict.startswith(stats.INCONCLUSIVE)  # two smoke trials decide nothing
 
 
@@ -254,8 +258,8 @@ def test_the_shift_to_tilted_images_is_skipped_on_sequences_and_its_verdicts_wit
     assert "shift_target is empty" in review.shift_skipped(unshifted) and "shift" not in review.sweeps(unshifted)
     without_shift = {name: record for name, record in found.items() if name not in ("shift", "shift_target")}
     wheres = [claim.claim.rpartition("(")[2] for claim in review.data_verdicts(without_shift)["transfer"]]
-    assert wheres == ["other classes)"] * 5
-    assert len(review.data_verdicts(found)["transfer"]) == 10
+    assert wheres == ["other classes)"] * 6
+    assert len(review.data_verdicts(found)["transfer"]) == 12
 
 
 def test_a_transferred_mask_that_stops_as_late_as_random_masks_does_not_stop_sooner():
@@ -286,4 +290,51 @@ def test_a_transferred_mask_that_stops_as_late_as_random_masks_does_not_stop_soo
     )
     assert own.verdict == stats.SUPPORTED and own.ours.startswith("random_prune minus ticket, early-stop iteration: +2")
     assert moved.verdict == stats.NOT_SUPPORTED and moved.n == 5  # 20 to 100 iterations later, trial by trial
-    assert len(claims_) == 5
+    behind = claims_["the target's own tickets stop sooner than masks found on another task"]
+    assert behind.verdict == stats.SUPPORTED and behind.ours.startswith("transferred minus ticket, early-stop")
+    # every arm is equally accurate: the target's tickets do not beat random masks, so matching them shows nothing
+    as_good = claims_["it is as good as a ticket found on the target"]
+    assert as_good.verdict == "inconclusive: the target's own tickets do not beat random masks there"
+    assert len(claims_) == 6
+
+
+def test_a_mask_on_its_own_half_stops_sooner_when_it_does_so_trial_by_trial():
+    rows = [
+        dict(level=1, trial=trial, half=half, arm=arm, early_stop_iteration=iteration, stopped_at_last_evaluation=False)
+        for trial in range(5)
+        for half in review.HALVES
+        for arm, iteration in (("own", 1000 + 10 * trial), ("other half", 1500 + 40 * trial))
+    ]
+    sooner = review.own_half_stops_sooner(pd.DataFrame(rows))
+    assert sooner.verdict == stats.SUPPORTED and sooner.n == 5
+    assert sooner.ours.startswith("other half's mask minus own, early-stop iteration: +560 [")
+    later = review.own_half_stops_sooner(
+        pd.DataFrame(rows).replace({"arm": {"own": "other half", "other half": "own"}})
+    )
+    assert later.verdict == stats.NOT_SUPPORTED
+
+
+def test_the_optimism_of_a_chosen_stop_is_averaged_per_trial_over_the_pruned_levels_only():
+    rows = [
+        dict(
+            level=level,
+            arm=arm,
+            trial=trial,
+            run=f"{arm}{level}{trial}",
+            copy_of_dense=False,
+            best_test_acc=0.90 + (0.5 if level == 0 else 0.01 * level),  # the dense level would dominate
+            early_stop_test_acc=0.90,
+            early_stop_val_acc=0.91,
+            final_val_acc=0.80 + 0.001 * trial,
+            final_test_acc=0.80,
+        )
+        for arm in ("ticket", "reinit")
+        for level in (0, 1, 2)
+        for trial in range(5)
+        if level > 0 or arm == "ticket"
+    ]
+    leak = review.test_set_leak(pd.DataFrame(rows)).set_index("arm")
+    assert list(leak.index) == ["ticket", "reinit"] and set(leak["trials"]) == {5}
+    gain, at_stop, at_end = (leak.loc["ticket", name] for name in review.LEAKS)
+    assert gain == "+1.50 [+1.50, +1.50]" and at_stop == "+1.00 [+1.00, +1.00]"  # levels 1 and 2: +1 and +2 points
+    assert at_end.startswith("+0.20 [")  # 0 to 0.4 points over the five trials
