@@ -221,9 +221,7 @@ CHAPTER_DEFAULTS = {
     "deconstructing": ZHOU_DEFAULTS,
     "supermasks": ZHOU_DEFAULTS,
     "review": ZHOU_DEFAULTS,
-    # At scale book the move to shifted images is left out ("": none): the shift and its target's own sweep
-    # would add about an hour of CPU to the chapter's runs.
-    "transfer": {**ZHOU_DEFAULTS, "book": {**ZHOU_DEFAULTS["book"], "shift_target": ""}},
+    "transfer": ZHOU_DEFAULTS,
 }
 
 # The experiment settings of the LeNet-300-100 runs that chapter parameters of the same name set.
