@@ -24,7 +24,10 @@ import torch.nn.functional as F
 from . import models
 from .seeds import derive_seed, generator
 
+# Examples per forward pass in evaluation. A convolutional network's activations are large: in chunks of 60 images
+# they stay in cache (Conv-2 in bfloat16 on a 2-core CPU: 6,600 member-images/s, against 2,400 in chunks of 1,000).
 EVAL_CHUNK = 1000
+CONV_EVAL_CHUNK = 60
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,9 @@ def evaluate(arch, weights: dict, biases: dict, split, precision: str = "float32
     device = split.x.device
     loss_sum = torch.zeros(members, device=device)
     correct = torch.zeros(members, device=device)
-    for start in range(0, len(split), EVAL_CHUNK):
-        x, y = split.x[start : start + EVAL_CHUNK], split.y[start : start + EVAL_CHUNK]
+    chunk = CONV_EVAL_CHUNK if arch.conv_plan else EVAL_CHUNK
+    for start in range(0, len(split), chunk):
+        x, y = split.x[start : start + chunk], split.y[start : start + chunk]
         logits = models.forward(arch, weights, biases, x, precision=precision)
         targets = y.expand(members, -1)
         loss_sum += F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view(members, -1).sum(1)

@@ -366,6 +366,10 @@ def test_rewind_must_fall_within_lenet_training_at_the_scale():
         (dict(probe_run="50000"), ["probe_run='50000'", "ITERATIONS/EVAL_EVERY", "'50000/250'"]),
         (dict(conv_runs="conv2:0", conv_val_size=70_000), ["parameter conv_val_size=70000", "valid: 0..59,999"]),
         (dict(conv_network="conv2", conv_test_subset=20_000), ["parameter conv_test_subset=20000", "valid: 1..10,000"]),
+        (
+            dict(conv_runs="conv2:0", conv_train_subset=100_000),
+            ["parameter conv_train_subset=100000", "valid: 1.."],
+        ),
         (dict(conv_runs="lenet:0"), ["conv_runs network='lenet'", "conv2, conv4, conv6"]),
         (dict(conv_precision="float16"), ["conv_precision='float16'", "float32, bfloat16"]),
         (dict(levels=0), ["levels=0", "positive integer"]),
