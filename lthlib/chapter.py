@@ -56,6 +56,7 @@ PAPER_BOX = {
         f"{NETWORK_NAMES[n]}: {s['iterations']:,} iterations" for n, s in PAPER_SETTINGS.items()
     )
     + "; batch 60, evaluated every 100",
+    "training images": "the training set less a 5,000-example validation set (55,000 on MNIST)",
     "trials": "5 per experiment",
     "precision": "float32 (not stated; TensorFlow's default)",
     "hardware": "not stated in the paper",
@@ -78,6 +79,7 @@ ZHOU_BOX = {
     "networks": "their FC 300-100 (LeNet-300-100), Conv-2, Conv-4, Conv-6",
     "training length": "LeNet-300-100: 55 epochs (about {lenet_iterations:,} iterations), batch 60, evaluated every "
     "100; {rounds} rounds of iterative pruning".format(**ZHOU_NUMBERS),
+    "training images": "MNIST's training set less a validation set (55 epochs make about 50,000 iterations)",
     "trials": "not stated in the parts of the paper checked here",
 }
 SUPERMASK_BOX = {
@@ -613,8 +615,9 @@ class Chapter:
     def settings_table(self) -> pd.DataFrame:
         """This chapter's settings beside its paper's (:data:`PAPER_BOXES`), from the configs of the records used.
 
-        One row per setting (dataset, networks, training length, trials, precision, hardware);
-        where networks differ, the value is given per network.
+        One row per setting (dataset, networks, training length, training images, trials, precision,
+        hardware); where networks differ, the value is given per network. The row *training images* is shown only
+        where a run learns from a subset of the training set.
         """
         records = self.used
         here = {
@@ -624,12 +627,15 @@ class Chapter:
                 records,
                 lambda c: f"{c['iterations']:,} iterations, evaluated every {c['eval_every']:,}",
             ),
+            "training images": _per_network(records, _training_images),
             "trials": _per_network(records, lambda c: f"{c['trials']}", kind=True),
             "precision": _per_network(records, lambda c: c["precision"]),
             "hardware": "; ".join(
                 sorted({f"{r['provenance']['device']}, {r['provenance']['threads']} threads" for r in records})
             ),
         }
+        if not any(record["config"]["train_subset"] for record in records):
+            del here["training images"]
         paper, box = PAPER_BOXES.get(self.name, ("Frankle & Carbin", PAPER_BOX))
         return pd.DataFrame(
             [{"setting": name, "this chapter": value, paper: box[name]} for name, value in here.items()]
@@ -696,6 +702,15 @@ EXPERIMENT_KINDS = {
     "transfer": "transferred masks",
     "signs": "sign probe",
 }
+
+
+def _training_images(config: dict) -> str:
+    """How many training examples a run of ``config`` learns from, and how they were chosen."""
+    meta = data.info(config["dataset"])
+    left = meta.train_size - data.check_sizes(config["dataset"], config["val_size"])
+    if config["train_subset"] is None or config["train_subset"] >= left:
+        return f"all {left:,} outside the validation set"
+    return f"{config['train_subset']:,} of the {left:,} outside the validation set"
 
 
 def _per_network(records: list[dict], describe, kind: bool = False) -> str:

@@ -49,7 +49,8 @@ def conv_verdicts(conv: dict) -> list[claims.Claim]:
     """Frankle & Carbin's claims on each convolutional run of ``conv`` (``{(network, dropout): record}``): at its
     deepest level that keeps at least :data:`CONV_FINDING_ABOVE` % of the weights (the sizes the paper's claim
     covers), tickets stop sooner and are more accurate than the dense network, and reinitialised ones lose both
-    advantages."""
+    advantages; for a run with dropout beside one without, dropout and pruning together
+    (:func:`lthlib.claims.dropout_and_pruning`)."""
     found = []
     for (network, dropout), record in conv.items():
         runs = summary.runs_frame(record)
@@ -59,4 +60,7 @@ def conv_verdicts(conv: dict) -> list[claims.Claim]:
         level = int((covered if len(covered) else pruned)["level"].max())
         found.append(claims.faster_and_better_at(runs, level, subject, CONV_FINDING))
         found.append(claims.reinit_loses(runs, level, subject))
+        if dropout and (network, 0.0) in conv:
+            plain = summary.runs_frame(conv[network, 0.0])
+            found.append(claims.dropout_and_pruning(plain, runs, level, network, dropout))
     return found

@@ -104,6 +104,23 @@ def test_faster_and_better_and_a_reinit_control_that_must_lose():
     )
 
 
+def test_dropout_and_pruning_pairs_the_dense_networks_across_the_two_runs():
+    dropped = frame([(level, arm, p, i, a + (0.02 if level == 2 else 0.01)) for level, arm, p, i, a in ROWS])
+    together = claims.dropout_and_pruning(GOOD, dropped, 2, "conv2", 0.5)
+    assert together.verdict == "supported"
+    assert together.claim == (
+        "conv2: dropout 0.5 raises the dense network's accuracy, and tickets at about 21 % raise it further"
+    )
+    assert together.ours.startswith("dense with dropout +1.00 [+1.00, +1.00] points; its tickets over it +2.")
+    assert together.n == 5
+    no_gain = frame([(level, arm, p, i, a - 0.01 if level == 0 else a) for level, arm, p, i, a in ROWS])
+    assert claims.dropout_and_pruning(GOOD, no_gain, 2, "conv2", 0.5).verdict == "not supported"
+    three = frame(ROWS, trials=3)
+    assert claims.dropout_and_pruning(three, three, 2, "conv2", 0.5).verdict.startswith(
+        "inconclusive: only 3 trials"
+    )
+
+
 def test_iterative_against_oneshot_shares_the_dense_baseline():
     oneshot = frame([(0, "ticket", 100, 1000, 0.88), (1, "ticket", 51.3, 800, 0.885), (2, "ticket", 21.1, 700, 0.86)])
     verdict = claims.iterative_beats_oneshot(GOOD, oneshot)
@@ -460,6 +477,9 @@ def test_the_settings_box_sets_each_network_beside_the_paper(tmp_path):
             "trials": trials,
             "precision": precision,
             "rewind": rewind,
+            "dataset": "fashion-mnist",
+            "val_size": 1000 if network != "lenet" else None,
+            "train_subset": 10_000 if network != "lenet" else None,
         }
         return {"config": config, "provenance": {"device": "cpu (x86_64)", "threads": 2}}
 
@@ -478,8 +498,16 @@ def test_the_settings_box_sets_each_network_beside_the_paper(tmp_path):
     assert box.loc["trials", "this chapter"] == (
         "5 (LeNet-300-100 iterative pruning); 3 (LeNet-300-100 rewinding to 10); 1 (Conv-2 iterative pruning)"
     )
+    assert box.loc["training images", "this chapter"] == (
+        "all 55,000 outside the validation set (LeNet-300-100); "
+        "10,000 of the 59,000 outside the validation set (Conv-2)"
+    )
     assert box.loc["hardware", "this chapter"] == "cpu (x86_64), 2 threads"
     assert "LeNet-300-100: 50,000 iterations" in box.loc["training length", "Frankle & Carbin"]
+    assert "55,000 on MNIST" in box.loc["training images", "Frankle & Carbin"]
+
+    book.used = book.used[:2]
+    assert "training images" not in set(book.settings_table()["setting"]), "no run learns from a subset"
 
 
 def test_a_figure_gets_one_legend_below_its_panels():
