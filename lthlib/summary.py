@@ -183,6 +183,13 @@ def count(frame: pd.DataFrame, **where) -> int:
     return len(select(frame, **where))
 
 
+def stopped_within(frame: pd.DataFrame, fraction: float = 0.8) -> int:
+    """How many distinct trained networks reach their lowest validation loss within the first ``fraction`` of
+    their training (at an iteration no later than ``fraction`` times their last evaluation's)."""
+    runs = distinct(frame)
+    return int((runs["early_stop_iteration"] <= fraction * runs["last_evaluation"]).sum())
+
+
 def by_level(frame: pd.DataFrame, column: str, arm: str = "ticket") -> pd.DataFrame:
     """Mean and standard deviation of ``column`` per level for ``arm``, with percent remaining."""
     selected = select(frame, arm=arm)

@@ -116,9 +116,7 @@ def test_dropout_and_pruning_pairs_the_dense_networks_across_the_two_runs():
     no_gain = frame([(level, arm, p, i, a - 0.01 if level == 0 else a) for level, arm, p, i, a in ROWS])
     assert claims.dropout_and_pruning(GOOD, no_gain, 2, "conv2", 0.5).verdict == "not supported"
     three = frame(ROWS, trials=3)
-    assert claims.dropout_and_pruning(three, three, 2, "conv2", 0.5).verdict.startswith(
-        "inconclusive: only 3 trials"
-    )
+    assert claims.dropout_and_pruning(three, three, 2, "conv2", 0.5).verdict.startswith("inconclusive: only 3 trials")
 
 
 def test_iterative_against_oneshot_shares_the_dense_baseline():
@@ -287,6 +285,9 @@ def test_means_over_runs_count_each_trained_network_once():
     both = summary.concat([runs.assign(network="conv2"), summary.runs_frame(other).assign(network="conv4")])
     assert summary.count(both) == 9
     assert summary.mean(both, "stopped_at_last_evaluation") == pytest.approx(3 / 9)
+    # within the first 80 % of 400 iterations: stops at 320 or sooner, each network once (the dense copies too)
+    assert summary.stopped_within(runs, 0.8) == 4 and summary.stopped_within(both, 0.8) == 6
+    assert summary.stopped_within(runs, 0.5) == 3  # 200, 100 and 200 of 400
 
 
 def test_the_committed_conv_share_counts_each_run_once():
@@ -316,7 +317,9 @@ def test_the_committed_conv_share_counts_each_run_once():
             pytest.skip(f"the committed {run.network} dropout {run.dropout} record is missing")
         runs += stored["runs"]
     last = sum(r["early_stop"]["iteration"] == r["curve"]["iteration"][-1] for r in runs)
+    inside = sum(r["early_stop"]["iteration"] <= 0.8 * r["curve"]["iteration"][-1] for r in runs)
     assert f"({last} of {len(runs)})" in finding, finding
+    assert f"{inside} of {len(runs)}, within the first 80 % of training" in finding, finding
     assert f"{100 * last / len(runs):.0f} %" in finding
 
 
