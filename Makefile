@@ -8,7 +8,7 @@ export PYTHONHASHSEED := 0
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: book test verify bench run notebooks data install browser clean
+.PHONY: book test smoke verify bench run notebooks data install browser clean
 
 book: $(INSTALLED) $(FASHION)
 	rm -rf _build/html
@@ -21,6 +21,10 @@ test: $(INSTALLED) $(FASHION) browser book
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
 	$(PY) -m pytest tests $(wildcard book/*.ipynb) $(NBVAL) --durations=20
+
+# Every chapter's smoke run on every dataset it has a path for (make test runs a sample).
+smoke: $(INSTALLED) $(FASHION)
+	LTHLIB_SMOKE_ALL=1 $(PY) -m pytest tests/test_chapters.py -k smoke_scale
 
 # Every committed record re-trains to its stored curves (make test verifies a sample).
 verify: $(INSTALLED) $(FASHION)

@@ -113,6 +113,7 @@ def execute(notebook: pathlib.Path, output: pathlib.Path, parameters: dict):
         kernel_name="python3",
         progress_bar=False,
         stderr_file=sys.stderr,
+        shutdown_kernel="immediate",  # the notebook has finished: a graceful shutdown only waits seconds more
     )
 
 

@@ -222,9 +222,10 @@ def command_verify(args: list[str]) -> int:
     parser.add_argument("record", help="a result folder of the store, or its record.json")
     parser.add_argument("--steps", type=_positive("--steps"), default=200, action=_Once)
     parser.add_argument("--all-levels", action=_OnceFlag)
+    parser.add_argument("--trials", type=_positive("--trials"), default=None, action=_Once)
     parser.add_argument("--device", default="auto", action=_Once)
     options = _parse(parser, args)
-    report = verify(options.record, options.steps, resolve_device(options.device), options.all_levels)
+    report = verify(options.record, options.steps, resolve_device(options.device), options.all_levels, options.trials)
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1
@@ -318,7 +319,7 @@ COMMANDS = {
 USAGE = """usage:
   python -m lthlib run EXPERIMENT [--SETTING VALUE ...] [--store DIR] [--device auto|cpu|cuda] [--read-only]
   python -m lthlib sweep EXPERIMENT ... [--SETTING VALUE ...] ... [--store DIR] [--address RAY] [--cpus-per-task N]
-  python -m lthlib verify RECORD [--steps N] [--all-levels] [--device auto|cpu|cuda]
+  python -m lthlib verify RECORD [--steps N] [--all-levels] [--trials N] [--device auto|cpu|cuda]
   python -m lthlib bench [--members K] [--steps N] [--networks lenet,conv2,conv4] [--precisions float32,bfloat16]
   python -m lthlib data [NAME ...]
   python -m lthlib chapter NAME [-p KEY VALUE ...]

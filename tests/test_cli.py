@@ -35,6 +35,7 @@ def cli(*args, cwd=None):
         (["run", "imp", "--controls", "reinit,shuffle"], ["'shuffle'", "random_prune"]),
         (["run", "imp", "--device", "tpu"], ["'tpu'", "cpu", "cuda"]),
         (["verify", "record.json", "--steps", "0"], ["--steps 0", "positive"]),
+        (["verify", "record.json", "--trials", "-2"], ["--trials -2", "positive"]),
         (["data", "imagenet"], ["'imagenet'", "fashion-mnist"]),
         (["train"], ["'train'", "run", "verify", "bench", "data"]),
     ],

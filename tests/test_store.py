@@ -91,7 +91,7 @@ def test_verify_reproduces_a_stored_record(smoke_record, smoke_store, smoke_conf
     assert all(check.max_deviation == 0.0 for check in report.checks)
 
 
-def test_verify_detects_a_tampered_curve_even_with_a_fresh_checksum(smoke_store, smoke_config, tmp_path):
+def test_verify_detects_a_tampered_curve_even_with_a_fresh_checksum(smoke_record, smoke_store, smoke_config, tmp_path):
     path = copy_record(smoke_store, smoke_config, tmp_path)
     record = json.loads(path.read_text())
     record["runs"][-1]["curve"]["val_acc"][1] += 0.05  # level 2, random_prune, trial 1, iteration 50
@@ -102,6 +102,20 @@ def test_verify_detects_a_tampered_curve_even_with_a_fresh_checksum(smoke_store,
     by_level = {check.level: check for check in report.checks}
     assert by_level[0].ok and not by_level[2].ok
     assert by_level[2].max_deviation == pytest.approx(0.05, abs=1e-6)
+
+
+def test_verify_of_the_first_trials_retrains_them_alone_and_checks_only_them(
+    smoke_record, smoke_store, smoke_config, tmp_path
+):
+    path = copy_record(smoke_store, smoke_config, tmp_path)
+    record = json.loads(path.read_text())
+    record["runs"][-1]["curve"]["val_acc"][1] += 0.05  # level 2, random_prune, trial 1, iteration 50
+    record["checksum"] = record_checksum(record)
+    path.write_text(json.dumps(record))
+    first = verify.verify(path, steps=100, trials=1)
+    assert first.ok and all(check.max_deviation == 0.0 for check in first.checks), first.lines()
+    assert first.lines()[-1].endswith("(trials 0 to 0 of 2)")
+    assert not verify.verify(path, steps=100, trials=2).ok  # every trial: the tampered one is found
 
 
 def test_a_record_from_another_processor_is_held_to_a_looser_bound_but_its_untrained_start_is_not(
@@ -244,8 +258,11 @@ def test_the_verified_sample_covers_every_code_path_with_the_cheapest_records():
         "conv2": base.replace(network="conv2", precision="bfloat16", trials=2),
         "conv4, same paths as conv2": base.replace(network="conv4", precision="bfloat16", trials=1),
         "mask-0 freeze": base.replace(mask0="freeze_final"),
+        "classes 0-4": base.replace(dataset="fashion-mnist:classes=0-4"),
+        "classes 5-9, same paths": base.replace(dataset="fashion-mnist:classes=5-9", trials=6),
+        "tilted": base.replace(dataset="fashion-mnist:tilted", trials=6),
     }
     chosen = verify.covering_sample(configs)
-    assert sorted(chosen) == ["conv4, same paths as conv2", "dense", "imp", "mask-0 freeze"]
+    assert sorted(chosen) == ["classes 0-4", "conv4, same paths as conv2", "dense", "imp", "mask-0 freeze", "tilted"]
     covered = set().union(*(verify.code_paths(configs[key]) for key in chosen))
     assert covered == set().union(*(verify.code_paths(config) for config in configs.values()))
