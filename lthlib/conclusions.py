@@ -55,7 +55,8 @@ POINTS = (
         "Frankle & Carbin: small subnetworks train to the dense network's accuracy, sooner",
         ("lottery",),
         ("lth-claims",),
-        f"more trials (an inconclusive interval is wide at five) and {CPU_SCALE}",
+        f"more trials (an inconclusive interval is wide at five, and Conv-6 has fewer than the rule accepts) and "
+        f"{CPU_SCALE}",
         only=(("lottery", ("winning tickets exist", "stop earlier")),),
     ),
     Point(

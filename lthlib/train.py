@@ -294,7 +294,7 @@ class WeightTraining:
 # (3.2 M weights in Conv-2) is cheaper to stream for few members at a time: in bfloat16, Conv-2 trained 27-31
 # member-steps/s in cohorts of 2 against 22-23 in cohorts of 3 and 6 (Conv-4 18.5 against 16.2 at 6, Conv-6 12.8
 # against 12.2). Larger cohorts train as consecutive groups of at most this many (the same results: members
-# are independent). No limit on a GPU.
+# are independent; in bfloat16 a sum may change in its last bits with the group). No limit on a GPU.
 MEMBERS_PER_STEP = {("cpu", "fully-connected"): 24, ("cpu", "convolutional"): 2}
 
 

@@ -131,6 +131,8 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False, trial
     if trials is not None and trials < config.trials and config.experiment in TRIAL_SUBSETS:
         scope = f" (trials 0 to {trials - 1} of {config.trials})"
         config = config.replace(trials=trials)
+    elif trials is not None and trials < config.trials:
+        scope = f" (all {config.trials} trials: only {', '.join(TRIAL_SUBSETS)} records re-train a few trials alone)"
     tolerance, note = bound(record)
     steps = min(max(steps, config.eval_every), config.iterations)
     dataset = experiments.load_data(config, device)

@@ -4,7 +4,8 @@ lthlib verify --steps 100: a record evaluated every 250 iterations is checked at
 ``make test`` verifies a sample that exercises every code path the records
 use (:func:`lthlib.verify.covering_sample`: each experiment, network,
 precision, action, control, kind of dataset variant...), cheapest records first, and of a convolutional
-record only its first :data:`CONV_SAMPLE_TRIALS` trials. ``make verify`` (or ``LTHLIB_VERIFY_ALL=1``)
+record only its first :data:`CONV_SAMPLE_TRIALS` trials (where its experiment allows,
+:data:`lthlib.verify.TRIAL_SUBSETS`). ``make verify`` (or ``LTHLIB_VERIFY_ALL=1``)
 verifies every trial of every record.
 """
 
@@ -20,7 +21,7 @@ from lthlib.config import ExperimentConfig
 from lthlib.store import default_root
 
 RECORDS = sorted(default_root().glob("*/*/record.json"))
-CONV_SAMPLE_TRIALS = 2  # one pair, as a CPU trains a convolutional cohort (lthlib.train.MEMBERS_PER_STEP)
+CONV_SAMPLE_TRIALS = 2  # a pair per arm, as a CPU trains a convolutional cohort (lthlib.train.MEMBERS_PER_STEP)
 
 
 def sampled(records):
