@@ -118,7 +118,7 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False, trial
     ``trials`` checks only the first ``trials`` trials of an experiment of
     :data:`TRIAL_SUBSETS` (all of them when ``None``): each trial has its own
     seeds, so they re-train alone. A bfloat16 cohort trained in pairs on a CPU
-    pairs its members differently then, which moves its sums in their last bits.
+    pairs its members differently then, which may move its sums in their last bits.
 
     Every level is rebuilt through the experiment's own steps
     (:func:`experiments.first_level`, :func:`experiments.with_controls`,
