@@ -22,13 +22,14 @@ test: $(INSTALLED) $(FASHION) browser book
 	$(VENV)/bin/ruff format --check $(LINTED)
 	$(PY) -m pytest tests $(wildcard book/*.ipynb) $(NBVAL) --durations=20
 
+# LTHLIB_FULL=1 runs in full a test that make test samples.
 # Every chapter's smoke run on every dataset it has a path for (make test runs a sample).
 smoke: $(INSTALLED) $(FASHION)
-	LTHLIB_SMOKE_ALL=1 $(PY) -m pytest tests/test_chapters.py -k smoke_scale
+	LTHLIB_FULL=1 $(PY) -m pytest tests/test_chapters.py -k smoke_scale
 
 # Every committed record re-trains to its stored curves (make test verifies a sample).
 verify: $(INSTALLED) $(FASHION)
-	LTHLIB_VERIFY_ALL=1 $(PY) -m pytest tests/test_committed_store.py
+	LTHLIB_FULL=1 $(PY) -m pytest tests/test_committed_store.py
 
 bench: $(INSTALLED) $(FASHION)
 	$(PY) benchmarks/throughput.py

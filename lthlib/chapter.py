@@ -109,7 +109,8 @@ class ParameterError(ConfigError):
 # book: exactly the settings of the committed results in book/results. The conv networks learn from 10,000 training
 #   images, so that their runs reach their lowest validation loss well inside 2,000 iterations (dense Conv-2 stops
 #   at 1,200 to 1,600, dense Conv-6 at 800 to 1,100): 5 trials of 6 rounds of Conv-2, and of the costlier Conv-6
-#   the 3 trials of 4 rounds a CPU afforded.
+#   the 3 trials of 4 rounds a CPU afforded. With dropout, dense Conv-2 stops at 1,600 to 2,300, so it trains
+#   3,000 iterations.
 # smoke: seconds on a CPU (tests, CI): one Conv-2 run, as short as the smoke evaluation interval
 #   allows (50 iterations), judged on 100 validation and 100 test images.
 # paper: Frankle & Carbin's settings (lthlib.config.PAPER_SETTINGS and the
@@ -173,7 +174,7 @@ SCALE_DEFAULTS = {
         short_run="5000/100/18",
         probe_run="",
         conv_network="conv2",
-        conv_runs="conv2:0,conv6:0:trials=3:levels=4",
+        conv_runs="conv2:0,conv6:0:trials=3:levels=4,conv2:0.5:iterations=3000",
         conv_trials=5,
         conv_levels=6,
         conv_iterations=2000,

@@ -57,7 +57,7 @@ POINTS = (
         ("lth-claims",),
         f"more trials (an inconclusive interval is wide at five, and Conv-6 has fewer than the rule accepts) and "
         f"{CPU_SCALE}",
-        only=(("lottery", ("winning tickets exist", "stop earlier")),),
+        only=(("lottery", ("winning tickets exist", "stop earlier", "raises the dense network's accuracy")),),
     ),
     Point(
         "Iterative pruning is the key advance",

@@ -88,7 +88,7 @@ def test_every_notebook_chapter_has_smoke_parameters():
 SMOKE_RUNS = [(name, dataset) for name in sorted(SMOKE) for dataset in ("fashion-mnist", "mnist1d")]
 for name in ("supermasks", "review", "transfer"):
     SMOKE_RUNS.remove((name, "mnist1d"))
-if not os.environ.get("LTHLIB_SMOKE_ALL"):
+if not os.environ.get("LTHLIB_FULL"):
     SMOKE_RUNS = [(name, dataset) for name, dataset in SMOKE_RUNS if dataset != "mnist1d" or name == "deconstructing"]
 # The conclusions train nothing of their own: at smoke scale into a fresh store they would train every other
 # chapter's runs again, those the runs above check; nbval executes them against the committed store.

@@ -5,7 +5,7 @@ lthlib verify --steps 100: a record evaluated every 250 iterations is checked at
 use (:func:`lthlib.verify.covering_sample`: each experiment, network,
 precision, action, control, kind of dataset variant...), cheapest records first, and of a convolutional
 record only its first :data:`CONV_SAMPLE_TRIALS` trials (where its experiment allows,
-:data:`lthlib.verify.TRIAL_SUBSETS`). ``make verify`` (or ``LTHLIB_VERIFY_ALL=1``)
+:data:`lthlib.verify.TRIAL_SUBSETS`). ``make verify`` (or ``LTHLIB_FULL=1``)
 verifies every trial of every record.
 """
 
@@ -21,11 +21,12 @@ from lthlib.config import ExperimentConfig
 from lthlib.store import default_root
 
 RECORDS = sorted(default_root().glob("*/*/record.json"))
+FULL = bool(os.environ.get("LTHLIB_FULL"))
 CONV_SAMPLE_TRIALS = 2  # a pair per arm, as a CPU trains a convolutional cohort (lthlib.train.MEMBERS_PER_STEP)
 
 
 def sampled(records):
-    if os.environ.get("LTHLIB_VERIFY_ALL"):
+    if FULL:
         return records
     configs = {path: ExperimentConfig.from_dict(json.loads(path.read_text())["config"]) for path in records}
     return verify.covering_sample(configs)
@@ -39,6 +40,6 @@ def test_the_book_has_committed_results():
 @pytest.mark.parametrize("path", sampled(RECORDS), ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
 def test_committed_record_reproduces_its_first_evaluations(path, fashion):
     convolutional = bool(models.ARCHITECTURES[json.loads(path.read_text())["config"]["network"]]["conv_plan"])
-    sampled_trials = CONV_SAMPLE_TRIALS if convolutional and not os.environ.get("LTHLIB_VERIFY_ALL") else None
+    sampled_trials = CONV_SAMPLE_TRIALS if convolutional and not FULL else None
     report = verify.verify(path, steps=100, device="cpu", trials=sampled_trials)
     assert report.ok, "\n".join(report.lines())
