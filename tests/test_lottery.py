@@ -29,5 +29,8 @@ def test_the_chapters_verdicts_come_from_lthlib_lottery():
     )
     found = lottery.results(book)
     verdicts = lottery.verdicts(found) + lottery.conv_verdicts(found["conv"])
-    assert len(verdicts) == 5 + 2 * len(book.conv_runs)
+    runs = {(run.network, run.dropout) for run in book.conv_runs}
+    beside_plain = [network for network, dropout in runs if dropout and (network, 0.0) in runs]
+    assert beside_plain == ["conv2"]  # the book's Conv-2 with dropout is judged against Conv-2 without
+    assert len(verdicts) == 5 + 2 * len(runs) + len(beside_plain)
     assert repr(report.Table(claims.table(verdicts))) == shown_claims_table()
