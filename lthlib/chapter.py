@@ -127,6 +127,7 @@ class ParameterError(ConfigError):
 ZHOU_AND_REVIEW = dict(
     network="lenet",
     criteria=",".join(ZHOU_CRITERIA),
+    conv_criteria=",".join(ZHOU_CRITERIA),
     mask1_actions=",".join(MASK1_VARIANTS),
     mask0_actions=",".join(ZHOU_MASK0),
     supermask_methods=",".join(supermask.MODES),
@@ -224,10 +225,22 @@ NETWORK_CHAPTERS = ("deconstructing", "supermasks")
 # LeNet-300-100 for 15,000 iterations at scale book (long enough for the slow criteria to stop early well
 # inside training) and prune 10 rounds, so that ten criteria and eight actions fit a few CPU-hours.
 ZHOU_DEFAULTS = {"smoke": {}, "book": dict(iterations=15_000, eval_every=250, levels=10), "paper": {}}
+# The deconstructing chapter also runs criteria on Conv-2 at the Lottery Ticket chapter's convolutional scale,
+# three rounds deep (about half of its weights left): five of the nine, since each costs a Conv-2 sweep of 5 trials
+# (over an hour of CPU time each with bfloat16 products on a CPU with matrix units; many times that without them).
+CONV_CRITERIA_BOOK = "large_final,small_final,magnitude_increase,movement,random"
 CHAPTER_DEFAULTS = {
     "foundations": {},
     "lottery-ticket": {},
-    "deconstructing": ZHOU_DEFAULTS,
+    "deconstructing": {
+        **ZHOU_DEFAULTS,
+        "book": {
+            **ZHOU_DEFAULTS["book"],
+            "criteria_conv": "conv2",
+            "conv_levels": 3,
+            "conv_criteria": CONV_CRITERIA_BOOK,
+        },
+    },
     "supermasks": ZHOU_DEFAULTS,
     "review": ZHOU_DEFAULTS,
     "transfer": ZHOU_DEFAULTS,
@@ -433,6 +446,7 @@ CHECKS = {
     "conv_test_subset": check_positive_int,
     "conv_train_subset": check_positive_int,
     "criteria": _names_check(ZHOU_CRITERIA),
+    "conv_criteria": _names_check(ZHOU_CRITERIA),
     "action_levels": check_positive_int,
     "mask1_actions": _names_check(MASK1_VARIANTS, allow_empty=True),
     "mask0_actions": _names_check(MASK0_VARIANTS, allow_empty=True),

@@ -19,8 +19,8 @@ Groups (each ``{label: config fields}``):
   code;
 - ``mask1``: each chosen mask-1 action on the large_final mask;
 - ``mask0``: each chosen mask-0 action on the large_final mask;
-- ``conv_criteria``: each criterion on the convolutional network ``criteria_conv`` (if any), at the
-  ``conv_*`` settings.
+- ``conv_criteria``: each criterion named by the parameter ``conv_criteria`` on the convolutional network
+  ``criteria_conv`` (if any), at the ``conv_*`` settings.
 
 The mask-1 and mask-0 sweeps prune ``action_levels`` rounds; their reference
 (original values, pruned weights at zero) is the large_final criterion sweep.
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import claims, stats, summary, supermask
+from . import chapter, claims, stats, summary, supermask
 
 # What each criterion keeps, layer by layer among the weights still alive (w_i: initial value, w_f: trained).
 CRITERION_RULES = {
@@ -107,7 +107,7 @@ def sweeps(book) -> dict[str, dict[str, dict]]:
         "conv_criteria": {
             name: dict(experiment="imp", network=p.criteria_conv, controls=(), criterion=name, **book.conv_settings())
             for name in (
-                _names(p.criteria)
+                _names(p.conv_criteria)
                 if book.images and getattr(p, "criteria_conv", "") not in ("", book.main_network)
                 else []
             )
@@ -185,6 +185,11 @@ CRITERION_FINDINGS = {
     "movement": CRITERIA_FIGURE,
 }
 
+# Their criteria figure shows the convolutional networks on CIFAR-10 too; how it ranks each criterion there was not
+# read here, so no finding is claimed for them.
+CONV_CRITERIA_FINDING = "their mask-criteria figure shows Conv-2 on CIFAR-10 too; not checked criterion by criterion"
+MAGNITUDE_INCREASE_FINDING = "yes: as good or better (their mask-criteria figure)"
+
 # Each start against the ticket's original values, as their mask-1 figure shows it.
 MASK1_FINDINGS = {
     "reinit": MASK1_UNSIGNED,
@@ -202,16 +207,71 @@ MASK0_FINDINGS = {
 }
 
 
-def criteria_against_random(frame: pd.DataFrame) -> list[claims.Claim]:
-    """Each criterion's tickets against random pruning in the same trials, accuracy averaged over the levels."""
+def criteria_against_random(frame: pd.DataFrame, network: str = "") -> list[claims.Claim]:
+    """Each criterion's tickets against random pruning in the same trials, accuracy averaged over the levels.
+
+    ``network``: the display name of a network other than the fully-connected one of Zhou et al.'s findings
+    (e.g. ``"Conv-2"``); each claim then names it, and the paper's column is :data:`CONV_CRITERIA_FINDING`.
+    """
     levels = pruned_levels(frame)
     names = [name for name in dict.fromkeys(frame["arm"]) if name != "random"]
+    suffix = f" on {network}" if network else ""
     return [
         claims.arm_ahead(
-            frame, name, "random", levels, f"{name} beats random", CRITERION_FINDINGS.get(name, NOT_CHECKED)
+            frame,
+            name,
+            "random",
+            levels,
+            f"{name} beats random{suffix}",
+            CONV_CRITERIA_FINDING if network else CRITERION_FINDINGS.get(name, NOT_CHECKED),
         )
         for name in names
     ]
+
+
+# How the chapter words each verdict of a criterion against random: (after one criterion, after several).
+AGAINST_RANDOM_PHRASES = {
+    "supported": ("beats random", "beat random"),
+    "not supported": ("falls below it", "fall below it"),
+    "inconclusive": "cannot be told from it",
+}
+
+
+def conv_criteria_summary(book, records: dict[str, dict]) -> str:
+    """The conv criteria section in sentences: which criteria beat random on the convolutional network by the rule,
+    and where its deepest tickets stop; or, when ``records`` (the ``conv_criteria`` group) is empty, why."""
+    if not records:
+        p = book.parameters
+        if not book.images:
+            reason = f"the convolutional networks need images; the examples of {book.dataset} are not"
+        elif getattr(p, "criteria_conv", ""):
+            reason = f"the chapter's network is already {p.criteria_conv}: the criteria above ran on it"
+        else:
+            reason = "the parameter criteria_conv is empty (-p criteria_conv conv2 runs the criteria on Conv-2)"
+        return f"This section is skipped: {reason}."
+    runs = frame(records)
+    against = criteria_against_random(runs, network_name(records))
+    verdicts = claims.by_verdict(against, lambda claim: claim.claim.split()[0], AGAINST_RANDOM_PHRASES)
+    return f"On {network_name(records)}, by this rule: {verdicts} {stops_at_deepest(runs)}"
+
+
+def conv_criteria_claims(frame: pd.DataFrame, network: str) -> list[claims.Claim]:
+    """The criteria on the convolutional network ``network`` (its display name): each against random, then
+    magnitude_increase against large_final within the matching margin, as on the fully-connected network."""
+    found = criteria_against_random(frame, network)
+    if {"magnitude_increase", "large_final"} <= set(frame["arm"]):
+        found.append(
+            claims.arm_ahead(
+                frame,
+                "magnitude_increase",
+                "large_final",
+                pruned_levels(frame),
+                f"magnitude_increase is as good as large_final on {network}",
+                MAGNITUDE_INCREASE_FINDING,
+                at_least_as_good=True,
+            )
+        )
+    return found
 
 
 def actions_against(frame: pd.DataFrame, reference: str, findings: dict[str, str]) -> list[claims.Claim]:
@@ -251,7 +311,7 @@ def headline_claims(criteria: pd.DataFrame, mask1: pd.DataFrame, mask0: pd.DataF
             "magnitude_increase",
             "large_final",
             "magnitude_increase is as good as large_final",
-            "yes: as good or better (their mask-criteria figure)",
+            MAGNITUDE_INCREASE_FINDING,
             True,
         ),
         (
@@ -570,13 +630,22 @@ def supermask_claims(init: pd.DataFrame, learned: pd.DataFrame) -> list[claims.C
 
 
 def verdicts(found: dict[str, dict[str, dict]], action_levels: int | None) -> dict[str, list[claims.Claim]]:
-    """The deconstructing chapter's verdicts by section: ``criteria``, ``mask1``, ``mask0`` and ``headline``."""
+    """The deconstructing chapter's verdicts by section: ``criteria``, ``mask1``, ``mask0``, ``headline`` and
+    ``conv criteria`` (empty when ``found`` has no convolutional criteria)."""
     criteria = frame(found["criteria"])
     mask1 = frame(with_reference(found, "mask1", "original"), levels=action_levels)
     mask0 = frame(with_reference(found, "mask0", "zero"), levels=action_levels)
+    conv = found.get("conv_criteria", {})
     return {
         "criteria": criteria_against_random(criteria),
         "mask1": actions_against(mask1, "original", MASK1_FINDINGS),
         "mask0": actions_against(mask0, "zero", MASK0_FINDINGS),
         "headline": headline_claims(criteria, mask1, mask0),
+        "conv criteria": conv_criteria_claims(frame(conv), network_name(conv)) if conv else [],
     }
+
+
+def network_name(records: dict[str, dict]) -> str:
+    """The display name (``"Conv-2"``) of the one network all ``records`` ran."""
+    (network,) = {record["config"]["network"] for record in records.values()}
+    return chapter.NETWORK_NAMES[network]

@@ -32,19 +32,37 @@ def test_the_zhou_chapters_have_their_own_defaults_at_book_scale():
     zhou_book = chapter.open(name="deconstructing", **knobs).parameters
     assert (zhou_book.iterations, zhou_book.eval_every, zhou_book.levels) == (15_000, 250, 10)
     assert chapter.open(name="lottery-ticket", **knobs).parameters.levels == chapter.SCALE_DEFAULTS["book"]["levels"]
+    conv = dict(criteria_conv=None, conv_levels=None, conv_criteria=None)
+    deconstructing = chapter.open(name="deconstructing", **conv).parameters
+    assert (deconstructing.criteria_conv, deconstructing.conv_levels) == ("conv2", 3)
+    assert deconstructing.conv_criteria.split(",") == [
+        "large_final",
+        "small_final",
+        "magnitude_increase",
+        "movement",
+        "random",
+    ]
+    assert (
+        chapter.open(name="deconstructing", scale="smoke", conv_criteria=None).parameters.conv_criteria.count(",") == 8
+    )
+    with pytest.raises(ParameterError, match="conv_criteria.*large_magnitude"):
+        chapter.open(name="deconstructing", conv_criteria="large_final,large_magnitude")
+    assert chapter.open(name="lottery-ticket", conv_levels=None).parameters.conv_levels == 6
     assert chapter.open(name="deconstructing", iterations=20_000, eval_every=None).parameters.iterations == 20_000
     with pytest.raises(ParameterError, match="name='zhou'.*deconstructing"):
         chapter.open(name="zhou")
 
 
 def test_the_network_parameter_sets_every_sweep_of_the_chapters_and_is_refused_where_it_cannot_run():
-    knobs = dict(criteria=None, mask1_actions=None, mask0_actions=None, criteria_conv="conv2")
+    knobs = dict(criteria=None, mask1_actions=None, mask0_actions=None, criteria_conv="conv2", conv_criteria=None)
     groups = zhou.sweeps(chapter.open(name="deconstructing", scale="smoke", network="conv2", **knobs))
     main_sweeps = ("criteria", "untrained", "mask1", "mask0")
     assert {fields["network"] for group in main_sweeps for fields in groups[group].values()} == {"conv2"}
     assert groups["conv_criteria"] == {}  # the convolutional section would repeat the main sweeps
     lenet = zhou.sweeps(chapter.open(name="deconstructing", scale="smoke", network=None, **knobs))
-    assert lenet["criteria"]["random"]["network"] == "lenet" and set(lenet["conv_criteria"]) == set(groups["criteria"])
+    assert lenet["criteria"]["random"]["network"] == "lenet" and set(lenet["conv_criteria"]) == set(
+        chapter.ZHOU_CRITERIA
+    )
     learned = dict(supermask_methods=None, supermask_starts=None, supermask_iterations=None, supermask_eval_every=None)
     supermasks = chapter.open(name="supermasks", scale="smoke", network="conv2", **learned)
     assert {fields["network"] for fields in zhou.learned_fields(supermasks).values()} == {"conv2"}
@@ -58,7 +76,7 @@ def test_the_network_parameter_sets_every_sweep_of_the_chapters_and_is_refused_w
 
 def test_sweeps_too_large_to_train_together_stop_the_chapter_before_any_work(monkeypatch):
     monkeypatch.setattr(experiments, "physical_memory", lambda: 2**30)  # 1 GiB
-    knobs = dict(criteria=None, mask1_actions=None, mask0_actions=None, criteria_conv=None)
+    knobs = dict(criteria=None, mask1_actions=None, mask0_actions=None, criteria_conv=None, conv_criteria=None)
     with pytest.raises(ParameterError, match="network='conv2', trials=5 .* not valid together at scale book"):
         chapter.open(name="deconstructing", network="conv2", **knobs)
 
@@ -78,6 +96,7 @@ def test_actions_need_the_large_final_tickets_they_are_compared_with():
 def smoke_book(tmp_path, dataset="fashion-mnist", **knobs):
     defaults = dict(
         criteria="large_final,random",
+        conv_criteria="large_final,random",
         mask1_actions="signed_constant",
         mask0_actions="freeze_init",
         action_levels=1,
@@ -235,6 +254,28 @@ def test_criteria_are_judged_against_random_trial_by_trial():
     assert [claim.verdict for claim in headline] == [stats.SUPPORTED, stats.SUPPORTED]
 
 
+def test_the_criteria_on_a_convolutional_network_name_it_and_judge_magnitude_increase_too():
+    noise = [0.0, 0.004, -0.003, 0.002, -0.001]
+    base = [0.70 + n for n in noise]
+    runs = frame(
+        {
+            "large_final": [base, [b + 0.02 for b in base], [b + 0.02 for b in base]],
+            "magnitude_increase": [base, [b + 0.021 + n for b, n in zip(base, noise)], [b + 0.02 for b in base]],
+            "random": [base, base, base],
+        }
+    )
+    found = zhou.conv_criteria_claims(runs, "Conv-2")
+    assert {claim.claim: claim.verdict for claim in found} == {
+        "large_final beats random on Conv-2": stats.SUPPORTED,
+        "magnitude_increase beats random on Conv-2": stats.SUPPORTED,
+        "magnitude_increase is as good as large_final on Conv-2": stats.SUPPORTED,
+    }
+    assert {claim.paper for claim in found[:2]} == {zhou.CONV_CRITERIA_FINDING}  # the FC findings are not reused
+    assert [c.claim for c in zhou.conv_criteria_claims(runs[runs["arm"] != "large_final"], "Conv-4")] == [
+        "magnitude_increase beats random on Conv-4"
+    ]
+
+
 def test_a_learned_supermask_is_set_beside_the_ticket_nearest_its_density():
     base = [0.85, 0.86, 0.84, 0.85, 0.86]
     criteria = frame({"large_final": [base, [0.87] * 5, [0.86] * 5]}, percents=(100.0, 80.0, 51.2))
@@ -309,15 +350,16 @@ def test_the_settings_box_names_the_chapters_paper(tmp_path):
 def test_the_chapters_verdicts_come_grouped_by_section(trained):
     book, found = trained
     groups = zhou.verdicts(found, book.parameters.action_levels)
-    assert set(groups) == {"criteria", "mask1", "mask0", "headline"}
+    assert set(groups) == {"criteria", "mask1", "mask0", "headline", "conv criteria"}
+    assert groups["conv criteria"] == []  # no convolutional network named
     assert [c.claim for c in groups["criteria"]] == ["large_final beats random"]
     assert [c.claim for c in groups["mask1"]] == ["signed_constant is as good as original"]
 
 
 def test_the_criteria_run_on_a_convolutional_network_only_when_named_and_with_images(tmp_path):
-    conv = smoke_book(tmp_path, criteria_conv="conv2", conv_levels=1, conv_trials=1)
+    conv = smoke_book(tmp_path, criteria_conv="conv2", conv_levels=1, conv_trials=1, conv_criteria="movement,random")
     groups = zhou.sweeps(conv)
-    assert set(groups["conv_criteria"]) == {"large_final", "random"}
+    assert list(groups["conv_criteria"]) == ["movement", "random"]  # its own criteria, not those of the main sweeps
     assert {fields["network"] for fields in groups["conv_criteria"].values()} == {"conv2"}
     assert not zhou.sweeps(smoke_book(tmp_path, criteria_conv=""))["conv_criteria"]
     assert not zhou.sweeps(smoke_book(tmp_path, dataset="mnist1d", criteria_conv="conv2"))["conv_criteria"]
