@@ -848,6 +848,7 @@ def _check_together(book: Chapter) -> None:
             )
     _at_most_levels(book, "extra_levels", "the iterative tickets the one-shot and rewinding ones are compared with")
     _check_actions(book)
+    _check_random_reference(book)
     if not hasattr(p, "mask1_actions"):  # the review chapters: their zeroing, fine-tuning and half-split sweeps
         _at_most_levels(book, "action_levels", "the large_final tickets their sweeps are compared with")
     _check_transfers(book)
@@ -946,6 +947,21 @@ def _check_actions(book: Chapter) -> None:
             f"mask0_actions=''"
         )
     _at_most_levels(book, "action_levels", "the large_final tickets they are compared with")
+
+
+def _check_random_reference(book: Chapter) -> None:
+    """The deconstructing chapter (the one with ``criteria_conv``) judges every criterion against random pruning in
+    the same trials, on each network it runs them on: each list it runs must include random."""
+    p = book.parameters
+    if not hasattr(p, "criteria_conv"):
+        return
+    for name in ("criteria", "conv_criteria") if p.criteria_conv else ("criteria",):
+        value = getattr(p, name, None)
+        if value is not None and "random" not in parse_names(name, value, ZHOU_CRITERIA):
+            raise ParameterError(
+                f"parameter {name}={value!r} is not valid: each criterion is judged against random pruning in the "
+                f"same trials; valid: a list that includes random, e.g. {value},random"
+            )
 
 
 def _at_most_levels(book: Chapter, name: str, compared_with: str) -> None:

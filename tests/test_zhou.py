@@ -47,6 +47,11 @@ def test_the_zhou_chapters_have_their_own_defaults_at_book_scale():
     )
     with pytest.raises(ParameterError, match="conv_criteria.*large_magnitude"):
         chapter.open(name="deconstructing", conv_criteria="large_final,large_magnitude")
+    lists = dict(criteria=None, criteria_conv=None, conv_criteria=None)
+    for name in ("criteria", "conv_criteria"):
+        with pytest.raises(ParameterError, match=f"{name}='large_final,movement'.*includes random"):
+            chapter.open(name="deconstructing", **{**lists, name: "large_final,movement"})
+    assert chapter.open(name="deconstructing", criteria=None, criteria_conv="", conv_criteria="movement")  # not run
     assert chapter.open(name="lottery-ticket", conv_levels=None).parameters.conv_levels == 6
     assert chapter.open(name="deconstructing", iterations=20_000, eval_every=None).parameters.iterations == 20_000
     with pytest.raises(ParameterError, match="name='zhou'.*deconstructing"):
