@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
+import warnings
 
 import pytest
 import torch
@@ -186,6 +187,22 @@ def test_a_convolutional_cohort_trains_in_pairs_on_a_cpu_with_the_same_results(s
     for name in whole.weights:
         difference = (paired.weights[name] - whole.weights[name]).abs().max().item()
         assert difference <= 2**-8 * whole.weights[name].abs().max().item(), (name, difference)
+
+
+def test_bfloat16_without_native_support_warns_that_float32_trains_faster(small, monkeypatch):
+    from lthlib import train as trainer
+
+    arch = models.build("lenet", small.input_shape, 10)
+    settings = dataclasses.replace(SETTINGS, iterations=2, eval_every=2, precision="bfloat16")
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    with pytest.warns(RuntimeWarning, match="no native support.*-p conv_precision float32"):
+        train(arch, small, cohort(arch, [0]), settings)
+    assert trainer.bfloat16_is_native(torch.device("cuda"))  # a GPU is not second-guessed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train(arch, small, cohort(arch, [0]), dataclasses.replace(settings, precision="float32"))
+        monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+        train(arch, small, cohort(arch, [0]), settings)
 
 
 def test_a_probe_records_statistics_of_each_members_weights_at_every_evaluation(small, monkeypatch):
