@@ -154,7 +154,9 @@ SCALE_DEFAULTS = {
         conv_levels=1,
         conv_iterations=50,
         conv_eval_every=None,
-        conv_precision="bfloat16",
+        # float32 where the book scale has bfloat16: a smoke run must take seconds on any CPU, and bfloat16 is fast
+        # only where the CPU multiplies it natively (train.BFLOAT16_EMULATED); unit tests cover the bfloat16 path
+        conv_precision="float32",
         conv_val_size=100,  # a conv evaluation costs as much as training: smoke runs evaluate on few images
         conv_test_subset=100,
         conv_train_subset=None,

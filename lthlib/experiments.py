@@ -903,8 +903,14 @@ def provenance(device, state: LevelState, clock: float) -> dict:
 
 @functools.cache
 def processor() -> str:
-    """The CPU's model name (Linux's /proc/cpuinfo, else the platform's word): its floating-point kernels decide
-    whether a run is reproduced to the last bit (:mod:`lthlib.verify`)."""
+    """The CPU's model name (Linux's /proc/cpuinfo, else the platform's word) and the vector instructions PyTorch's
+    kernels use on it, e.g. ``"AMD EPYC (AVX2)"``: together they decide whether a run is reproduced to the last bit
+    (:mod:`lthlib.verify`). A virtual machine's model name alone may hide them: a LeNet record computed on one
+    "AMD EPYC" drifted by 2e-3 within 250 steps on another that has AVX2 alone."""
+    return f"{_model_name()} ({torch.backends.cpu.get_cpu_capability()})"
+
+
+def _model_name() -> str:
     try:
         for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
