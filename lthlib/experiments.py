@@ -876,8 +876,9 @@ def code_version() -> dict:
 code_version()  # read once, at import: the source this process loaded, not what the files say hours later
 
 
-def provenance(device, state: LevelState, clock: float) -> dict:
-    """Where and how long: library and torch versions, device, threads, cumulative wall time (s)."""
+def provenance(device, state: LevelState, clock: float, finished: float | None = None) -> dict:
+    """Where and how long: library and torch versions, device, threads, cumulative wall time (s) from ``clock`` to
+    ``finished`` (``time.perf_counter()`` values; ``finished`` defaults to now)."""
     device = torch.device(device)
     extended = {}
     if state.extended_from:
@@ -894,7 +895,7 @@ def provenance(device, state: LevelState, clock: float) -> dict:
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",
         "processor": processor(),
         "threads": torch.get_num_threads(),
-        "wall_seconds": round(time.perf_counter() - clock, 1),
+        "wall_seconds": round((finished or time.perf_counter()) - clock, 1),
         "resumed_after_levels": state.resumed_after_levels,
         "code": [entry for entry in state.code if entry["from_level"] <= state.level],  # not a resume with nothing left
         **extended,
@@ -940,8 +941,9 @@ def compute(config: ExperimentConfig, store: Store | None, device="cpu", progres
     return _save(config, store, device, state, clock)
 
 
-def _save(config, store, device, state: LevelState, clock: float) -> dict:
-    """The record of a finished ``state``, saved in ``store`` (returned unsaved without one)."""
+def _save(config, store, device, state: LevelState, clock: float, finished: float | None = None) -> dict:
+    """The record of a finished ``state``, saved in ``store`` (returned unsaved without one); ``finished``: when
+    its training ended (``time.perf_counter()``; default now)."""
     _note_fresh_start(state)
     record = {
         "experiment": config.experiment,
@@ -949,7 +951,7 @@ def _save(config, store, device, state: LevelState, clock: float) -> dict:
         "config": config.to_dict(),
         "layers": state.layers,
         "runs": state.runs,
-        "provenance": provenance(device, state, clock),
+        "provenance": provenance(device, state, clock, finished),
     }
     masks_np = {key: mask.cpu().numpy() for key, mask in state.masks.items()}
     if store is None:
@@ -1099,4 +1101,5 @@ def _train_together(configs, store, device, progress) -> list[dict]:
             _finish_level(config, states[config_hash(config)], level, arm_masks, own, trained, offset)
             _checkpoint(store, config, states[config_hash(config)], origins[config_hash(config)])
             offset += own.size
-    return [_save(c, store, device, states[config_hash(c)], origins[config_hash(c)]) for c in configs]
+    finished = time.perf_counter()  # one end for all: saving one record must not add to the next one's time
+    return [_save(c, store, device, states[config_hash(c)], origins[config_hash(c)], finished) for c in configs]
