@@ -6,7 +6,6 @@ parameters given here are only those a test is about.
 
 from __future__ import annotations
 
-import os
 import pathlib
 import re
 import subprocess
@@ -16,6 +15,7 @@ import nbformat
 import papermill
 import pytest
 import yaml
+from conftest import FULL
 
 from lthlib import chapter_run
 
@@ -89,7 +89,7 @@ def test_every_notebook_chapter_has_smoke_parameters():
 SMOKE_RUNS = [(name, dataset) for name in sorted(SMOKE) for dataset in ("fashion-mnist", "mnist1d")]
 for name in ("supermasks", "review", "transfer"):
     SMOKE_RUNS.remove((name, "mnist1d"))
-if not os.environ.get("LTHLIB_FULL"):
+if not FULL:
     SMOKE_RUNS = [(name, dataset) for name, dataset in SMOKE_RUNS if dataset != "mnist1d" or name == "deconstructing"]
 # The conclusions train nothing of their own: at smoke scale into a fresh store they would train every other
 # chapter's runs again, those the runs above check; nbval executes them against the committed store.

@@ -13,18 +13,15 @@ every record.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
-import torch
+from conftest import BFLOAT16_TOO_SLOW, FULL
 
 from lthlib import models, verify
 from lthlib.config import ExperimentConfig
 from lthlib.store import default_root
-from lthlib.train import bfloat16_is_native
 
 RECORDS = sorted(default_root().glob("*/*/record.json"))
-FULL = bool(os.environ.get("LTHLIB_FULL"))
 # The sampled bfloat16 Conv-2 records re-train 800 network-steps in all; at the 0.6 network-steps/s that make bench
 # measured on a 2-core CPU with AVX2 alone, that is over 20 minutes, more than the whole of the other tests.
 BFLOAT16_SLOWDOWN = "its sampled Conv-2 records would take over 20 minutes to re-train on 2 cores"
@@ -46,7 +43,7 @@ def test_the_book_has_committed_results():
 @pytest.mark.parametrize("path", sampled(RECORDS), ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
 def test_committed_record_reproduces_its_first_evaluations(path, fashion):
     config = json.loads(path.read_text())["config"]
-    if config["precision"] == "bfloat16" and not FULL and not bfloat16_is_native(torch.device("cpu")):
+    if config["precision"] == "bfloat16" and BFLOAT16_TOO_SLOW:
         pytest.skip(f"bfloat16 has no native support on this CPU ({BFLOAT16_SLOWDOWN}): make verify checks it")
     convolutional = bool(models.ARCHITECTURES[config["network"]]["conv_plan"])
     sampled_trials = CONV_SAMPLE_TRIALS if convolutional and not FULL else None

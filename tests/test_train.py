@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import statistics
 import warnings
 
 import pytest
 import torch
+from conftest import BFLOAT16_TOO_SLOW
 
 from lthlib import data, models
-from lthlib.train import Cohort, TrainSettings, WeightTraining, bfloat16_is_native, early_stop_summary, train
+from lthlib.train import Cohort, TrainSettings, WeightTraining, early_stop_summary, train
 
 SETTINGS = TrainSettings(optimizer="adam", lr=1.2e-3, batch_size=60, iterations=60, eval_every=20)
 
@@ -110,10 +110,8 @@ def test_sgd_with_warmup_runs(small):
     assert trained.curves[0]["val_acc"][-1] > 0.5
 
 
-# Where the CPU has no native bfloat16, a bfloat16 Conv-2 trains eleven times slower than in float32: make test
-# keeps its convolutional bfloat16 checks to CPUs that have it (LTHLIB_FULL=1 runs them anywhere).
 slow_bfloat16 = pytest.mark.skipif(
-    not bfloat16_is_native(torch.device("cpu")) and not os.environ.get("LTHLIB_FULL"),
+    BFLOAT16_TOO_SLOW,
     reason="bfloat16 is not native on this CPU: a convolutional network in bfloat16 takes minutes (LTHLIB_FULL=1)",
 )
 
