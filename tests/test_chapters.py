@@ -15,7 +15,7 @@ import nbformat
 import papermill
 import pytest
 import yaml
-from conftest import FULL
+from sampling import FULL
 
 from lthlib import chapter_run
 

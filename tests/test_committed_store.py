@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import BFLOAT16_TOO_SLOW, FULL
+from sampling import BFLOAT16_TOO_SLOW, FULL
 
 from lthlib import models, verify
 from lthlib.config import ExperimentConfig

@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 import torch
-from conftest import BFLOAT16_TOO_SLOW
+from sampling import BFLOAT16_TOO_SLOW
 
 from lthlib import data, models
 from lthlib.train import Cohort, TrainSettings, WeightTraining, early_stop_summary, train
