@@ -11,7 +11,7 @@ never used to choose).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -24,12 +24,18 @@ MATCH_MARGIN = 0.005  # a ticket "matches" dense when it is surely no more than 
 
 @dataclass(frozen=True)
 class Claim:
+    """A claim judged on stored runs: its wording, the paper's finding, ours in numbers, the trials compared, the
+    verdict and its rule. ``kind`` names the comparison for code that picks claims (the conclusions' points), so
+    that rewording a claim changes no selection: e.g. ``"tickets exist"``, or ``"signed_reinit against reinit"``
+    for two arms compared by :func:`arm_ahead`."""
+
     claim: str
     paper: str
     ours: str
     n: int
     verdict: str
     rule: str
+    kind: str = field(kw_only=True)
 
     def row(self) -> dict:
         return {
@@ -120,6 +126,7 @@ def tickets_exist_below(frame: pd.DataFrame, bound: float = 20.0) -> Claim:
         f"-{100 * MATCH_MARGIN:g} points and falls below when it lies under it; supported when a level under "
         f"{bound:g} % matches before the first fall, not supported when tickets fall below at {bound:g} % or "
         f"more, else inconclusive",
+        kind="tickets exist",
     )
 
 
@@ -142,6 +149,7 @@ def faster_and_better_at(
         "supported when the 95 % intervals of the paired differences show the ticket stopping sooner "
         "and reaching a higher accuracy than its own dense network; not supported when either is surely "
         "the other way",
+        kind="sooner and better",
     )
 
 
@@ -157,6 +165,7 @@ def reinit_loses(frame: pd.DataFrame, level: int, subject: str = "") -> Claim:
         verdict,
         "supported when the 95 % intervals show reinit stopping later and less accurate than the ticket "
         "of the same trial; not supported when either is surely the other way",
+        kind="reinit loses",
     )
 
 
@@ -178,6 +187,7 @@ def dropout_and_pruning(plain: pd.DataFrame, dropped: pd.DataFrame, level: int, 
         "supported when the 95 % intervals show the dense network more accurate with dropout than without (paired "
         "by trial: both start from the same θ0) and, with dropout, the tickets more accurate than the dense "
         "network; not supported when either is surely the other way",
+        kind="dropout and pruning",
     )
 
 
@@ -211,6 +221,7 @@ def iterative_beats_oneshot(iterative: pd.DataFrame, oneshot: pd.DataFrame) -> C
         "supported when iterative tickets match at a level where one-shot tickets have already fallen below, "
         "not supported when one-shot tickets match as deep as iterative ones and iterative ones then fall "
         "below, else inconclusive",
+        kind="iterative against one-shot",
     )
 
 
@@ -230,13 +241,21 @@ def over_levels(frame: pd.DataFrame, arm: str, levels, column: str = ACCURACY) -
 
 
 def arm_ahead(
-    frame: pd.DataFrame, ahead: str, behind: str, levels, claim: str, paper: str, at_least_as_good: bool = False
+    frame: pd.DataFrame,
+    ahead: str,
+    behind: str,
+    levels,
+    claim: str,
+    paper: str,
+    at_least_as_good: bool = False,
+    kind: str = "",
 ) -> Claim:
     """Whether ``ahead``'s tickets are more accurate than ``behind``'s over ``levels`` (arms of one frame).
 
     Each trial's accuracy is averaged over the levels first, so the interval
     is over trials, the independent unit. With ``at_least_as_good`` the claim
-    is that ``ahead`` is no more than :data:`MATCH_MARGIN` below ``behind``.
+    is that ``ahead`` is no more than :data:`MATCH_MARGIN` below ``behind``. The claim's ``kind`` is
+    ``"{ahead} against {behind}"`` unless ``kind`` names one.
     """
     levels = sorted(set(levels))
     difference = compare(over_levels(frame, ahead, levels), over_levels(frame, behind, levels), ACCURACY)
@@ -262,6 +281,7 @@ def arm_ahead(
         difference.n,
         with_reason(difference.verdict(margin=margin), difference),
         rule,
+        kind=kind or f"{ahead} against {behind}",
     )
 
 

@@ -21,8 +21,8 @@ class Point:
     """A point of the review or a paper's claim: what it says, the verdict groups that answer it, the book's
     sections that show them (MyST labels), and what would change the verdicts.
 
-    ``only``: ``((group, texts), ...)`` keeps, of that group, the claims whose wording contains one of ``texts``
-    (a string or a tuple of strings).
+    ``only``: ``((group, kinds), ...)`` keeps, of that group, the claims of one of ``kinds`` (a string or a tuple
+    of strings; :attr:`lthlib.claims.Claim.kind`).
     """
 
     point: str
@@ -35,11 +35,11 @@ class Point:
     def claims(self, verdicts: dict) -> list:
         """The verdicts that answer this point, in the order of its groups, each comparison once: two chapters
         that judge the same arms of the same runs (the same ``ours``, interval included) count as one."""
-        only = {group: (texts,) if isinstance(texts, str) else texts for group, texts in self.only}
+        only = {group: (kinds,) if isinstance(kinds, str) else kinds for group, kinds in self.only}
         chosen = {}
         for group in self.groups:
             for claim in verdicts.get(group, []):
-                if group not in only or any(text in claim.claim for text in only[group]):
+                if group not in only or claim.kind in only[group]:
                     chosen.setdefault(claim.ours, claim)
         return list(chosen.values())
 
@@ -57,7 +57,7 @@ POINTS = (
         ("lth-claims",),
         f"more trials (an inconclusive interval is wide at five, and Conv-6 has fewer than the rule accepts) and "
         f"{CPU_SCALE}",
-        only=(("lottery", ("winning tickets exist", "stop earlier", "raises the dense network's accuracy")),),
+        only=(("lottery", ("tickets exist", "sooner and better", "dropout and pruning")),),
     ),
     Point(
         "Iterative pruning is the key advance",
@@ -65,7 +65,7 @@ POINTS = (
         ("lottery",),
         ("lth-oneshot", "lth-claims"),
         "a sweep deep enough that one method surely falls below dense where the other still matches",
-        only=(("lottery", "one-shot"),),
+        only=(("lottery", "iterative against one-shot"),),
     ),
     Point(
         "One mask is not enough",
@@ -73,7 +73,7 @@ POINTS = (
         ("zhou criteria", "zhou criteria conv", "one mask"),
         ("zhou-criteria", "zhou-criteria-conv", "review-one-mask"),
         "other networks and datasets, where criteria and data orders may agree more or less",
-        only=(("zhou criteria conv", "beats random"),),
+        only=(("zhou criteria conv", zhou.AGAINST_RANDOM),),
     ),
     Point(
         "Weights change sign",
@@ -88,7 +88,10 @@ POINTS = (
         ("zhou headline", "zhou criteria conv"),
         ("zhou-criteria", "zhou-claims", "zhou-criteria-conv"),
         f"the deeper sparsities of the 24 rounds of Zhou et al.'s code, and {CPU_SCALE}",
-        only=(("zhou headline", "magnitude_increase"), ("zhou criteria conv", "as good as large_final")),
+        only=(
+            ("zhou headline", "magnitude_increase against large_final"),
+            ("zhou criteria conv", "magnitude_increase against large_final"),
+        ),
     ),
     Point(
         "The initial values matter",
@@ -96,7 +99,13 @@ POINTS = (
         ("lottery", "zhou mask-1", "zhou headline"),
         ("lth-claims", "zhou-mask1", "zhou-claims"),
         "a training length where the reinitialised controls stop well inside training at every level",
-        only=(("lottery", "reinitialised"), ("zhou headline", ("original signs", "signed constant"))),
+        only=(
+            ("lottery", "reinit loses"),
+            (
+                "zhou headline",
+                ("signed_reinit against reinit", "signed_reinit against original", "signed_constant against original"),
+            ),
+        ),
     ),
     Point(
         "Zeroing or freezing",
@@ -104,7 +113,7 @@ POINTS = (
         ("zhou mask-0", "zhou headline", "zeros"),
         ("zhou-mask0", "zhou-claims", "review-zeros"),
         "deeper sparsities, where more of the network is frozen rather than zeroed",
-        only=(("zhou headline", ("set to zero", "zeroing only")),),
+        only=(("zhou headline", ("zero against freeze_init", "freeze_init_zero_mask against zero")),),
     ),
     Point(
         "Choosing a mask is training",

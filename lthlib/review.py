@@ -259,6 +259,7 @@ def flips_beat_growth(record: dict, group: str, level: int = 0) -> claims.Claim:
         claims.with_reason(difference.verdict(), difference),
         "supported when the 95 % interval of the fraction that changed sign minus the fraction that grew, at the "
         "early stop, lies above 0, not supported when below, else inconclusive",
+        kind="signs flip",
     )
 
 
@@ -309,6 +310,7 @@ def own_half_advantage(halves: pd.DataFrame) -> claims.Claim:
         claims.with_reason(difference.verdict(), difference),
         "per trial, test accuracy at early stop averaged over the pruned levels and both halves; supported when "
         "the 95 % interval of own minus other lies above 0, not supported when below, else inconclusive",
+        kind="own half more accurate",
     )
 
 
@@ -325,6 +327,7 @@ def own_half_stops_sooner(halves: pd.DataFrame) -> claims.Claim:
         claims.with_reason(difference.verdict(), difference),
         "per trial, the early-stop iteration averaged over the pruned levels and both halves; supported when the "
         "95 % interval of other minus own lies above 0, not supported when below, else inconclusive",
+        kind="own half sooner",
     )
 
 
@@ -345,6 +348,7 @@ def structure_overfits(halves: pd.DataFrame) -> claims.Claim:
         "per trial, the own-minus-other difference in accuracy on the training batches before the early stop, "
         "minus the same difference in test accuracy, averaged over the pruned levels and both halves; supported "
         "when its 95 % interval lies above 0, not supported when below, else inconclusive",
+        kind="overfits in structure",
     )
 
 
@@ -379,6 +383,7 @@ def gap_claims(frame: pd.DataFrame) -> list[claims.Claim]:
                 "partly a matter of when each run stopped) minus test accuracy there, averaged over the pruned "
                 f"levels; supported when the 95 % interval of {control}'s gap minus the ticket's lies above 0, not "
                 "supported when below, else inconclusive",
+                kind=f"generalises better than {control}",
             )
         )
     return found
@@ -452,6 +457,7 @@ def overlap_claims(overlaps: pd.DataFrame) -> list[claims.Claim]:
                 "per trial, the Jaccard overlap minus that of random masks of the same sizes, averaged over the "
                 "layers, at the deepest level; supported when its 95 % interval lies above 0, not supported when "
                 "below, else inconclusive",
+                kind="masks overlap",
             )
         )
     return found
@@ -569,6 +575,7 @@ def stops_sooner(frame: pd.DataFrame, ahead: str, behind: str, claim: str, paper
         claims.with_reason(difference.verdict(), difference),
         f"per trial, the early-stop iteration averaged over the pruned levels; supported when the 95 % interval of "
         f"{behind} minus {ahead} lies above 0, not supported when below, else inconclusive",
+        kind=f"{ahead} sooner than {behind}",
     )
 
 
@@ -694,6 +701,7 @@ def mask_training_claims(learned: pd.DataFrame, tickets: pd.DataFrame, arm: str 
             f"the supermask is the one with the best mean validation accuracy; supported when the 95 % interval of "
             f"its test accuracy minus {chance} lies above {100 * (FAR_ABOVE_CHANCE - zhou.CHANCE):g} points (an "
             f"accuracy above {100 * FAR_ABOVE_CHANCE:g} %), not supported when it lies below, else inconclusive",
+            kind="mask alone above chance",
         ),
         claims.Claim(
             "a mask alone does as well as training the weights it keeps",
@@ -705,6 +713,7 @@ def mask_training_claims(learned: pd.DataFrame, tickets: pd.DataFrame, arm: str 
             f"the ticket is the one whose size is nearest the mask's, in the same trials; supported when the 95 % "
             f"interval of the supermask's test accuracy minus the ticket's lies above -{100 * claims.MATCH_MARGIN:g}"
             f" points, not supported when it lies below, else inconclusive",
+            kind="mask alone as good as training",
         ),
     ]
 

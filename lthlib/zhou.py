@@ -207,6 +207,10 @@ MASK0_FINDINGS = {
 }
 
 
+# The kind of every claim of a criterion against random pruning (:class:`lthlib.claims.Claim`).
+AGAINST_RANDOM = "against random"
+
+
 def criteria_against_random(frame: pd.DataFrame, network: str = "") -> list[claims.Claim]:
     """Each criterion's tickets against random pruning in the same trials, accuracy averaged over the levels.
 
@@ -224,6 +228,7 @@ def criteria_against_random(frame: pd.DataFrame, network: str = "") -> list[clai
             levels,
             f"{name} beats random{suffix}",
             CONV_CRITERIA_FINDING if network else CRITERION_FINDINGS.get(name, NOT_CHECKED),
+            kind=AGAINST_RANDOM,
         )
         for name in names
     ]
@@ -505,6 +510,7 @@ def above_chance(init: pd.DataFrame, arm: str, paper: str) -> claims.Claim:
         f"the level is the one with the best mean validation accuracy before training; supported when the 95 % "
         f"interval of its test accuracy minus {100 * CHANCE:g} % lies above 0, not supported when below, "
         f"else inconclusive",
+        kind="above chance",
     )
 
 
@@ -570,6 +576,7 @@ def learned_beats_init(learned: pd.DataFrame, init: pd.DataFrame, learned_arm: s
         "supported when the 95 % interval of the learned supermask's test accuracy at early stop minus the "
         "untrained masked network's (at the level chosen on validation) lies above 0, not supported when below, "
         "else inconclusive",
+        kind="learned beats untrained",
     )
 
 
@@ -624,6 +631,7 @@ def supermask_claims(init: pd.DataFrame, learned: pd.DataFrame) -> list[claims.C
                     claims.with_reason(difference.verdict(), difference),
                     "supported when the 95 % interval of the rescaled supermask's test accuracy minus the plain "
                     "one's (same trials) lies above 0, not supported when below, else inconclusive",
+                    kind="rescaling improves",
                 )
             )
     return found

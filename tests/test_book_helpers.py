@@ -674,7 +674,7 @@ def test_every_arm_of_the_review_keeps_one_colour_and_the_ticket_that_of_large_f
 
 def test_a_sentence_groups_the_subjects_of_claims_by_verdict():
     made = [
-        claims.Claim(f"{name} beats random", "", "", 5, verdict, "")
+        claims.Claim(f"{name} beats random", "", "", 5, verdict, "", kind="against random")
         for name, verdict in (
             ("a", stats.SUPPORTED),
             ("b", stats.NOT_SUPPORTED),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from lthlib import claims, conclusions, stats
 
 
-def claim(text, verdict, ours=None):
-    return claims.Claim(text, "", text if ours is None else ours, 5, verdict, "")
+def claim(text, verdict, ours=None, kind="a comparison"):
+    return claims.Claim(text, "", text if ours is None else ours, 5, verdict, "", kind=kind)
 
 
 def test_each_point_lists_its_verdicts_and_says_when_none_was_judged():
@@ -37,28 +39,47 @@ def test_each_point_lists_its_verdicts_and_says_when_none_was_judged():
     assert list(table["what would change them"]) == ["more trials", "MNIST", "deeper networks"]
 
 
-def test_every_group_a_point_names_is_one_the_chapters_compute():
-    computed = {
-        "lottery",
-        "zhou criteria",
-        "zhou criteria conv",
-        "zhou mask-1",
-        "zhou mask-0",
-        "zhou headline",
-        "supermasks",
-    }
-    computed |= {"one mask", "signs", "zeros", "fine-tuning", "transfer", "overfitting", "mask training"}
-    assert {group for point in conclusions.POINTS for group in point.groups} <= computed
+@pytest.fixture(scope="module")
+def book_verdicts(fashion):
+    """The verdict groups of the committed store at the book's scale, as the conclusions chapter gathers them."""
+    return conclusions.gather(
+        dataset="fashion-mnist", scale="book", trials=None, device="cpu", store=None, allow_train=False
+    )
+
+
+def test_every_group_and_kind_a_point_names_is_one_the_chapters_compute(book_verdicts):
+    for point in conclusions.POINTS:
+        assert set(point.groups) <= set(book_verdicts), point.point
+        for group, kinds in point.only:
+            computed = {found.kind for found in book_verdicts[group]}
+            missing = {kinds} - computed if isinstance(kinds, str) else set(kinds) - computed
+            assert not missing, (point.point, group, missing)
 
 
 def test_a_point_can_keep_only_the_claims_of_a_group_that_concern_it():
     point = conclusions.Point(
-        "Magnitude increase", "the review", ("headline",), ("zhou-claims",), "", only=(("headline", "magnitude"),)
+        "Magnitude increase",
+        "the review",
+        ("headline",),
+        ("zhou-claims",),
+        "",
+        only=(("headline", "magnitude_increase against large_final"),),
     )
-    verdicts = {"headline": [claim("large_final beats random", "x"), claim("magnitude_increase is as good", "y")]}
+    verdicts = {
+        "headline": [
+            claim("large_final beats random", "x", kind="large_final against random"),
+            claim("magnitude_increase is as good", "y", kind="magnitude_increase against large_final"),
+            claim("magnitude_increase, reworded", "z", kind="magnitude_increase against random"),
+        ]
+    }
     assert [c.claim for c in point.claims(verdicts)] == ["magnitude_increase is as good"]
     either = conclusions.Point(
-        "Both", "the review", ("headline",), ("zhou-claims",), "", (("headline", ("beats", "as good")),)
+        "Both",
+        "the review",
+        ("headline",),
+        ("zhou-claims",),
+        "",
+        (("headline", ("large_final against random", "magnitude_increase against large_final")),),
     )
     assert len(either.claims(verdicts)) == 2
 
