@@ -8,16 +8,25 @@ export PYTHONHASHSEED := 0
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: book test smoke verify bench run notebooks data install browser clean
+.PHONY: book site test smoke verify bench run notebooks data install browser clean
 
 book: $(INSTALLED) $(FASHION)
 	rm -rf _build/html
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 
+# The same site, rendered from the chapters' committed outputs instead of executing them: make test's nbval run
+# executes every chapter and compares its outputs with those, so executing them for the site too would only repeat it.
+SITE_CONFIG := _config-committed-outputs.yml
+site: $(INSTALLED) $(FASHION)
+	rm -rf _build/html
+	$(PY) -c "import yaml; c = yaml.safe_load(open('_config.yml')); c['execute']['execute_notebooks'] = 'off'; \
+	  yaml.safe_dump(c, open('$(SITE_CONFIG)', 'w'))"
+	$(VENV)/bin/jupyter-book build . --config $(SITE_CONFIG) --warningiserror --keep-going
+
 LINTED := lthlib tests benchmarks book/conftest.py book/_ext
 
 # The tests include a browser check of the site just built (tests/test_site.py).
-test: $(INSTALLED) $(FASHION) browser book
+test: $(INSTALLED) $(FASHION) browser site
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
 	$(PY) -m pytest tests $(wildcard book/*.ipynb) $(NBVAL) --durations=20
@@ -58,9 +67,11 @@ browser:
 
 data: $(FASHION)
 
+# --no-compile: Python compiles each module when it is first imported; compiling every module of torch, Ray and
+# the rest at install takes about a minute on 2 cores, most of it for modules nothing imports.
 $(INSTALLED): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --no-compile --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 

@@ -1,8 +1,9 @@
 """The book's figures: one seaborn style, means with 95 % confidence bands across trials.
 
 Functions take tidy frames from :mod:`lthlib.summary` and return the
-matplotlib ``Axes`` they drew on. Confidence bands are bootstrapped with a
-fixed seed so a re-executed notebook draws the same figure.
+matplotlib ``Axes`` they drew on. A band is the 95 % Student t-interval of
+the mean over trials (:func:`lthlib.stats.t_interval`), the interval the
+claims' verdicts use; nothing random goes into a figure.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def action_palette(names) -> dict[str, tuple]:
     return dict(zip(names, [criterion_palette()["large_final"], *sns.color_palette("Set2", len(names) - 1)]))
 
 
-BAND = dict(errorbar=("ci", 95), n_boot=1000, seed=0)
+BAND = dict(errorbar=stats.t_interval)
 TRIAL_LINES = dict(units="trial", estimator=None, alpha=0.7, linewidth=1)
 REFERENCE_LEVELS = (100, 51.3, 21.1, 7.0, 3.6, 1.9)
 
@@ -161,7 +162,7 @@ def _accuracy_axis(ax, column: str) -> None:
 
 
 def spread(frame, groups: list[str]) -> dict:
-    """How to show the spread over trials: a seeded 95 % bootstrap band from 5 trials on, else every trial's line.
+    """How to show the spread over trials: a 95 % t-interval band from 5 trials on, else every trial's line.
 
     ``groups``: the columns whose every combination is one line (e.g. arm and level).
     """

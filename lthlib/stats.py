@@ -82,14 +82,18 @@ def paired(a, b, a_at_end=None, b_at_end=None) -> Paired:
         raise ValueError(f"paired values need two equal, non-empty 1-D sequences; got shapes {a.shape} and {b.shape}")
     ends = [np.asarray(e if e is not None else np.zeros(len(a)), dtype=bool) for e in (a_at_end, b_at_end)]
     differences = a - b
-    n = len(differences)
-    mean = float(differences.mean())
+    low, high = t_interval(differences)
+    return Paired(float(differences.mean()), low, high, len(differences), float(np.concatenate(ends).mean()))
+
+
+def t_interval(values) -> tuple[float, float]:
+    """The 95 % Student t-interval of the mean of ``values`` (1-D, one per trial): NaN bounds below 2 values."""
+    values = np.asarray(values, dtype=float)
+    n, mean = len(values), float(values.mean())
     if n < 2:
-        low = high = float("nan")
-    else:
-        half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * differences.std(ddof=1) / math.sqrt(n))
-        low, high = mean - half, mean + half
-    return Paired(mean, low, high, n, float(np.concatenate(ends).mean()))
+        return float("nan"), float("nan")
+    half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * values.std(ddof=1) / math.sqrt(n))
+    return mean - half, mean + half
 
 
 def combine(verdicts: list[str]) -> str:

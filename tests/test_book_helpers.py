@@ -431,6 +431,22 @@ def test_the_spread_is_a_band_from_five_trials_and_every_trial_below():
     assert plots.spread(frame(ROWS, trials=3), ["arm", "level"]) == plots.TRIAL_LINES
 
 
+def test_a_figure_band_is_the_t_interval_over_trials_the_claims_use():
+    from lthlib import plots
+
+    accuracy = [0.1, 0.2, 0.3, 0.4, 0.5]
+    curves = pd.DataFrame(
+        [(trial, 0, 0.3) for trial in range(5)] + [(trial, 100, accuracy[trial]) for trial in range(5)],
+        columns=["trial", "iteration", "test_acc"],
+    ).assign(arm="ticket")
+    ax = plots.over_training(curves, "test_acc", "test accuracy")
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]  # zero width at iteration 0, where every trial is 0.3
+    low, high = stats.t_interval(accuracy)
+    assert high - 0.3 == pytest.approx(2.7764451 * (0.025**0.5) / 5**0.5)  # t(0.975, 4) sd/sqrt(n)
+    assert (band.min(), band.max()) == pytest.approx((low, high))
+    plots.plt.close(ax.get_figure())
+
+
 def test_paired_difference_pairs_trials_and_levels_and_ignores_the_rest():
     a = pd.DataFrame(
         {"trial": [0, 1, 2, 0], "level": [1, 1, 1, 2], "x": [1.0, 2.0, 3.0, 10.0], "run": ["a0", "a1", "a2", "a3"]}

@@ -3,11 +3,10 @@ lthlib verify --steps 100: a record evaluated every 250 iterations is checked at
 
 ``make test`` verifies a sample that exercises every code path the records
 use (:func:`lthlib.verify.covering_sample`: each experiment, network,
-precision, action, control, kind of dataset variant...), cheapest records first, and of a convolutional
-record only its first :data:`CONV_SAMPLE_TRIALS` trials (where its experiment allows,
-:data:`lthlib.verify.TRIAL_SUBSETS`); a bfloat16 record only where the CPU multiplies bfloat16 natively
-(:func:`lthlib.train.bfloat16_is_native`). ``make verify`` (or ``LTHLIB_FULL=1``) verifies every trial of
-every record.
+precision, action, control, kind of dataset variant...), cheapest records first, and of each record only its
+first :data:`SAMPLE_TRIALS` trials (where its experiment allows, :data:`lthlib.verify.TRIAL_SUBSETS`); a bfloat16
+record only where the CPU multiplies bfloat16 natively (:func:`lthlib.train.bfloat16_is_native`). ``make verify``
+(or ``LTHLIB_FULL=1``) verifies every trial of every record.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import json
 import pytest
 from sampling import BFLOAT16_TOO_SLOW, FULL
 
-from lthlib import models, verify
+from lthlib import verify
 from lthlib.config import ExperimentConfig
 from lthlib.store import default_root
 
@@ -25,7 +24,7 @@ RECORDS = sorted(default_root().glob("*/*/record.json"))
 # The sampled bfloat16 Conv-2 records re-train 800 network-steps in all; at the 0.6 network-steps/s that make bench
 # measured on a 2-core CPU with AVX2 alone, that is over 20 minutes, more than the whole of the other tests.
 BFLOAT16_SLOWDOWN = "its sampled Conv-2 records would take over 20 minutes to re-train on 2 cores"
-CONV_SAMPLE_TRIALS = 2  # a pair per arm, as a CPU trains a convolutional cohort (lthlib.train.MEMBERS_PER_STEP)
+SAMPLE_TRIALS = 2  # a pair per arm, as a CPU trains a convolutional cohort (lthlib.train.MEMBERS_PER_STEP)
 
 
 def sampled(records):
@@ -45,7 +44,5 @@ def test_committed_record_reproduces_its_first_evaluations(path, fashion):
     config = json.loads(path.read_text())["config"]
     if config["precision"] == "bfloat16" and BFLOAT16_TOO_SLOW:
         pytest.skip(f"bfloat16 has no native support on this CPU ({BFLOAT16_SLOWDOWN}): make verify checks it")
-    convolutional = bool(models.ARCHITECTURES[config["network"]]["conv_plan"])
-    sampled_trials = CONV_SAMPLE_TRIALS if convolutional and not FULL else None
-    report = verify.verify(path, steps=100, device="cpu", trials=sampled_trials)
+    report = verify.verify(path, steps=100, device="cpu", trials=None if FULL else SAMPLE_TRIALS)
     assert report.ok, "\n".join(report.lines())

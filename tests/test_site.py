@@ -1,6 +1,6 @@
 """The built site, driven in headless Chromium: what a reader sees.
 
-``make test`` builds the book into ``_build/html`` first (``make book``); this
+``make test`` builds the site into ``_build/html`` first (``make site``); this
 module serves that folder over HTTP and visits every page once with Debian's
 ``chromium`` through Selenium. It checks console errors, images, internal links
 and anchors, glued numbers, collapsed code inputs, code and outputs that fit
@@ -43,7 +43,7 @@ def _chromium() -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def server():
     if not (SITE / "index.html").exists():
-        pytest.fail(f"no built site in {SITE}: run `make book` first (make test does)")
+        pytest.fail(f"no built site in {SITE}: run `make book` or `make site` first (make test does)")
     handler = functools.partial(_QuietHandler, directory=str(SITE))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
