@@ -67,11 +67,9 @@ browser:
 
 data: $(FASHION)
 
-# --no-compile: Python compiles each module when it is first imported; compiling every module of torch, Ray and
-# the rest at install takes about a minute on 2 cores, most of it for modules nothing imports.
 $(INSTALLED): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --no-compile --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -79,4 +77,4 @@ $(FASHION): | $(INSTALLED)
 	$(PY) -m lthlib data fashion-mnist
 
 clean:
-	rm -rf _build runs
+	rm -rf _build runs $(SITE_CONFIG)

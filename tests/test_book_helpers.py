@@ -547,7 +547,12 @@ def test_a_figure_gets_one_legend_below_its_panels():
 
 def test_the_protocol_table_shows_the_settings_the_chapter_runs(tmp_path):
     book = chapter.open(
-        scale="smoke", store=str(tmp_path), conv_network=None, conv_iterations=None, conv_precision=None
+        scale="smoke",
+        store=str(tmp_path),
+        conv_network=None,
+        conv_iterations=None,
+        conv_eval_every=None,
+        conv_precision=None,
     )
     table = summary.protocol_table([book.dense_config(network) for network in book.networks]).set_index("network")
     assert table.loc["lenet", "iterations"] == 200  # the smoke scale's LeNet
