@@ -21,8 +21,8 @@ class Point:
     """A point of the review or a paper's claim: what it says, the verdict groups that answer it, the book's
     sections that show them (MyST labels), and what would change the verdicts.
 
-    ``only``: ``((group, kinds), ...)`` keeps, of that group, the claims of one of ``kinds`` (a string or a tuple
-    of strings; :attr:`lthlib.claims.Claim.kind`).
+    ``only``: ``((group, kinds), ...)`` keeps, of that group, the claims of one of ``kinds`` (a tuple of
+    :attr:`lthlib.claims.Claim.kind` values).
     """
 
     point: str
@@ -30,12 +30,17 @@ class Point:
     groups: tuple[str, ...]
     sections: tuple[str, ...]
     would_change: str
-    only: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
+    only: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def __post_init__(self):
+        for group, kinds in self.only:
+            if isinstance(kinds, str):  # a bare string would match any kind it contains a letter of
+                raise TypeError(f"Point {self.point!r}: the kinds of group {group!r} must be a tuple, got {kinds!r}")
 
     def claims(self, verdicts: dict) -> list:
         """The verdicts that answer this point, in the order of its groups, each comparison once: two chapters
         that judge the same arms of the same runs (the same ``ours``, interval included) count as one."""
-        only = {group: (kinds,) if isinstance(kinds, str) else kinds for group, kinds in self.only}
+        only = dict(self.only)
         chosen = {}
         for group in self.groups:
             for claim in verdicts.get(group, []):
@@ -65,7 +70,7 @@ POINTS = (
         ("lottery",),
         ("lth-oneshot", "lth-claims"),
         "a sweep deep enough that one method surely falls below dense where the other still matches",
-        only=(("lottery", "iterative against one-shot"),),
+        only=(("lottery", ("iterative against one-shot",)),),
     ),
     Point(
         "One mask is not enough",
@@ -73,7 +78,7 @@ POINTS = (
         ("zhou criteria", "zhou criteria conv", "one mask"),
         ("zhou-criteria", "zhou-criteria-conv", "review-one-mask"),
         "other networks and datasets, where criteria and data orders may agree more or less",
-        only=(("zhou criteria conv", zhou.AGAINST_RANDOM),),
+        only=(("zhou criteria conv", (zhou.AGAINST_RANDOM,)),),
     ),
     Point(
         "Weights change sign",
@@ -89,8 +94,8 @@ POINTS = (
         ("zhou-criteria", "zhou-claims", "zhou-criteria-conv"),
         f"the deeper sparsities of the 24 rounds of Zhou et al.'s code, and {CPU_SCALE}",
         only=(
-            ("zhou headline", "magnitude_increase against large_final"),
-            ("zhou criteria conv", "magnitude_increase against large_final"),
+            ("zhou headline", ("magnitude_increase against large_final",)),
+            ("zhou criteria conv", ("magnitude_increase against large_final",)),
         ),
     ),
     Point(
@@ -100,7 +105,7 @@ POINTS = (
         ("lth-claims", "zhou-mask1", "zhou-claims"),
         "a training length where the reinitialised controls stop well inside training at every level",
         only=(
-            ("lottery", "reinit loses"),
+            ("lottery", ("reinit loses",)),
             (
                 "zhou headline",
                 ("signed_reinit against reinit", "signed_reinit against original", "signed_constant against original"),

@@ -52,7 +52,7 @@ def test_every_group_and_kind_a_point_names_is_one_the_chapters_compute(book_ver
         assert set(point.groups) <= set(book_verdicts), point.point
         for group, kinds in point.only:
             computed = {found.kind for found in book_verdicts[group]}
-            missing = {kinds} - computed if isinstance(kinds, str) else set(kinds) - computed
+            missing = set(kinds) - computed
             assert not missing, (point.point, group, missing)
 
 
@@ -63,7 +63,7 @@ def test_a_point_can_keep_only_the_claims_of_a_group_that_concern_it():
         ("headline",),
         ("zhou-claims",),
         "",
-        only=(("headline", "magnitude_increase against large_final"),),
+        only=(("headline", ("magnitude_increase against large_final",)),),
     )
     verdicts = {
         "headline": [
@@ -82,6 +82,8 @@ def test_a_point_can_keep_only_the_claims_of_a_group_that_concern_it():
         (("headline", ("large_final against random", "magnitude_increase against large_final")),),
     )
     assert len(either.claims(verdicts)) == 2
+    with pytest.raises(TypeError, match="'headline' must be a tuple, got 'magnitude'"):
+        conclusions.Point("Bare", "the review", ("headline",), ("zhou-claims",), "", (("headline", "magnitude"),))
 
 
 def test_every_point_links_to_a_section_and_says_what_would_change_its_verdict():
