@@ -73,19 +73,24 @@ def textbook_steps_per_second(arch, split, lr: float, steps: int) -> float:
     return steps / (time.perf_counter() - began)
 
 
-def lthlib_steps_per_second(arch, dataset, lr: float, members: int, steps: int, precision: str) -> float:
+def _cohort_runner(arch, dataset, lr: float, members: int, precision: str):
+    """A function that trains a dense cohort of ``members`` networks for a given number of steps (evaluated on
+    one batch only, so that the steps dominate)."""
     weights, biases = models.initialise(arch, [torch.Generator().manual_seed(k) for k in range(members)], "cpu")
     masks = {name: torch.ones_like(w, dtype=torch.bool) for name, w in weights.items()}
     cohort = Cohort(weights, biases, masks, {}, list(range(members)))
     tiny = data.Split(dataset.val.x[:BATCH], dataset.val.y[:BATCH])
     bench_data = data.Dataset(dataset.name, dataset.train, tiny, tiny, dataset.num_classes, dataset.input_shape)
+    return lambda steps: train(
+        arch, bench_data, cohort, TrainSettings("adam", lr, BATCH, steps, steps, precision=precision)
+    )
 
-    def settings(n):
-        return TrainSettings("adam", lr, BATCH, n, n, precision=precision)
 
-    train(arch, bench_data, cohort, settings(3))
+def lthlib_steps_per_second(arch, dataset, lr: float, members: int, steps: int, precision: str) -> float:
+    run = _cohort_runner(arch, dataset, lr, members, precision)
+    run(3)
     began = time.perf_counter()
-    train(arch, bench_data, cohort, settings(steps))
+    run(steps)
     return members * steps / (time.perf_counter() - began)
 
 
@@ -233,6 +238,103 @@ def conv_layouts(network: str, dataset, members: int, steps: int, precisions) ->
     return rows
 
 
+# Bytes one training step of one network must move per weight, whatever the implementation, in float32 with Adam:
+# the forward pass reads the weight (4), the backward pass writes its gradient (4), and Adam reads the weight, the
+# gradient and its two moments and writes the weight and the moments back (28). A cohort whose weights and state
+# do not fit in the caches moves all of it through memory at every step.
+ADAM_BYTES_PER_WEIGHT = 36
+
+
+def memory_bandwidth_gbs(mib: int = 256, repeats: int = 5) -> float:
+    """This machine's memory bandwidth (GB/s): bytes read and written by the fastest of ``repeats`` copies of a
+    ``mib`` MiB float32 tensor, far larger than the caches."""
+    source = torch.ones(mib * 2**20 // 4)
+    target = torch.empty_like(source)
+    target.copy_(source)
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        target.copy_(source)
+        times.append(time.perf_counter() - began)
+    return 2 * source.numel() * 4 / min(times) / 1e9
+
+
+def small_product_gflops(members: int, repeats: int = 20) -> float:
+    """GFLOP/s of LeNet's largest product, a 60 x 784 by 784 x 300 matrix product, batched over ``members``
+    networks as the trainer computes it (the fastest of ``repeats``)."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(max(members, 2), BATCH, 784, generator=g)
+    b = torch.randn(max(members, 2), 784, 300, generator=g)
+    torch.bmm(a, b)
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        torch.bmm(a, b)
+        times.append(time.perf_counter() - began)
+    return 2 * a.shape[0] * BATCH * 784 * 300 / min(times) / 1e9
+
+
+def step_bound(arch: models.Architecture, product_gflops: float, bandwidth_gbs: float) -> dict:
+    """The fastest a network-step of ``arch`` could run on this machine: its FLOPs at the small-product speed and
+    its unavoidable bytes (:data:`ADAM_BYTES_PER_WEIGHT`) at the memory bandwidth, each a bound in steps/s
+    (``compute``, ``memory``), and ``serial``, both paid one after the other."""
+    flops = training_flops(arch)
+    moved = ADAM_BYTES_PER_WEIGHT * sum(models.parameter_count(arch).values())
+    compute, memory = flops / product_gflops / 1e9, moved / bandwidth_gbs / 1e9
+    return {"bytes": moved, "compute": 1 / compute, "memory": 1 / memory, "serial": 1 / (compute + memory)}
+
+
+# Where the time of a training step goes: each profiled operator's own time is counted under the first group
+# whose names include it; the rest of the operators are "other operators", and the wall time no operator
+# accounts for is Python and dispatch.
+STEP_PARTS = {
+    "products": (
+        "aten::bmm",
+        "aten::baddbmm",
+        "aten::mm",
+        "aten::addmm",
+        "aten::convolution",
+        "aten::_convolution",
+        "aten::mkldnn_convolution",
+        "aten::convolution_backward",
+    ),
+    "masking": ("aten::mul", "aten::mul_", "aten::add", "aten::masked_fill", "aten::masked_fill_"),
+    "optimiser": ("aten::_fused_adam_", "aten::_foreach_add_", "aten::_foreach_mul_", "Optimizer.step#Adam.step"),
+    "batch gathering": ("aten::index", "aten::randperm"),
+    "per-member views": (
+        "aten::select",
+        "aten::as_strided",
+        "aten::detach",
+        "aten::detach_",
+        "aten::alias",
+        "aten::slice",
+        "aten::expand",
+    ),
+}
+
+
+def profile_step(arch, dataset, members: int, steps: int, precision: str = "float32") -> dict[str, float]:
+    """Shares (0..1) of the wall time of ``steps`` training steps of ``members`` networks of ``arch``, by the parts
+    of :data:`STEP_PARTS`, other operators and Python (with dispatch), from ``torch.profiler``."""
+    from torch.profiler import ProfilerActivity, profile
+
+    run = _cohort_runner(arch, dataset, PAPER_SETTINGS[arch.name]["lr"], members, precision)
+    run(3)
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        began = time.perf_counter()
+        run(steps)
+        wall = (time.perf_counter() - began) * 1e6
+    shares = dict.fromkeys((*STEP_PARTS, "other operators"), 0.0)
+    for event in profiler.key_averages():
+        part = next((p for p, names in STEP_PARTS.items() if event.key in names), None)
+        if part is None and event.key.startswith("aten::"):
+            part = "other operators"
+        if part is not None:
+            shares[part] += event.self_cpu_time_total / wall
+    shares["Python and dispatch"] = max(0.0, 1 - sum(shares.values()))
+    return shares
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -264,10 +366,24 @@ def measure(network: str, members: int, steps: int, precisions, dataset, rounds:
 
 
 def main(
-    networks=("lenet", "conv2", "conv4"), members: int = 8, steps: int = 60, precisions=("float32", "bfloat16")
+    networks=("lenet", "conv2", "conv4"),
+    members: int = 8,
+    steps: int = 60,
+    precisions=("float32", "bfloat16"),
+    profile_members=(),
 ) -> list[dict]:
+    """Print (and return, a row per network) lthlib's speed against the textbook loop and this machine's bound;
+    with ``profile_members``, first where a step's time goes for each of those cohort sizes."""
     dataset = data.load("fashion-mnist", "cpu", train_subset=10_000, test_subset=BATCH)
+    for network in networks if profile_members else ():
+        arch = models.build(network, dataset.input_shape, dataset.num_classes)
+        for precision in precisions:
+            for size in profile_members:
+                shares = profile_step(arch, dataset, size, max(10, steps // 2), precision)
+                parts = ", ".join(f"{part} {100 * share:.0f} %" for part, share in shares.items())
+                print(f"profile of {network}, {precision}, K={size}: {parts}")
     peaks = {precision: peak_gflops(precision) for precision in precisions}
+    bandwidth, product = memory_bandwidth_gbs(), small_product_gflops(members)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, the best of {ROUNDS} "
         f"interleaved rounds of {steps} timed steps; "
@@ -295,6 +411,20 @@ def main(
                 f"{100 * row['share_' + precision]:7.0f}% {row['peak_rss_mib']:5.0f} MiB"
             )
     print("steps/s: one network taking one optimiser step; of peak: against the matmul (LeNet) or convolution peak")
+    print(
+        f"bound: memory {bandwidth:.1f} GB/s (a copy of 256 MiB), small products {product:.0f} GFLOP/s (60x784 by "
+        f"784x300, K={members}); a step moves at least {ADAM_BYTES_PER_WEIGHT} bytes per weight (Adam, float32)"
+    )
+    for row in results:
+        arch = models.build(row["network"], dataset.input_shape, dataset.num_classes)
+        bound = step_bound(arch, product, bandwidth)
+        row["bound"] = bound
+        best = max(row[p] for p in precisions)
+        print(
+            f"{row['network']}'s bound: compute {bound['compute']:.0f} steps/s, memory {bound['memory']:.0f} "
+            f"({bound['bytes'] / 1e6:.1f} MB a step), both in turn {bound['serial']:.0f}; lthlib at "
+            f"{100 * best / bound['serial']:.0f} % of the last"
+        )
     for row in results:
         arch = models.build(row["network"], dataset.input_shape, dataset.num_classes)
         probe_ms = 1000 * sign_probe_seconds(arch, members)

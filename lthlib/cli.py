@@ -275,6 +275,12 @@ def _choices(option: str, valid):
     return convert
 
 
+def _sizes(option: str):
+    """A comma-separated list of positive integers, e.g. cohort sizes ``1,8,24``."""
+    one = _positive(option)
+    return lambda text: tuple(one(part) for part in text.split(","))
+
+
 def command_bench(args: list[str]) -> int:
     from . import bench
 
@@ -285,8 +291,9 @@ def command_bench(args: list[str]) -> int:
         "--networks", type=_choices("--networks", bench.NETWORKS), default=("lenet", "conv2", "conv4"), action=_Once
     )
     parser.add_argument("--precisions", type=_choices("--precisions", PRECISIONS), default=PRECISIONS, action=_Once)
+    parser.add_argument("--profile", type=_sizes("--profile"), default=(), action=_Once)
     options = _parse(parser, args)
-    bench.main(options.networks, members=options.members, steps=options.steps, precisions=options.precisions)
+    bench.main(options.networks, options.members, options.steps, options.precisions, options.profile)
     return 0
 
 
@@ -321,6 +328,7 @@ USAGE = """usage:
   python -m lthlib sweep EXPERIMENT ... [--SETTING VALUE ...] ... [--store DIR] [--address RAY] [--cpus-per-task N]
   python -m lthlib verify RECORD [--steps N] [--all-levels] [--trials N] [--device auto|cpu|cuda]
   python -m lthlib bench [--members K] [--steps N] [--networks lenet,conv2,conv4] [--precisions float32,bfloat16]
+                   [--profile 1,8,24]
   python -m lthlib data [NAME ...]
   python -m lthlib chapter NAME [-p KEY VALUE ...]
 EXPERIMENT is one of: {experiments}. `python -m lthlib run EXPERIMENT --help` lists the SETTINGs."""

@@ -109,16 +109,19 @@ class MaskedLinear(torch.autograd.Function):
 
     ``h``: (K, B, in) or shared (B, in); ``w``, ``mask``, ``frozen``: (K, out, in)
     (``mask``/``frozen`` may be ``None``: all kept / zero); ``b``: (K, out).
-    Computes ``h @ (w * mask + frozen)^T + b`` in ``dtype``. The backward
-    multiplies the weight gradient by the mask (the chain rule of the
-    reparametrisation), writes it in ``w``'s own layout without a transposed
+    Computes ``h @ (w * mask + frozen)^T + b`` in ``dtype``; with ``zeroed``,
+    ``w`` is already zero where the mask is 0 (weight training keeps pruned
+    weights at zero), so the forward pass computes with ``w + frozen`` and
+    needs no masked copy of the weights. The backward multiplies the weight gradient
+    by the mask (the chain rule of the reparametrisation), so pruned weights
+    stay exactly zero, writes it in ``w``'s own layout without a transposed
     copy, skips the input gradient when the input needs none, and gives the
     mask its gradient ``dL/d(effective) * w`` when the mask is trained (learned masks).
     """
 
     @staticmethod
-    def forward(ctx, h, w, mask, frozen, b, dtype):
-        effective = masked_weight(w, mask, frozen).to(dtype)
+    def forward(ctx, h, w, mask, frozen, b, dtype, zeroed=False):
+        effective = masked_weight(w, None if zeroed else mask, frozen).to(dtype)
         h = h.to(dtype)
         if h.dim() == 2:  # one input batch shared by all members (evaluation)
             h = h.expand(effective.shape[0], -1, -1)
@@ -137,7 +140,7 @@ class MaskedLinear(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             grad_w = grad_effective.mul_(mask) if mask is not None else grad_effective
         grad_b = grad.float().sum(1) if ctx.needs_input_grad[4] else None
-        return grad_h, grad_w, grad_mask, None, grad_b, None
+        return grad_h, grad_w, grad_mask, None, grad_b, None, None
 
 
 def _member_bmm(a: torch.Tensor, b: torch.Tensor, add: torch.Tensor | None = None) -> torch.Tensor:
@@ -174,14 +177,17 @@ def forward(
     dropout: float = 0.0,
     precision: str = "float32",
     dropout_generators: list | None = None,
+    zeroed: bool = False,
 ) -> torch.Tensor:
     """Logits ``(K, B, classes)`` in float32.
 
     ``x`` is either one batch per member, ``(K, B, *input_shape)``, or one
     batch shared by all members, ``(B, *input_shape)`` (evaluation).
-    ``masks``/``frozen``: ``{layer: (K, *shape)}`` float masks and frozen
+    ``masks``/``frozen``: ``{layer: (K, *shape)}`` masks and frozen
     values of pruned weights (missing = dense / zero); the network computes
-    with ``w * mask + frozen``. ``dropout`` is the drop probability after each
+    with ``w * mask + frozen``. ``zeroed``: the weights are already zero where
+    the mask is 0, so the fully-connected layers use the mask only to keep the
+    gradient of pruned weights at zero (see :class:`MaskedLinear`). ``dropout`` is the drop probability after each
     hidden fully-connected layer (0 = off), as in the paper's dropout
     experiments; member k draws its noise from ``dropout_generators[k]`` alone,
     so its result does not depend on the cohort it trains in. ``precision`` ``bfloat16`` computes products in bfloat16
@@ -206,7 +212,7 @@ def forward(
         if layer.kind == "conv":
             continue
         name = layer.name
-        h = MaskedLinear.apply(h, weights[name], masks.get(name), frozen.get(name), biases[name], dtype)
+        h = MaskedLinear.apply(h, weights[name], masks.get(name), frozen.get(name), biases[name], dtype, zeroed)
         if layer.kind == "fc":
             h = F.relu(h)
             if dropout:

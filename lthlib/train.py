@@ -259,7 +259,8 @@ class ModeState:
     """The tensors one training run works on, all ``{layer: (K, ...)}`` on the device.
 
     ``masks`` are float 0/1, ``frozen`` holds values at pruned places only; a
-    mode may keep its own tensors (e.g. mask scores) in ``extra``.
+    mode may keep its own tensors (e.g. mask scores) in ``extra``. ``zeroed``:
+    the ``weights`` are zero where pruned (see :func:`lthlib.models.forward`).
     """
 
     weights: dict
@@ -267,6 +268,7 @@ class ModeState:
     masks: dict
     frozen: dict
     extra: dict = field(default_factory=dict)
+    zeroed: bool = False
 
 
 class WeightTraining:
@@ -283,12 +285,16 @@ class WeightTraining:
     """
 
     def start(self, cohort: Cohort, device) -> ModeState:
-        masks = {name: m.to(device=device, dtype=torch.float32) for name, m in cohort.masks.items()}
+        kept = {name: m.to(device=device, dtype=torch.bool) for name, m in cohort.masks.items()}
         return ModeState(
-            weights={name: w.detach().clone().to(device).requires_grad_() for name, w in cohort.weights.items()},
+            weights={
+                name: w.detach().to(device).masked_fill(~kept[name], 0).requires_grad_()
+                for name, w in cohort.weights.items()
+            },
             biases={name: b.detach().clone().to(device).requires_grad_() for name, b in cohort.biases.items()},
-            masks=masks,
-            frozen={name: (f.to(device) * (1 - masks[name])) for name, f in cohort.frozen.items()},
+            masks={name: m.to(torch.float32) for name, m in kept.items()},  # float: the fastest gradient gate
+            frozen={name: f.to(device).masked_fill(kept[name], 0) for name, f in cohort.frozen.items()},
+            zeroed=True,
         )
 
     def trainable(self, state: ModeState) -> list[torch.Tensor]:
@@ -400,7 +406,16 @@ def train(
         x, y = data.train.x[idx], data.train.y[idx]
         weights, biases, masks, frozen = mode.network(state)
         logits = models.forward(
-            arch, weights, biases, x, masks, frozen, settings.dropout, settings.precision, dropout_generators
+            arch,
+            weights,
+            biases,
+            x,
+            masks,
+            frozen,
+            settings.dropout,
+            settings.precision,
+            dropout_generators,
+            state.zeroed,
         )
         per_member = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
         per_member = per_member.view(members, -1).mean(1)

@@ -124,6 +124,25 @@ def test_the_benchmark_counts_the_flops_of_a_training_step_by_hand():
     assert counts["fc1"] == 16 * 16 * 64 * 256  # after one 2x2 pooling
 
 
+def test_the_benchmarks_bound_counts_flops_and_bytes_of_a_lenet_step():
+    lenet = models.build("lenet", (1, 28, 28), 10)
+    bound = bench.step_bound(lenet, product_gflops=100.0, bandwidth_gbs=10.0)
+    assert bound["bytes"] == 36 * (784 * 300 + 300 * 100 + 100 * 10)
+    assert bound["compute"] == pytest.approx(100e9 / bench.training_flops(lenet))
+    assert bound["memory"] == pytest.approx(10e9 / bound["bytes"])
+    assert 1 / bound["serial"] == pytest.approx(1 / bound["compute"] + 1 / bound["memory"])
+
+
+def test_the_benchmarks_profile_shares_a_steps_time_among_its_parts(fashion):
+    dataset = data.load("fashion-mnist", "cpu", train_subset=600, test_subset=60, val_size=60)
+    lenet = models.build("lenet", dataset.input_shape, dataset.num_classes)
+    shares = bench.profile_step(lenet, dataset, members=2, steps=5)
+    assert set(shares) == {*bench.STEP_PARTS, "other operators", "Python and dispatch"}
+    assert all(share >= 0 for share in shares.values())
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert shares["products"] > 0.05 and shares["optimiser"] > 0
+
+
 def test_the_benchmarks_grouped_convolution_computes_what_lthlib_computes(fashion):
     dataset = data.load("fashion-mnist", "cpu", train_subset=240, test_subset=60)
     arch = models.build("conv2", dataset.input_shape, dataset.num_classes)

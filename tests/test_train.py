@@ -52,6 +52,31 @@ def test_frozen_weights_stay_at_their_value(small):
         assert torch.equal(w[~masks[name]], start.weights[name][~masks[name]])
 
 
+class MaskedCopyTraining(WeightTraining):
+    """Weight training as it was computed before pruned weights were kept at zero: a masked copy every step."""
+
+    def start(self, cohort, device):
+        state = super().start(cohort, device)
+        state.weights = {name: w.detach().clone().requires_grad_() for name, w in cohort.weights.items()}
+        state.zeroed = False
+        return state
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_pruned_weights_kept_at_zero_train_bit_identically_to_a_masked_copy(small, frozen):
+    arch = models.build("lenet", small.input_shape, 10)
+    start = cohort(arch, [0, 1, 2])
+    masks = random_masks(start.weights)
+    start = dataclasses.replace(
+        start, masks=masks, frozen={n: w.clone() for n, w in start.weights.items()} if frozen else {}
+    )
+    zeroed = train(arch, small, start, SETTINGS)
+    copied = train(arch, small, start, SETTINGS, mode=MaskedCopyTraining())
+    assert zeroed.curves == copied.curves
+    for name, w in zeroed.weights.items():
+        assert torch.equal(w, copied.weights[name])
+
+
 @pytest.mark.parametrize("network, dropout, iterations", [("lenet", 0.0, 60), ("lenet", 0.5, 60), ("conv2", 0.5, 6)])
 def test_a_member_trains_bit_identically_alone_or_in_a_cohort_of_eight(small, network, dropout, iterations):
     arch = models.build(network, small.input_shape, 10)
