@@ -42,6 +42,7 @@ import sys
 import time
 from dataclasses import dataclass, field, fields
 
+import numpy as np
 import torch
 
 from . import __version__, actions, data, masks, models, probes, supermask
@@ -58,7 +59,7 @@ from .config import (
 )
 from .seeds import derive_seed, generator
 from .store import MissingResult, Store, StoreError
-from .train import Cohort, TrainSettings, check_finite, effective_weights, train
+from .train import Cohort, Trained, TrainSettings, check_finite, effective_weights, train
 
 # Where each arm's kept weights start and at what learning rate: (source, mask-1 action, learning-rate factor).
 # Sources: "reset" (θ0, or θk when the tickets rewind), "rewound" (the dense network at iteration
@@ -486,12 +487,14 @@ def shorter_sweep(config, store, report) -> tuple[ExperimentConfig, dict] | None
 
 
 def extend_shorter(config, store, arch, dataset, device, report=None) -> LevelState | None:
-    """The state after the last level of :func:`shorter_sweep`, its tickets trained again; ``None`` if none.
+    """The state after the last level of :func:`shorter_sweep`; ``None`` if none.
 
-    The tickets of that level train bit-identically to the stored run (same
-    θ0 or θk, mask, data order), which recovers their final weights; a curve
-    that differs by a single bit means the stored sweep cannot be continued
-    here, and ``None`` is returned after saying so through ``report``.
+    Its tickets' trained weights come from the record when it keeps them
+    (:func:`keeps_final_weights`). Otherwise the tickets of that level train
+    again, bit-identically to the stored run (same θ0 or θk, mask, data
+    order), which recovers their final weights; a curve that differs by a
+    single bit means the stored sweep cannot be continued here, and ``None``
+    is returned after saying so through ``report``.
     """
     report = report or (lambda message: print(message, file=sys.stderr))
     found = shorter_sweep(config, store, report)
@@ -512,13 +515,22 @@ def extend_shorter(config, store, arch, dataset, device, report=None) -> LevelSt
         rewound = (first.rewound_weights, first.rewound_biases)
     alive = stored_tickets(stored, config, level, layers, device)
     cohort = level_cohort(config, level, {"ticket": alive}, reset, previous_final=None)
-    trained = train_cohort(config, arch, dataset, cohort)
+    kept = store.load_weights(shorter)
+    if kept is not None:
+        trained = Trained(
+            weights={name: torch.from_numpy(kept[f"weights/{name}"]).to(device) for name in layers},
+            biases={name: torch.from_numpy(kept[f"biases/{name}"]).to(device) for name in layers},
+            curves=[],
+        )
+        report(f"lthlib: extending the stored {level}-level sweep {record['hash']} from its kept weights")
+    else:
+        trained = train_cohort(config, arch, dataset, cohort)
     tickets = sorted(
         (run for run in record["runs"] if run["level"] == level and run["arm"] == "ticket"),
         key=lambda run: run["trial"],
     )
     # compared on the stored curves' own keys: records from before a metric was added still extend
-    if [run["curve"] for run in tickets] != [
+    if kept is None and [run["curve"] for run in tickets] != [
         {key: fresh[key] for key in run["curve"]} for run, fresh in zip(tickets, trained.curves)
     ]:
         report(
@@ -956,7 +968,26 @@ def _save(config, store, device, state: LevelState, clock: float, finished: floa
     masks_np = {key: mask.cpu().numpy() for key, mask in state.masks.items()}
     if store is None:
         return record
-    return store.save(config, record, masks_np)
+    return store.save(config, record, masks_np, final_weights(config, state))
+
+
+def keeps_final_weights(config) -> bool:
+    """Whether the record of ``config`` keeps its last level's trained tickets, so that a longer sweep goes on from
+    them on any machine instead of training them again bit-identically: a sweep that can be extended (see
+    :func:`shorter_sweep`), of the fully-connected network (1 MB a trial; a convolutional network's would be
+    17 MB or more a trial)."""
+    return config.experiment == "imp" and config.mask0 not in actions.FROM_TRAINING and config.network == "lenet"
+
+
+def final_weights(config, state: LevelState) -> dict[str, np.ndarray] | None:
+    """``{"weights/<layer>" | "biases/<layer>": (T, ...) float32}``: the tickets' trained weights at the last
+    level, for :data:`keeps_final_weights` configs (``None`` for others)."""
+    if not keeps_final_weights(config):
+        return None
+    return {
+        **{f"weights/{name}": w.cpu().numpy() for name, w in state.final.items()},
+        **{f"biases/{name}": b.cpu().numpy() for name, b in state.final_biases.items()},
+    }
 
 
 def result(

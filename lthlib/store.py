@@ -1,11 +1,12 @@
 """The result store: one directory per config hash, written atomically, checked on read.
 
 Layout: ``<root>/<experiment>/<hash>/record.json`` (+ ``masks.npz``; +
+``weights.npz``, trained weights a longer sweep goes on from; +
 ``checkpoint-<level>.pt`` files while a run is unfinished). Nothing read
 back is trusted:
 
 - ``record.json`` carries a SHA-256 checksum over its own canonical JSON and
-  over ``masks.npz``, so a record edited or truncated by hand is refused
+  over ``masks.npz`` and ``weights.npz``, so a record edited or truncated by hand is refused
   (:class:`CorruptRecord`) instead of being plotted;
 - the hash of the record's own config must equal the directory it sits in
   and the config asked for, so a record copied into another config's folder
@@ -42,6 +43,7 @@ from .config import ConfigError, ExperimentConfig, canonical_json, command_line,
 
 RECORD = "record.json"
 MASKS = "masks.npz"
+WEIGHTS = "weights.npz"
 CHECKPOINT_GLOB = "checkpoint-*.pt"
 CHECKPOINT_MAGIC = b"lthlib-checkpoint sha256="
 
@@ -101,6 +103,13 @@ def pack_masks(masks: dict[str, np.ndarray]) -> bytes:
     for key, mask in masks.items():
         arrays[key] = np.packbits(np.asarray(mask, dtype=bool).ravel())
         arrays[f"{key}.shape"] = np.asarray(mask.shape, dtype=np.int64)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def pack_arrays(arrays: dict[str, np.ndarray]) -> bytes:
+    """Arrays as compressed ``.npz`` bytes, as they are."""
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     return buffer.getvalue()
@@ -202,10 +211,11 @@ class Store:
                 f"{path.parent.name} (record says {record['hash']}); a record answers only its "
                 f"own config"
             )
-        if record.get("masks_sha256"):
-            masks = path.parent / MASKS
-            if not masks.exists() or hashlib.sha256(masks.read_bytes()).hexdigest() != record["masks_sha256"]:
-                raise CorruptRecord(f"{masks}: missing or does not match the checksum in {path.name}")
+        for name, key in ((MASKS, "masks_sha256"), (WEIGHTS, "weights_sha256")):
+            if record.get(key):
+                companion = path.parent / name
+                if not companion.exists() or hashlib.sha256(companion.read_bytes()).hexdigest() != record[key]:
+                    raise CorruptRecord(f"{companion}: missing or does not match the checksum in {path.name}")
         return record
 
     def load_masks(self, config: ExperimentConfig) -> dict[str, np.ndarray]:
@@ -214,15 +224,35 @@ class Store:
             raise MissingResult(self.describe_miss(config))
         return unpack_masks((holder.directory(config) / MASKS).read_bytes())
 
-    def save(self, config: ExperimentConfig, record: dict, masks: dict[str, np.ndarray] | None = None) -> dict:
-        """Write masks then the record (with checksums), each atomically; drop the checkpoints."""
+    def load_weights(self, config: ExperimentConfig) -> dict[str, np.ndarray] | None:
+        """The float32 arrays of the record's ``weights.npz`` (verified with the record), ``None`` if it has none."""
+        record, holder = self._load_with_holder(config)
+        if record is None:
+            raise MissingResult(self.describe_miss(config))
+        if not record.get("weights_sha256"):
+            return None
+        with np.load(io.BytesIO((holder.directory(config) / WEIGHTS).read_bytes())) as arrays:
+            return {key: arrays[key] for key in arrays.files}
+
+    def save(
+        self,
+        config: ExperimentConfig,
+        record: dict,
+        masks: dict[str, np.ndarray] | None = None,
+        weights: dict[str, np.ndarray] | None = None,
+    ) -> dict:
+        """Write masks and weights, then the record (with their checksums), each atomically; drop the checkpoints."""
         self._check_writable()
         directory = self.directory(config)
         record = dict(record)
-        if masks:
-            payload = pack_masks(masks)
-            _atomic_write(directory / MASKS, payload)
-            record["masks_sha256"] = hashlib.sha256(payload).hexdigest()
+        for name, key, arrays, pack in (
+            (MASKS, "masks_sha256", masks, pack_masks),
+            (WEIGHTS, "weights_sha256", weights, pack_arrays),
+        ):
+            if arrays:
+                payload = pack(arrays)
+                _atomic_write(directory / name, payload)
+                record[key] = hashlib.sha256(payload).hexdigest()
         record.pop("checksum", None)
         record["checksum"] = record_checksum(record)
         _atomic_write(directory / RECORD, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())

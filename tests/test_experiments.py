@@ -17,7 +17,7 @@ import torch
 
 from lthlib import experiments, masks, verify
 from lthlib.config import ConfigError, config_hash, resolve
-from lthlib.store import Store, unpack_masks
+from lthlib.store import Store, StoreError, unpack_masks
 from lthlib.train import Cohort, TrainSettings, train
 
 
@@ -334,18 +334,51 @@ def test_a_longer_sweep_extends_a_stored_shorter_one_exactly(smoke_config, fashi
     shorter = experiments.result(config.replace(levels=1), extended_store)
     sizes = trained_cohort_sizes(monkeypatch)
     extended = experiments.result(config, extended_store)
-    # the dense run up to k when rewinding, the 2 tickets of level 1 again, then level 2 with both controls
-    assert sizes == ([2] if rewind else []) + [2, 6]
+    # the dense run up to k when rewinding, then level 2 with both controls: level 1's tickets come from the record
+    assert sizes == ([2] if rewind else []) + [6]
     assert extended["provenance"]["extended_from"]["hash"] == shorter["hash"]
     assert extended["provenance"]["wall_seconds"] > shorter["provenance"]["wall_seconds"]
     scratch = experiments.result(config, scratch_store)
     same_runs_and_masks(extended_store, extended, scratch_store, scratch, config)
 
 
+def test_a_record_without_kept_weights_extends_by_training_its_last_tickets_again(
+    smoke_config, fashion, tmp_path, monkeypatch
+):
+    config = resolve(smoke_config.replace(levels=2, controls=("reinit",)))
+    store, scratch_store = Store(tmp_path / "extended"), Store(tmp_path / "scratch")
+    shorter = experiments.result(config.replace(levels=1), store)
+    written_before = {key: value for key, value in shorter.items() if key != "weights_sha256"}
+    store.save(config.replace(levels=1), written_before, store.load_masks(config.replace(levels=1)))
+    assert store.load_weights(config.replace(levels=1)) is None
+    sizes = trained_cohort_sizes(monkeypatch)
+    extended = experiments.result(config, store)
+    assert sizes == [2, 4]  # level 1's 2 tickets again, then level 2
+    same_runs_and_masks(store, extended, scratch_store, experiments.result(config, scratch_store), config)
+
+
+def test_kept_weights_are_checked_and_only_lenet_sweeps_keep_them(smoke_config, fashion, tmp_path):
+    config = resolve(smoke_config.replace(levels=1, controls=()))
+    store = Store(tmp_path)
+    record = experiments.result(config, store)
+    kept = store.load_weights(config)
+    assert sorted(kept) == sorted(f"{kind}/{name}" for kind in ("weights", "biases") for name in record["layers"])
+    assert kept["weights/fc1"].shape == (config.trials, 300, 784) and kept["weights/fc1"].dtype == np.float32
+    assert (kept["weights/fc1"][0][~store.load_masks(config)["level1/ticket/0/fc1"]] == 0).all()
+    path = store.directory(config) / "weights.npz"
+    path.write_bytes(path.read_bytes()[:-1] + b"\0")
+    with pytest.raises(StoreError, match="weights.npz: missing or does not match the checksum"):
+        store.load(config)
+    assert not experiments.keeps_final_weights(config.replace(network="conv2"))
+    assert not experiments.keeps_final_weights(config.replace(mask0="freeze_init_zero_mask"))
+
+
 def test_a_shorter_sweep_that_does_not_reproduce_is_not_extended(smoke_config, fashion, tmp_path, monkeypatch, capsys):
     config = resolve(smoke_config.replace(levels=2, controls=("reinit",)))
     store = Store(tmp_path)
     shorter = experiments.result(config.replace(levels=1), store)
+    without_weights = {key: value for key, value in shorter.items() if key != "weights_sha256"}
+    store.save(config.replace(levels=1), without_weights, store.load_masks(config.replace(levels=1)))
     sizes, original = [], experiments.train_cohort
 
     def drifting_first(config, arch, dataset, cohort, *args, **kwargs):  # the retrained tickets come out a bit off
