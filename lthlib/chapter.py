@@ -42,10 +42,10 @@ from .config import (
     resolve,
     resolve_device,
 )
+from .models import NETWORK_NAMES
 from .store import Store, StoreError, default_root
 
 CONV_NETWORKS = ("conv2", "conv4", "conv6")
-NETWORK_NAMES = {"lenet": "LeNet-300-100", "conv2": "Conv-2", "conv4": "Conv-4", "conv6": "Conv-6"}
 DATASET_NAMES = {"fashion-mnist": "Fashion-MNIST", "mnist": "MNIST", "cifar10": "CIFAR-10", "mnist1d": "MNIST-1D"}
 
 # Frankle & Carbin's own setting for each row of the settings box (their Figure 2 and Section 2).

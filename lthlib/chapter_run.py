@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import sys
 
-from .cli import UsageError, _Parser
+from .arguments import Parser, UsageError
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -35,7 +35,7 @@ FIXED = {"allow_train": True}
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog=PROG,
         description="Re-execute a chapter notebook with papermill, computing what the store "
         "lacks, and render it to HTML.",

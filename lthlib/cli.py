@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .arguments import Once, OnceFlag, Parser, UsageError
 from .config import (
     DEVICES,
     EXPERIMENTS,
@@ -22,36 +23,6 @@ from .config import (
     field_types,
     resolve_device,
 )
-
-
-class UsageError(Exception):
-    """A bad command line; the message is printed on one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but an error is one line and exit code 2, raised rather than printed with the usage."""
-
-    def error(self, message):
-        raise UsageError(message)
-
-
-class _Once(argparse.Action):
-    """An option that may be given once: a repeated option is refused rather than silently overridden."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        seen = namespace.__dict__.setdefault("_given", set())
-        if self.dest in seen:
-            raise UsageError(f"{option_string} is given twice; give each option once")
-        seen.add(self.dest)
-        setattr(namespace, self.dest, values)
-
-
-class _OnceFlag(_Once):
-    def __init__(self, option_strings, dest, **kwargs):
-        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        super().__call__(parser, namespace, True, option_string)
 
 
 def _converter(name: str):
@@ -92,9 +63,9 @@ def _positive(option: str):
     return convert
 
 
-def _settings_parser(prog: str, grid: bool) -> _Parser:
+def _settings_parser(prog: str, grid: bool) -> Parser:
     """``EXPERIMENT --SETTING VALUE ...`` (one value each), or with ``grid`` one or more experiments and values."""
-    parser = _Parser(prog=prog, allow_abbrev=False)
+    parser = Parser(prog=prog, allow_abbrev=False)
     many = {"nargs": "+"} if grid else {}
     parser.add_argument("experiment", help=f"one of: {', '.join(EXPERIMENTS)}", **many)
     helps = field_help()
@@ -105,23 +76,23 @@ def _settings_parser(prog: str, grid: bool) -> _Parser:
             f"--{name.replace('_', '-')}",
             dest=name,
             type=_converter(name),
-            action=_Once,
+            action=Once,
             default=argparse.SUPPRESS,
             help=helps[name] + (" (one or more values)" if grid else ""),
             **many,
         )
-    parser.add_argument("--store", action=_Once, help="result store directory (default: the book's)")
-    parser.add_argument("--device", action=_Once, default="auto", help=", ".join(DEVICES))
+    parser.add_argument("--store", action=Once, help="result store directory (default: the book's)")
+    parser.add_argument("--device", action=Once, default="auto", help=", ".join(DEVICES))
     return parser
 
 
-def _run_parser() -> _Parser:
+def _run_parser() -> Parser:
     parser = _settings_parser("python -m lthlib run", grid=False)
-    parser.add_argument("--read-only", action=_OnceFlag, help="a missing result is an error, nothing is computed")
+    parser.add_argument("--read-only", action=OnceFlag, help="a missing result is an error, nothing is computed")
     return parser
 
 
-def _parse(parser: _Parser, args: list[str]) -> argparse.Namespace:
+def _parse(parser: Parser, args: list[str]) -> argparse.Namespace:
     known = {option for action in parser._actions for option in action.option_strings}
     for arg in args:
         option = arg.split("=", 1)[0]
@@ -218,12 +189,12 @@ def summary_lines(record: dict) -> list[str]:
 def command_verify(args: list[str]) -> int:
     from .verify import verify
 
-    parser = _Parser(prog="python -m lthlib verify", allow_abbrev=False)
+    parser = Parser(prog="python -m lthlib verify", allow_abbrev=False)
     parser.add_argument("record", help="a result folder of the store, or its record.json")
-    parser.add_argument("--steps", type=_positive("--steps"), default=200, action=_Once)
-    parser.add_argument("--all-levels", action=_OnceFlag)
-    parser.add_argument("--trials", type=_positive("--trials"), default=None, action=_Once)
-    parser.add_argument("--device", default="auto", action=_Once)
+    parser.add_argument("--steps", type=_positive("--steps"), default=200, action=Once)
+    parser.add_argument("--all-levels", action=OnceFlag)
+    parser.add_argument("--trials", type=_positive("--trials"), default=None, action=Once)
+    parser.add_argument("--device", default="auto", action=Once)
     options = _parse(parser, args)
     report = verify(options.record, options.steps, resolve_device(options.device), options.all_levels, options.trials)
     for line in report.lines():
@@ -236,11 +207,11 @@ def command_sweep(args: list[str]) -> int:
     from .store import Store
 
     parser = _settings_parser("python -m lthlib sweep", grid=True)
-    parser.add_argument("--address", action=_Once, help="a running Ray cluster (default: start a local one)")
-    parser.add_argument("--cpus-per-task", type=_positive("--cpus-per-task"), default=1, action=_Once)
+    parser.add_argument("--address", action=Once, help="a running Ray cluster (default: start a local one)")
+    parser.add_argument("--cpus-per-task", type=_positive("--cpus-per-task"), default=1, action=Once)
     parser.add_argument(
         "--together",
-        action=_OnceFlag,
+        action=OnceFlag,
         help="train iterative sweeps that differ only in criterion, mask1, mask0, controls or levels as one "
         "batched computation (one task each group)",
     )
@@ -284,14 +255,14 @@ def _sizes(option: str):
 def command_bench(args: list[str]) -> int:
     from . import bench
 
-    parser = _Parser(prog="python -m lthlib bench", allow_abbrev=False)
-    parser.add_argument("--members", type=_positive("--members"), default=8, action=_Once)
-    parser.add_argument("--steps", type=_positive("--steps"), default=60, action=_Once)
+    parser = Parser(prog="python -m lthlib bench", allow_abbrev=False)
+    parser.add_argument("--members", type=_positive("--members"), default=8, action=Once)
+    parser.add_argument("--steps", type=_positive("--steps"), default=60, action=Once)
     parser.add_argument(
-        "--networks", type=_choices("--networks", bench.NETWORKS), default=("lenet", "conv2", "conv4"), action=_Once
+        "--networks", type=_choices("--networks", bench.NETWORKS), default=("lenet", "conv2", "conv4"), action=Once
     )
-    parser.add_argument("--precisions", type=_choices("--precisions", PRECISIONS), default=PRECISIONS, action=_Once)
-    parser.add_argument("--profile", type=_sizes("--profile"), default=(), action=_Once)
+    parser.add_argument("--precisions", type=_choices("--precisions", PRECISIONS), default=PRECISIONS, action=Once)
+    parser.add_argument("--profile", type=_sizes("--profile"), default=(), action=Once)
     options = _parse(parser, args)
     bench.main(options.networks, options.members, options.steps, options.precisions, options.profile)
     return 0
@@ -300,7 +271,7 @@ def command_bench(args: list[str]) -> int:
 def command_data(args: list[str]) -> int:
     from . import data
 
-    parser = _Parser(prog="python -m lthlib data", allow_abbrev=False)
+    parser = Parser(prog="python -m lthlib data", allow_abbrev=False)
     parser.add_argument("names", nargs="*", type=_choices("dataset", data.names()), default=[("fashion-mnist",)])
     options = _parse(parser, args)
     for (name,) in options.names:

@@ -61,6 +61,10 @@ ARCHITECTURES = {
 }
 
 
+# The papers' names of the networks, for tables and figures.
+NETWORK_NAMES = {"lenet": "LeNet-300-100", "conv2": "Conv-2", "conv4": "Conv-4", "conv6": "Conv-6"}
+
+
 def build(name: str, input_shape: tuple[int, ...], num_classes: int) -> Architecture:
     """The architecture ``name`` for inputs of ``input_shape`` (C, H, W) or (L,)."""
     if name not in ARCHITECTURES:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import chapter, claims, stats, summary, supermask
+from . import claims, models, stats, summary, supermask
 
 # What each criterion keeps, layer by layer among the weights still alive (w_i: initial value, w_f: trained).
 CRITERION_RULES = {
@@ -656,4 +656,4 @@ def verdicts(found: dict[str, dict[str, dict]], action_levels: int | None) -> di
 def network_name(records: dict[str, dict]) -> str:
     """The display name (``"Conv-2"``) of the one network all ``records`` ran."""
     (network,) = {record["config"]["network"] for record in records.values()}
-    return chapter.NETWORK_NAMES[network]
+    return models.NETWORK_NAMES[network]
