@@ -17,8 +17,8 @@ import pytest
 from sampling import BFLOAT16_TOO_SLOW, FULL
 
 from lthlib import verify
-from lthlib.config import ExperimentConfig
-from lthlib.store import default_root
+from lthlib.config import ExperimentConfig, config_hash
+from lthlib.store import Store, default_root
 
 RECORDS = sorted(default_root().glob("*/*/record.json"))
 # The sampled bfloat16 Conv-2 records re-train 800 network-steps in all; at the 0.6 network-steps/s that make bench
@@ -46,3 +46,11 @@ def test_committed_record_reproduces_its_first_evaluations(path, fashion):
         pytest.skip(f"bfloat16 has no native support on this CPU ({BFLOAT16_SLOWDOWN}): make verify checks it")
     report = verify.verify(path, steps=100, device="cpu", trials=None if FULL else SAMPLE_TRIALS)
     assert report.ok, "\n".join(report.lines())
+
+
+def test_every_committed_record_hashes_to_its_folder_and_reads_through_the_store():
+    store = Store(default_root(), read_only=True)
+    for path in RECORDS:
+        config = ExperimentConfig.from_dict(json.loads(path.read_text())["config"])
+        assert (config.experiment, config_hash(config)) == (path.parent.parent.name, path.parent.name)
+        assert store.load(config)["hash"] == path.parent.name
