@@ -366,7 +366,9 @@ def test_kept_weights_are_checked_and_only_lenet_sweeps_keep_them(smoke_config, 
     assert kept["weights/fc1"].shape == (config.trials, 300, 784) and kept["weights/fc1"].dtype == np.float32
     assert (kept["weights/fc1"][0][~store.load_masks(config)["level1/ticket/0/fc1"]] == 0).all()
     path = store.directory(config) / "weights.npz"
-    path.write_bytes(path.read_bytes()[:-1] + b"\0")
+    damaged = bytearray(path.read_bytes())
+    damaged[len(damaged) // 2] ^= 1
+    path.write_bytes(bytes(damaged))
     with pytest.raises(StoreError, match="weights.npz: missing or does not match the checksum"):
         store.load(config)
     assert not experiments.keeps_final_weights(config.replace(network="conv2"))

@@ -36,7 +36,7 @@ def test_hash_ignores_fields_at_their_default_and_sees_the_rest():
 def test_stored_record_round_trips(smoke_record, smoke_store, smoke_config):
     assert smoke_store.load(smoke_config) == smoke_record
     files = sorted(p.name for p in smoke_store.directory(smoke_config).iterdir())
-    assert files == ["masks.npz", "record.json"]  # no checkpoint, no temp files left behind
+    assert files == ["masks.npz", "record.json", "weights.npz"]  # no checkpoint, no temp files left behind
 
 
 def test_a_changed_number_is_detected(smoke_store, smoke_config, tmp_path):
