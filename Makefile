@@ -53,7 +53,7 @@ run: $(INSTALLED) $(DATA)
 # Re-executes every chapter (or those named: make notebooks CHAPTERS='deconstructing supermasks') in place against
 # the committed store: the outputs nbval compares.
 notebooks: $(INSTALLED) $(DATA)
-	$(PY) -c "from lthlib import chapter_run; chapter_run.refresh('$(CHAPTERS)'.split())"
+	$(PY) -c "from lthlib.cli import chapter_run; chapter_run.refresh('$(CHAPTERS)'.split())"
 
 install: $(INSTALLED)
 

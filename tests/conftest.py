@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lthlib import data, experiments
-from lthlib.config import ExperimentConfig
-from lthlib.store import Store
+from lthlib.engine import data, experiments
+from lthlib.engine.config import ExperimentConfig
+from lthlib.engine.store import Store
 
 
 @pytest.fixture(scope="session")

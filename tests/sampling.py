@@ -10,7 +10,7 @@ import os
 
 import torch
 
-from lthlib.train import bfloat16_is_native
+from lthlib.engine.train import bfloat16_is_native
 
 # LTHLIB_FULL=1 runs in full what make test samples.
 FULL = bool(os.environ.get("LTHLIB_FULL"))

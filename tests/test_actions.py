@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lthlib import actions
-from lthlib.seeds import generator
+from lthlib.engine import actions
+from lthlib.engine.seeds import generator
 
 W = torch.tensor([[0.5, -0.4, 0.3], [-0.2, 0.1, -0.6]])
 MASK = torch.tensor([[True, False, True], [False, True, True]])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lthlib import experiments, train
-from lthlib.cli import main
-from lthlib.config import ConfigError, ExperimentConfig, resolve
+from lthlib.cli.commands import main
+from lthlib.engine import experiments, train
+from lthlib.engine.config import ConfigError, ExperimentConfig, resolve
 
 
 @pytest.fixture(autouse=True)

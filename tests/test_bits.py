@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from lthlib import bits
+from lthlib.analysis import bits
 
 
 def test_mask_bits_count_the_masks_exactly():

@@ -8,7 +8,8 @@ import math
 import pandas as pd
 import pytest
 
-from lthlib import chapter, claims, config, stats, summary
+from lthlib.analysis import chapter, claims, stats, summary
+from lthlib.engine import config
 
 JITTER = (-0.002, -0.001, 0.0, 0.001, 0.002)  # five trials, the same offsets in every arm: paired sd ~ 0
 
@@ -345,7 +346,7 @@ def test_parameters_left_at_none_take_the_scale_s_values(scale):
 
 
 def test_the_smoke_and_paper_tables_follow_the_config():
-    from lthlib.config import DEFAULT_LEVELS, PAPER_SETTINGS, SCALE_SETTINGS
+    from lthlib.engine.config import DEFAULT_LEVELS, PAPER_SETTINGS, SCALE_SETTINGS
 
     smoke, paper = chapter.SCALE_DEFAULTS["smoke"], chapter.SCALE_DEFAULTS["paper"]
     assert smoke["trials"] == SCALE_SETTINGS["smoke"]["trials"] and smoke["levels"] == SCALE_SETTINGS["smoke"]["levels"]
@@ -425,14 +426,14 @@ def test_a_result_computed_here_shows_a_progress_bar_and_a_stored_one_does_not(t
 
 
 def test_the_spread_is_a_band_from_five_trials_and_every_trial_below():
-    from lthlib import plots
+    from lthlib.analysis import plots
 
     assert plots.spread(GOOD, ["arm", "level"]) == plots.BAND
     assert plots.spread(frame(ROWS, trials=3), ["arm", "level"]) == plots.TRIAL_LINES
 
 
 def test_a_figure_band_is_the_t_interval_over_trials_the_claims_use():
-    from lthlib import plots
+    from lthlib.analysis import plots
 
     accuracy = [0.1, 0.2, 0.3, 0.4, 0.5]
     curves = pd.DataFrame(
@@ -472,7 +473,7 @@ def test_dropout_effect_reads_dense_change_and_the_ticket_lead_at_the_deepest_le
 
 
 def test_tables_show_no_index_and_text_stays_literal():
-    from lthlib import report
+    from lthlib.analysis import report
 
     table = report.Table(pd.DataFrame({"claim": ["a < b"], "n": [5]}, index=[7]))
     html = table._repr_html_()
@@ -533,7 +534,7 @@ def test_a_figure_gets_one_legend_below_its_panels():
     import matplotlib
 
     matplotlib.use("Agg")
-    from lthlib import plots
+    from lthlib.analysis import plots
 
     fig, (left, right) = plots.side_by_side(2)
     for ax in (left, right):
@@ -660,7 +661,8 @@ def test_every_criterion_keeps_its_colour_in_every_figure():
     import matplotlib
 
     matplotlib.use("Agg")
-    from lthlib import masks, plots
+    from lthlib.analysis import plots
+    from lthlib.engine import masks
 
     palette = plots.criterion_palette()
     assert set(palette) == set(masks.CRITERIA)
@@ -683,7 +685,7 @@ def test_every_criterion_keeps_its_colour_in_every_figure():
 
 
 def test_every_arm_of_the_review_keeps_one_colour_and_the_ticket_that_of_large_final():
-    from lthlib import plots
+    from lthlib.analysis import plots
 
     palette = plots.arm_palette()
     assert list(palette)[:2] == ["winning ticket", "rewound"] and "mask from the source" in palette
@@ -718,7 +720,7 @@ def test_every_experiment_has_a_name_for_the_settings_box():
 
 
 def test_the_masks_compared_with_a_ticket_are_told_apart_and_the_criteria_keep_their_colours():
-    from lthlib import plots
+    from lthlib.analysis import plots
 
     palette = plots.comparison_palette()
     assert list(palette) == list(plots.COMPARISON_ORDER)
@@ -731,7 +733,7 @@ def test_a_narrow_panel_labels_fewer_sizes_and_always_the_sparsest():
     import matplotlib
 
     matplotlib.use("Agg")
-    from lthlib import plots
+    from lthlib.analysis import plots
 
     sizes = [100 * 0.8**k for k in range(23)]
     labels = {}
@@ -746,7 +748,7 @@ def test_a_narrow_panel_labels_fewer_sizes_and_always_the_sparsest():
 
 
 def test_the_verdict_bars_stack_each_point_s_counts_in_the_verdicts_colours():
-    from lthlib import plots
+    from lthlib.analysis import plots
 
     counts = pd.DataFrame(
         {stats.SUPPORTED: [2, 0], stats.NOT_SUPPORTED: [1, 0], stats.INCONCLUSIVE: [0, 3]}, index=["Signs", "Zeros"]

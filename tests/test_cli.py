@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from lthlib.cli import main, summary_lines
+from lthlib.cli.commands import main, summary_lines
 
 ENV = {**os.environ, "PYTHONPATH": os.getcwd()}
 
@@ -49,7 +49,7 @@ def test_bad_arguments_get_one_line_naming_the_value_and_the_valid_ones(args, na
 
 
 def test_option_values_after_an_equals_sign_keep_their_dashes():
-    from lthlib.cli import parse_run
+    from lthlib.cli.commands import parse_run
 
     config, _ = parse_run(["imp", "--dataset=fashion-mnist", "--fc-rate=0.3"])
     assert config.dataset == "fashion-mnist" and config.fc_rate == 0.3

@@ -2,10 +2,10 @@
 lthlib verify --steps 100: a record evaluated every 250 iterations is checked at 250).
 
 ``make test`` verifies a sample that exercises every code path the records
-use (:func:`lthlib.verify.covering_sample`: each experiment, network,
+use (:func:`lthlib.engine.verify.covering_sample`: each experiment, network,
 precision, action, control, kind of dataset variant...), cheapest records first, and of each record only its
-first :data:`SAMPLE_TRIALS` trials (where its experiment allows, :data:`lthlib.verify.TRIAL_SUBSETS`); a bfloat16
-record only where the CPU multiplies bfloat16 natively (:func:`lthlib.train.bfloat16_is_native`). ``make verify``
+first :data:`SAMPLE_TRIALS` trials (where its experiment allows, :data:`lthlib.engine.verify.TRIAL_SUBSETS`); a bfloat16
+record only where the CPU multiplies bfloat16 natively (:func:`lthlib.engine.train.bfloat16_is_native`). ``make verify``
 (or ``LTHLIB_FULL=1``) verifies every trial of every record.
 """
 
@@ -16,15 +16,15 @@ import json
 import pytest
 from sampling import BFLOAT16_TOO_SLOW, FULL
 
-from lthlib import verify
-from lthlib.config import ExperimentConfig, config_hash
-from lthlib.store import Store, default_root
+from lthlib.engine import verify
+from lthlib.engine.config import ExperimentConfig, config_hash
+from lthlib.engine.store import Store, default_root
 
 RECORDS = sorted(default_root().glob("*/*/record.json"))
 # The sampled bfloat16 Conv-2 records re-train 800 network-steps in all; at the 0.6 network-steps/s that make bench
 # measured on a 2-core CPU with AVX2 alone, that is over 20 minutes, more than the whole of the other tests.
 BFLOAT16_SLOWDOWN = "its sampled Conv-2 records would take over 20 minutes to re-train on 2 cores"
-SAMPLE_TRIALS = 2  # a pair per arm, as a CPU trains a convolutional cohort (lthlib.train.MEMBERS_PER_STEP)
+SAMPLE_TRIALS = 2  # a pair per arm, as a CPU trains a convolutional cohort (lthlib.engine.train.MEMBERS_PER_STEP)
 
 
 def sampled(records):

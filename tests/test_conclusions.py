@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lthlib import claims, conclusions, stats
+from lthlib.analysis import claims, conclusions, stats
 
 
 def claim(text, verdict, ours=None, kind="a comparison"):

@@ -1,4 +1,4 @@
-"""Tests for lthlib.data on small files written in the real on-disk formats."""
+"""Tests for lthlib.engine.data on small files written in the real on-disk formats."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 import torch
 import torchvision
 
-from lthlib import data, sources
+from lthlib.engine import data, sources
 
 N_TRAIN, N_TEST = 60, 20
 
@@ -631,9 +631,9 @@ def test_register_refuses_bad_datasets(change, message):
 
 
 def test_smoke_imp_on_registered_dataset(tiny, tmp_path):
-    from lthlib import experiments
-    from lthlib.config import ExperimentConfig, config_hash, resolve
-    from lthlib.store import Store
+    from lthlib.engine import experiments
+    from lthlib.engine.config import ExperimentConfig, config_hash, resolve
+    from lthlib.engine.store import Store
 
     config = ExperimentConfig(
         experiment="imp", scale="smoke", dataset=TINY, val_size=60, train_subset=200, test_subset=90

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from lthlib import experiments, masks, verify
-from lthlib.config import ConfigError, config_hash, resolve
-from lthlib.store import Store, StoreError, unpack_masks
-from lthlib.train import Cohort, TrainSettings, train
+from lthlib.engine import experiments, masks, verify
+from lthlib.engine.config import ConfigError, config_hash, resolve
+from lthlib.engine.store import Store, StoreError, unpack_masks
+from lthlib.engine.train import Cohort, TrainSettings, train
 
 
 def runs(record, level=None, arm=None):

@@ -1,11 +1,11 @@
-"""The Lottery Ticket chapter's verdicts, computed by lthlib.lottery, are the ones its committed notebook shows."""
+"""The Lottery Ticket chapter's verdicts, from lthlib.analysis.lottery, are the ones its committed notebook shows."""
 
 from __future__ import annotations
 
 import json
 import pathlib
 
-from lthlib import chapter, claims, lottery, report
+from lthlib.analysis import chapter, claims, lottery, report
 
 NOTEBOOK = pathlib.Path(__file__).resolve().parent.parent / "book" / "lottery-ticket.ipynb"
 

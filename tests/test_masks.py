@@ -7,8 +7,8 @@ import itertools
 import pytest
 import torch
 
-from lthlib import masks
-from lthlib.seeds import generator
+from lthlib.engine import masks
+from lthlib.engine.seeds import generator
 
 # Eight weights whose init and final values make every criterion pick a different set.
 W_INIT = torch.tensor([0.9, -0.8, 0.1, -0.2, 0.5, -0.05, 0.3, 0.7])

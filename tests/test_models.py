@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lthlib import bench, data, models
+from lthlib.engine import bench, data, models
 
 SHAPES = {"lenet": (1, 28, 28), "conv2": (1, 28, 28), "conv4": (3, 32, 32), "conv6": (3, 32, 32)}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lthlib import overlap
+from lthlib.analysis import overlap
 
 
 def test_jaccard_on_hand_made_masks():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lthlib import chapter, experiments, review, stats, summary
+from lthlib.analysis import chapter, review, stats, summary
+from lthlib.engine import experiments
 
 SMOKE_LENET = dict(iterations=60, eval_every=20, levels=2, action_levels=2)
 

@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
-from lthlib import experiments, verify
-from lthlib.config import ExperimentConfig, config_hash, resolve
-from lthlib.store import CorruptRecord, MissingResult, Store, StoreError, record_checksum
+from lthlib.engine import experiments, verify
+from lthlib.engine.config import ExperimentConfig, config_hash, resolve
+from lthlib.engine.store import CorruptRecord, MissingResult, Store, StoreError, record_checksum
 
 
 def copy_record(smoke_store, smoke_config, tmp_path, config=None):

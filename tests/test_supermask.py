@@ -7,11 +7,11 @@ import dataclasses
 import pytest
 import torch
 
-from lthlib import data, experiments, models, verify
-from lthlib.config import ConfigError, ExperimentConfig, resolve
-from lthlib.store import Store
-from lthlib.supermask import BernoulliSupermask, EdgePopup, kept_count, top_k_mask
-from lthlib.train import Cohort, TrainSettings, train
+from lthlib.engine import data, experiments, models, verify
+from lthlib.engine.config import ConfigError, ExperimentConfig, resolve
+from lthlib.engine.store import Store
+from lthlib.engine.supermask import BernoulliSupermask, EdgePopup, kept_count, top_k_mask
+from lthlib.engine.train import Cohort, TrainSettings, train
 
 SETTINGS = TrainSettings(optimizer="sgd", lr=100.0, batch_size=60, iterations=40, eval_every=20)
 

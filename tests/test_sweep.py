@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from test_cli import cli
 
-from lthlib import sweep, verify
-from lthlib.config import ConfigError
+from lthlib.engine import sweep, verify
+from lthlib.engine.config import ConfigError
 
 TINY = ["--scale", "smoke", "--iterations", "50", "--eval-every", "50", "--levels", "1", "--trials", "1"]
 

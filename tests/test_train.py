@@ -10,8 +10,8 @@ import pytest
 import torch
 from sampling import BFLOAT16_TOO_SLOW
 
-from lthlib import data, models
-from lthlib.train import Cohort, TrainSettings, WeightTraining, early_stop_summary, train
+from lthlib.engine import data, models
+from lthlib.engine.train import Cohort, TrainSettings, WeightTraining, early_stop_summary, train
 
 SETTINGS = TrainSettings(optimizer="adam", lr=1.2e-3, batch_size=60, iterations=60, eval_every=20)
 
@@ -180,8 +180,8 @@ def test_a_training_mode_decides_what_is_trained(small):
 
 
 def test_a_cohort_too_large_for_one_step_trains_in_groups_with_the_same_results(small, monkeypatch):
-    from lthlib import train as trainer
-    from lthlib.supermask import EdgePopup
+    from lthlib.engine import train as trainer
+    from lthlib.engine.supermask import EdgePopup
 
     arch = models.build("lenet", small.input_shape, 10)
     start = cohort(arch, [0, 1, 2, 3, 4])
@@ -202,7 +202,7 @@ def test_a_cohort_too_large_for_one_step_trains_in_groups_with_the_same_results(
 
 @slow_bfloat16
 def test_a_convolutional_cohort_trains_in_pairs_on_a_cpu_with_the_same_results(small, monkeypatch):
-    from lthlib import train as trainer
+    from lthlib.engine import train as trainer
 
     arch = models.build("conv2", small.input_shape, 10)
     assert trainer.members_per_step(arch, "cpu") == 2 and trainer.members_per_step(arch, "cuda") is None
@@ -225,7 +225,7 @@ def test_a_convolutional_cohort_trains_in_pairs_on_a_cpu_with_the_same_results(s
 
 
 def test_bfloat16_without_native_support_warns_that_float32_trains_faster(small, monkeypatch):
-    from lthlib import train as trainer
+    from lthlib.engine import train as trainer
 
     arch = models.build("lenet", small.input_shape, 10)
     settings = dataclasses.replace(SETTINGS, iterations=2, eval_every=2, precision="bfloat16")
@@ -241,7 +241,7 @@ def test_bfloat16_without_native_support_warns_that_float32_trains_faster(small,
 
 
 def test_a_probe_records_statistics_of_each_members_weights_at_every_evaluation(small, monkeypatch):
-    from lthlib import train as trainer
+    from lthlib.engine import train as trainer
 
     arch = models.build("lenet", small.input_shape, 10)
     start = cohort(arch, [0, 1, 2])

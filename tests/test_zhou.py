@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import torch
 
-from lthlib import chapter, experiments, stats, summary, train, zhou
-from lthlib.chapter import ParameterError
+from lthlib.analysis import chapter, stats, summary, zhou
+from lthlib.analysis.chapter import ParameterError
+from lthlib.engine import experiments, train
 
 
 def test_a_list_parameter_names_the_bad_item_and_every_valid_one():

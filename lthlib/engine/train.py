@@ -260,7 +260,7 @@ class ModeState:
 
     ``masks`` are float 0/1, ``frozen`` holds values at pruned places only; a
     mode may keep its own tensors (e.g. mask scores) in ``extra``. ``zeroed``:
-    the ``weights`` are zero where pruned (see :func:`lthlib.models.forward`).
+    the ``weights`` are zero where pruned (see :func:`lthlib.engine.models.forward`).
     """
 
     weights: dict
@@ -280,7 +280,7 @@ class WeightTraining:
     tensors the optimiser steps (they require grad); ``network(state)``, the
     ``(weights, biases, masks, frozen)`` a training step computes with
     (gradients flow through them into the trainable tensors, masks included,
-    see :class:`lthlib.models.MaskedLinear`); and ``effective(state)``, the
+    see :class:`lthlib.engine.models.MaskedLinear`); and ``effective(state)``, the
     ``(weights, biases)`` that evaluation, snapshots and the result use.
     """
 

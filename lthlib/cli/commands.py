@@ -1,8 +1,8 @@
 """``python -m lthlib run|sweep|verify|bench|data|chapter``: every bad argument is one line on stderr and exit code 2.
 
 The options of ``run`` are generated from the fields of
-:class:`lthlib.config.ExperimentConfig` (name, type and help text), and every
-value is checked by :func:`lthlib.config.resolve` before any work starts,
+:class:`lthlib.engine.config.ExperimentConfig` (name, type and help text), and every
+value is checked by :func:`lthlib.engine.config.resolve` before any work starts,
 together with the store (a writable directory) and the device.
 """
 
@@ -11,8 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .arguments import Once, OnceFlag, Parser, UsageError
-from .config import (
+from ..engine.config import (
     DEVICES,
     EXPERIMENTS,
     PRECISIONS,
@@ -23,6 +22,7 @@ from .config import (
     field_types,
     resolve_device,
 )
+from .arguments import Once, OnceFlag, Parser, UsageError
 
 
 def _converter(name: str):
@@ -105,14 +105,14 @@ def _parse(parser: Parser, args: list[str]) -> argparse.Namespace:
 
 def parse_run(args: list[str]) -> tuple[ExperimentConfig, dict]:
     """The config and the run's other options (store, device, read_only), all checked before any work."""
-    from .store import Store
+    from ..engine.store import Store
 
     options = vars(_parse(_run_parser(), args))
     if options["experiment"] not in EXPERIMENTS:
         raise UsageError(f"experiment {options['experiment']!r} is not valid; valid: {', '.join(EXPERIMENTS)}")
     settings = {name: options[name] for name in field_names() if name in options}
     config = ExperimentConfig(**settings)
-    from .config import resolve
+    from ..engine.config import resolve
 
     resolve(config)
     store = Store(options["store"], read_only=options["read_only"])
@@ -151,8 +151,8 @@ class _Bar:
 
 
 def command_run(args: list[str]) -> int:
-    from . import experiments
-    from .config import config_hash, resolve
+    from ..engine import experiments
+    from ..engine.config import config_hash, resolve
 
     config, extras = parse_run(args)
     store, resolved = extras["store"], resolve(config)
@@ -187,7 +187,7 @@ def summary_lines(record: dict) -> list[str]:
 
 
 def command_verify(args: list[str]) -> int:
-    from .verify import verify
+    from ..engine.verify import verify
 
     parser = Parser(prog="python -m lthlib verify", allow_abbrev=False)
     parser.add_argument("record", help="a result folder of the store, or its record.json")
@@ -203,8 +203,8 @@ def command_verify(args: list[str]) -> int:
 
 
 def command_sweep(args: list[str]) -> int:
-    from . import sweep
-    from .store import Store
+    from ..engine import sweep
+    from ..engine.store import Store
 
     parser = _settings_parser("python -m lthlib sweep", grid=True)
     parser.add_argument("--address", action=Once, help="a running Ray cluster (default: start a local one)")
@@ -253,7 +253,7 @@ def _sizes(option: str):
 
 
 def command_bench(args: list[str]) -> int:
-    from . import bench
+    from ..engine import bench
 
     parser = Parser(prog="python -m lthlib bench", allow_abbrev=False)
     parser.add_argument("--members", type=_positive("--members"), default=8, action=Once)
@@ -269,7 +269,7 @@ def command_bench(args: list[str]) -> int:
 
 
 def command_data(args: list[str]) -> int:
-    from . import data
+    from ..engine import data
 
     parser = Parser(prog="python -m lthlib data", allow_abbrev=False)
     parser.add_argument("names", nargs="*", type=_choices("dataset", data.names()), default=[("fashion-mnist",)])
@@ -314,8 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"lthlib: error: unknown command {command!r}; valid: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    from .data import DatasetUnavailable
-    from .store import StoreError
+    from ..engine.data import DatasetUnavailable
+    from ..engine.store import StoreError
 
     try:
         return COMMANDS[command](rest)

@@ -1,9 +1,9 @@
 """The book's conclusions: each point of the review and each claim of the papers, with the verdicts that answer it.
 
 A :class:`Point` names the sections whose verdicts answer it (keys of the
-verdict groups the chapters compute: :func:`lthlib.lottery.verdicts`,
-:func:`lthlib.zhou.verdicts`, :func:`lthlib.zhou.supermask_claims`,
-:func:`lthlib.review.mask_verdicts`, :func:`lthlib.review.data_verdicts`); :func:`tally`,
+verdict groups the chapters compute: :func:`lthlib.analysis.lottery.verdicts`,
+:func:`lthlib.analysis.zhou.verdicts`, :func:`lthlib.analysis.zhou.supermask_claims`,
+:func:`lthlib.analysis.review.mask_verdicts`, :func:`lthlib.analysis.review.data_verdicts`); :func:`tally`,
 :func:`point_table` and :func:`overview` show them.
 """
 
@@ -22,7 +22,7 @@ class Point:
     sections that show them (MyST labels), and what would change the verdicts.
 
     ``only``: ``((group, kinds), ...)`` keeps, of that group, the claims of one of ``kinds`` (a tuple of
-    :attr:`lthlib.claims.Claim.kind` values).
+    :attr:`lthlib.analysis.claims.Claim.kind` values).
     """
 
     point: str

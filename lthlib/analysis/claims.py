@@ -1,9 +1,9 @@
 """The papers' claims, each judged on stored results by a stated rule.
 
-Every function takes tidy frames from :func:`lthlib.summary.runs_frame` and
+Every function takes tidy frames from :func:`lthlib.analysis.summary.runs_frame` and
 returns a :class:`Claim`. Arms are compared trial by trial (the arms of a
 trial share their initialisation and data order), with a 95 % t-interval
-over the trials and the three-valued verdict of :mod:`lthlib.stats`:
+over the trials and the three-valued verdict of :mod:`lthlib.analysis.stats`:
 supported, not supported, inconclusive. Accuracies are early-stop test
 accuracies (the test set is read at the iteration the validation loss chose,
 never used to choose).

@@ -2,7 +2,7 @@
 
 A probe is called as ``probe(weights, members)`` with the effective weights
 ``{layer: (k, ...)}`` of the cohort's members ``members`` (a range) and
-returns ``{name: k numbers}`` (see :func:`lthlib.train.train`).
+returns ``{name: k numbers}`` (see :func:`lthlib.engine.train.train`).
 """
 
 from __future__ import annotations

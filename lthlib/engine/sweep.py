@@ -7,7 +7,7 @@ resolve to the same result are counted once, and results already in the
 store are skipped.
 
 The content-addressed store is the only meeting point: each task calls
-:func:`lthlib.experiments.result`, which takes the result's file lock, so no
+:func:`lthlib.engine.experiments.result`, which takes the result's file lock, so no
 two tasks (of this sweep or of another one) compute the same record, and a
 task that finds its result stored reads it instead. On a cluster the store
 must be a directory every node sees at the same path (a shared file system),
@@ -15,7 +15,7 @@ and every node needs the same lthlib.
 
 With ``together``, iterative sweeps of the grid that differ only in their
 mask criterion, mask actions, controls or levels form one task and train as
-one batched computation (:func:`lthlib.experiments.compute_together`): their
+one batched computation (:func:`lthlib.engine.experiments.compute_together`): their
 dense level once, then each round of all their levels as one cohort. That is
 cheaper on one machine or one GPU; separate tasks spread over more machines.
 """
@@ -49,7 +49,7 @@ class Outcome:
 def grid(experiments: list[str], settings: dict[str, list]) -> list[ExperimentConfig]:
     """Every combination of ``experiments`` and the settings' values, resolved, each result once, in order.
 
-    Raises :class:`lthlib.config.ConfigError` naming the first bad combination.
+    Raises :class:`lthlib.engine.config.ConfigError` naming the first bad combination.
     """
     names = list(settings)
     configs, seen = [], set()

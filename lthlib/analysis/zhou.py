@@ -6,7 +6,7 @@ network (``book.main_network``: LeNet-300-100 unless the parameter
 in its mask criterion, its mask-1 action (what kept weights start from) or its
 mask-0 action (what pruned weights become), so all of them train as one batched run: one dense
 level, then each round's levels of every sweep as one cohort
-(:func:`lthlib.experiments.compute_together`). The two chapters ask for the
+(:func:`lthlib.engine.experiments.compute_together`). The two chapters ask for the
 same group, so either one finds the other's results.
 
 Groups (each ``{label: config fields}``):
@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import claims, models, stats, summary, supermask
+from ..engine import models, supermask
+from . import claims, stats, summary
 
 # What each criterion keeps, layer by layer among the weights still alive (w_i: initial value, w_f: trained).
 CRITERION_RULES = {
@@ -207,7 +208,7 @@ MASK0_FINDINGS = {
 }
 
 
-# The kind of every claim of a criterion against random pruning (:class:`lthlib.claims.Claim`).
+# The kind of every claim of a criterion against random pruning (:class:`lthlib.analysis.claims.Claim`).
 AGAINST_RANDOM = "against random"
 
 

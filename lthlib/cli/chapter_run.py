@@ -27,7 +27,7 @@ import sys
 
 from .arguments import Parser, UsageError
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
 PROG = "python -m lthlib chapter"
 # The parameters this command sets itself; -p overrides them (papermill's order: later wins).

@@ -26,7 +26,7 @@ def results(book) -> dict:
 
 
 def verdicts(found: dict) -> list[claims.Claim]:
-    """Frankle & Carbin's headline claims on LeNet-300-100, each judged by its rule in :mod:`lthlib.claims`."""
+    """Frankle & Carbin's headline claims on LeNet-300-100, each judged by its rule in :mod:`lthlib.analysis.claims`."""
     runs = summary.runs_frame(found["imp"])
     near21 = summary.level_nearest(found["imp"], 21.1)
     near7 = summary.level_nearest(found["imp"], 7.0)
@@ -50,7 +50,7 @@ def conv_verdicts(conv: dict) -> list[claims.Claim]:
     deepest level that keeps at least :data:`CONV_FINDING_ABOVE` % of the weights (the sizes the paper's claim
     covers), tickets stop sooner and are more accurate than the dense network, and reinitialised ones lose both
     advantages; for a run with dropout beside one without, dropout and pruning together
-    (:func:`lthlib.claims.dropout_and_pruning`)."""
+    (:func:`lthlib.analysis.claims.dropout_and_pruning`)."""
     found = []
     for (network, dropout), record in conv.items():
         runs = summary.runs_frame(record)

@@ -63,7 +63,7 @@ class CorruptRecord(StoreError):
 def default_root() -> pathlib.Path:
     """``$LTHLIB_STORE`` if set, else the book's committed store ``book/results``."""
     env = os.environ.get("LTHLIB_STORE")
-    return pathlib.Path(env) if env else pathlib.Path(__file__).resolve().parent.parent / "book" / "results"
+    return pathlib.Path(env) if env else pathlib.Path(__file__).resolve().parents[2] / "book" / "results"
 
 
 def _atomic_write(path: pathlib.Path, payload: bytes) -> None:

@@ -1,8 +1,8 @@
 """The book's figures: one seaborn style, means with 95 % confidence bands across trials.
 
-Functions take tidy frames from :mod:`lthlib.summary` and return the
+Functions take tidy frames from :mod:`lthlib.analysis.summary` and return the
 matplotlib ``Axes`` they drew on. A band is the 95 % Student t-interval of
-the mean over trials (:func:`lthlib.stats.t_interval`), the interval the
+the mean over trials (:func:`lthlib.analysis.stats.t_interval`), the interval the
 claims' verdicts use; nothing random goes into a figure.
 """
 

@@ -95,8 +95,8 @@ def lthlib_steps_per_second(arch, dataset, lr: float, members: int, steps: int, 
 
 
 def sign_probe_seconds(arch, members: int, repeats: int = 5) -> float:
-    """Seconds one call of the sign probe (:func:`lthlib.probes.signs`) takes for ``members`` networks of ``arch``,
-    kept and pruned groups of half the weights each: the best of ``repeats``."""
+    """Seconds one call of the sign probe (:func:`lthlib.engine.probes.signs`) takes for ``members`` networks of
+    ``arch``, kept and pruned groups of half the weights each: the best of ``repeats``."""
     start, _ = models.initialise(arch, [torch.Generator().manual_seed(k) for k in range(members)], "cpu")
     moved = {
         name: w + 0.01 * torch.randn(w.shape, generator=torch.Generator().manual_seed(1)) for name, w in start.items()

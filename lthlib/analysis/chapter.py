@@ -28,8 +28,8 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from . import actions, data, experiments, masks, supermask
-from .config import (
+from ..engine import actions, data, experiments, masks, supermask
+from ..engine.config import (
     DEFAULT_LEVELS,
     DEVICES,
     PAPER_SETTINGS,
@@ -42,8 +42,8 @@ from .config import (
     resolve,
     resolve_device,
 )
-from .models import NETWORK_NAMES
-from .store import Store, StoreError, default_root
+from ..engine.models import NETWORK_NAMES
+from ..engine.store import Store, StoreError, default_root
 
 CONV_NETWORKS = ("conv2", "conv4", "conv6")
 DATASET_NAMES = {"fashion-mnist": "Fashion-MNIST", "mnist": "MNIST", "cifar10": "CIFAR-10", "mnist1d": "MNIST-1D"}
@@ -102,7 +102,7 @@ class ParameterError(ConfigError):
 
 
 # What a chapter parameter left at None becomes, per scale. A value of None in
-# this table leaves the matching experiment setting unset, so lthlib.config
+# this table leaves the matching experiment setting unset, so lthlib.engine.config
 # resolves it from the scale and the network (e.g. the paper's iterations of
 # each convolutional network at scale paper).
 #
@@ -113,7 +113,7 @@ class ParameterError(ConfigError):
 #   3,000 iterations.
 # smoke: seconds on a CPU (tests, CI): one Conv-2 run, as short as the smoke evaluation interval
 #   allows (50 iterations), judged on 100 validation and 100 test images.
-# paper: Frankle & Carbin's settings (lthlib.config.PAPER_SETTINGS and the
+# paper: Frankle & Carbin's settings (lthlib.engine.config.PAPER_SETTINGS and the
 #   paper scale of SCALE_SETTINGS): full training length and data, 5 trials,
 #   float32, Conv-2/4/6 with and without dropout.
 # iterations and eval_every set the LeNet-300-100 runs (None: the scale's own; smoke 200/50,
@@ -196,7 +196,7 @@ SCALE_DEFAULTS = {
         trials=SCALE_SETTINGS["paper"]["trials"],
         iterations=None,
         eval_every=None,
-        levels=None,  # each network's own (lthlib.config.DEFAULT_LEVELS)
+        levels=None,  # each network's own (lthlib.engine.config.DEFAULT_LEVELS)
         rewind=2500,
         extra_trials=SCALE_SETTINGS["paper"]["trials"],
         extra_levels=DEFAULT_LEVELS["lenet"],
@@ -591,7 +591,7 @@ class Chapter:
 
     def results_together(self, *field_sets: dict) -> list[dict]:
         """The records of ``config(**fields)`` for each of ``field_sets``: iterative sweeps that differ only in
-        :data:`lthlib.experiments.ARM_FIELDS`; the missing ones are trained together, with one progress bar.
+        :data:`lthlib.engine.experiments.ARM_FIELDS`; the missing ones are trained together, with one progress bar.
 
         Read from the committed store first, then this chapter's store; without
         ``allow_train`` a missing one is an error naming the command.
@@ -753,7 +753,7 @@ def _per_network(records: list[dict], describe, kind: bool = False) -> str:
 class ProgressBar:
     """A tqdm bar (``tqdm.auto``: a widget in Jupyter where available, else text) fed by an experiment.
 
-    It has the two methods :func:`lthlib.experiments.result` calls: ``advance(steps)``
+    It has the two methods :func:`lthlib.engine.experiments.result` calls: ``advance(steps)``
     after training steps and ``resumed(level)`` when a run resumes after a
     finished pruning level. The bar is redrawn at most once a second.
     """

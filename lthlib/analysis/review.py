@@ -677,9 +677,9 @@ def _learned_supermasks(found: dict) -> dict[str, dict]:
 
 def mask_training_claims(learned: pd.DataFrame, tickets: pd.DataFrame, arm: str = "ticket") -> list[claims.Claim]:
     """Is choosing a mask a form of training? The learned supermask chosen on validation (see
-    :func:`lthlib.zhou.best_learned_arm`), from :func:`lthlib.zhou.learned_frame`, against chance, and against the
-    trained tickets (``arm`` of ``tickets``) of the size nearest its mask's, trial by trial: the bits each was given
-    are in the text."""
+    :func:`lthlib.analysis.zhou.best_learned_arm`), from :func:`lthlib.analysis.zhou.learned_frame`, against
+    chance, and against the trained tickets (``arm`` of ``tickets``) of the size nearest its mask's, trial by trial:
+    the bits each was given are in the text."""
     best = zhou.best_learned_arm(learned)
     if best is None:
         return []

@@ -250,7 +250,7 @@ def concat(frames) -> pd.DataFrame:
 
 def describe_scale(record: dict) -> str:
     """The settings a record was trained at, in one sentence."""
-    from . import data
+    from ..engine import data
 
     c = record["config"]
     unit = data.info(c["dataset"]).unit  # images, or sequences for mnist1d
@@ -276,8 +276,8 @@ def _count(n: int, noun: str) -> str:
 
 def architecture_table(input_shape, num_classes: int, networks=("lenet", "conv2", "conv4", "conv6")) -> pd.DataFrame:
     """Layers, weights per layer and pruning rate per round of each network, for inputs of ``input_shape``."""
-    from . import models
-    from .config import PAPER_SETTINGS
+    from ..engine import models
+    from ..engine.config import PAPER_SETTINGS
 
     rows = []
     for network in networks:
@@ -303,7 +303,7 @@ def architecture_table(input_shape, num_classes: int, networks=("lenet", "conv2"
 def protocol_table(configs) -> pd.DataFrame:
     """Optimiser, learning rate, batch, iterations, evaluation interval and trials of resolved ``configs``.
 
-    One row per config (e.g. :meth:`lthlib.chapter.Chapter.dense_config` of each network).
+    One row per config (e.g. :meth:`lthlib.analysis.chapter.Chapter.dense_config` of each network).
     """
     return pd.DataFrame(
         [

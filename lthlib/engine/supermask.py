@@ -1,6 +1,6 @@
 """Learned supermasks: the weights stay frozen and a score per weight decides whether it is kept.
 
-Two training modes of :func:`lthlib.train.train` (K members at once, each
+Two training modes of :func:`lthlib.engine.train.train` (K members at once, each
 with its own seeded noise, so a member trains the same alone or in any
 cohort). Weights and biases are frozen at the cohort's start values (θ0, or
 signed constants through ``mask1``); only the scores train.

@@ -1,6 +1,6 @@
 """Where the built-in datasets' files come from, and reading them into raw tensors.
 
-This module touches the disk and the network; :mod:`lthlib.data` turns what
+This module touches the disk and the network; :mod:`lthlib.engine.data` turns what
 :func:`read` returns into normalised train / validation / test splits.
 
 Files, under a data root (:func:`default_root`)
@@ -104,7 +104,7 @@ def default_root() -> pathlib.Path:
     env = os.environ.get(DATA_ENV_VAR)
     if env:
         return pathlib.Path(env).expanduser()
-    return pathlib.Path(__file__).resolve().parent.parent / "data"
+    return pathlib.Path(__file__).resolve().parents[2] / "data"
 
 
 def resolve_root(root: str | os.PathLike | None) -> pathlib.Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .experiments import mask_key
+from ..engine.experiments import mask_key
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -32,7 +32,7 @@ def random_jaccard(kept_a: int, kept_b: int, total: int) -> float:
 
 
 def ticket(masks: dict[str, np.ndarray], level: int, trial: int, layers, arm: str = "ticket") -> dict[str, np.ndarray]:
-    """One trial's masks at ``level`` from a record's stored masks (:meth:`lthlib.store.Store.load_masks`)."""
+    """One trial's masks at ``level`` from a record's stored masks (:meth:`lthlib.engine.store.Store.load_masks`)."""
     return {layer: masks[mask_key(level, arm, trial, layer)] for layer in layers}
 
 

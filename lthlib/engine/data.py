@@ -5,7 +5,7 @@
 memory for every dataset the book uses, so training loops index tensors
 instead of iterating a ``DataLoader``. Getting the built-in datasets' files
 (download, Debian package, generation) and reading them into raw tensors is
-:mod:`lthlib.sources`' job; this module splits, subsets, normalises and caches.
+:mod:`lthlib.engine.sources`' job; this module splits, subsets, normalises and caches.
 
 The table
     The built-in datasets :data:`DATASETS` (``fashion-mnist``, ``mnist``,
@@ -676,7 +676,7 @@ def clear_cache() -> None:
 def prepare(name: str, root: str | os.PathLike | None = None) -> str:
     """Make dataset ``name`` available under ``root``; a one-line message says what happened.
 
-    Built-in datasets: :func:`lthlib.sources.prepare` (unpack, install,
+    Built-in datasets: :func:`lthlib.engine.sources.prepare` (unpack, install,
     download or generate; :class:`DatasetUnavailable` when nothing works, after
     removing whatever a failed download created). Registered datasets live in
     memory and need nothing. Raises ``ValueError`` for an unknown name.

@@ -1,7 +1,7 @@
 """Pruning procedures: dense training, iterative pruning (IMP) and one-shot pruning, with controls.
 
 Each experiment takes a resolved config and returns a record (see
-:mod:`lthlib.store`). Every trained network is a *run*, identified by its
+:mod:`lthlib.engine.store`). Every trained network is a *run*, identified by its
 level (pruning round; 0 = dense), its *arm* and its trial:
 
 - ``ticket``: the mask from ``config.criterion``, kept weights started by
@@ -27,7 +27,7 @@ Iterative sweeps that differ only in their criterion, mask actions, controls
 or levels can train together (:func:`compute_together`): one dense level for
 all, then each round of all their levels as one cohort, each still its own
 record. Learned supermasks (``supermask``) train level 0 only, with the
-training modes of :mod:`lthlib.supermask`.
+training modes of :mod:`lthlib.engine.supermask`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import torch
 
-from . import __version__, actions, data, masks, models, probes, supermask
+from .. import __version__
+from . import actions, data, masks, models, probes, supermask
 from .config import (
     LEVELS_TOGETHER,
     MAX_COHORT,
@@ -60,6 +61,8 @@ from .config import (
 from .seeds import derive_seed, generator
 from .store import MissingResult, Store, StoreError
 from .train import Cohort, Trained, TrainSettings, check_finite, effective_weights, train
+
+PACKAGE = pathlib.Path(__file__).resolve().parent.parent  # lthlib itself, all layers
 
 # Where each arm's kept weights start and at what learning rate: (source, mask-1 action, learning-rate factor).
 # Sources: "reset" (θ0, or θk when the tickets rewind), "rewound" (the dense network at iteration
@@ -225,7 +228,7 @@ def level_cohort(
     ``arm_masks``: arm -> {layer: (T, ...) bool}; ``reset``: the (T, ...)
     weights and biases that kept weights reset to (θ0 or the rewound θk);
     ``previous_final``: the trained weights the ticket mask came from (needed
-    by the mask-0 actions of :data:`lthlib.actions.FROM_TRAINING`), with
+    by the mask-0 actions of :data:`lthlib.engine.actions.FROM_TRAINING`), with
     weights pruned earlier at their frozen values; ``sources``: the other
     starts arms may need (:meth:`LevelState.starts`); ``previous_alive``: the
     (T, ...) masks ``previous_final`` trained under. A weight pruned before
@@ -366,7 +369,7 @@ def supermask_level(config, arch, dataset, device, progress=None, iterations=Non
     """Every trial's learned supermask (arm ``supermask``): weights frozen at ``mask1`` of θ0, scores trained.
 
     ``alive`` and the stored masks are the masks the runs end with
-    (:mod:`lthlib.supermask`); ``start`` holds the frozen weights.
+    (:mod:`lthlib.engine.supermask`); ``start`` holds the frozen weights.
     """
     weights, biases = dense_start(config, arch, device)
     full = {name: torch.ones_like(w, dtype=torch.bool) for name, w in weights.items()}
@@ -405,7 +408,7 @@ _SHARED_DENSE: dict[str, LevelState] = {}
 def shared_dense_level(config, arch, dataset, device, progress=None, iterations=None) -> LevelState:
     """The dense level of an untrained-supermask config, trained once per process and device for every criterion
     and start that shares its settings (it depends on none of them), and copied for each. A shortened level
-    (``iterations``, as :mod:`lthlib.verify` asks for) is trained afresh and never kept."""
+    (``iterations``, as :mod:`lthlib.engine.verify` asks for) is trained afresh and never kept."""
     if iterations is not None:
         return dense_level(config, arch, dataset, device, progress, iterations)
     settings = {name: value for name, value in shared_settings(config).items() if name != "experiment"}
@@ -469,7 +472,7 @@ def shorter_sweep(config, store, report) -> tuple[ExperimentConfig, dict] | None
     """The stored iterative sweep of ``config`` with the most levels short of ``config.levels``, or ``None``.
 
     Only an iterative sweep whose pruned weights do not depend on the previous
-    level's trained weights (``mask0`` not in :data:`lthlib.actions.FROM_TRAINING`)
+    level's trained weights (``mask0`` not in :data:`lthlib.engine.actions.FROM_TRAINING`)
     can be extended. A stored sweep that fails the store's checks is reported and passed over.
     """
     if store is None or config.experiment != "imp" or config.mask0 in actions.FROM_TRAINING:
@@ -740,7 +743,7 @@ def run_signs(config, store, device, progress=None) -> tuple[LevelState, float]:
     Every run is the source's own (same θ0, mask and data order), checked
     against the source's stored curve; its curve adds, at every evaluation
     point, the fractions of weights whose sign differs from the start and
-    whose magnitude grew (:func:`lthlib.probes.signs`), in two groups: the
+    whose magnitude grew (:func:`lthlib.engine.probes.signs`), in two groups: the
     weights the next pruning round keeps (``kept_*``) and those it removes
     (``pruned_*``). A source read from the store's fallback (made on another
     machine) that this machine does not reproduce is trained again in the
@@ -852,9 +855,7 @@ def _note_resume(state: LevelState) -> None:
 
 def _git(*args) -> str | None:
     try:
-        out = subprocess.run(
-            ["git", *args], capture_output=True, text=True, timeout=5, cwd=pathlib.Path(__file__).parent
-        )
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, cwd=PACKAGE)
         return out.stdout.strip() if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -865,10 +866,11 @@ def _git_commit() -> str | None:
 
 
 def source_digest(package: pathlib.Path) -> str:
-    """The first 16 hex digits of a SHA-256 over the names and contents of the ``*.py`` files in ``package``."""
+    """The first 16 hex digits of a SHA-256 over the paths (relative to ``package``) and contents of the ``*.py``
+    files in ``package`` and its subfolders."""
     digest = hashlib.sha256()
-    for path in sorted(package.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
@@ -879,7 +881,7 @@ def code_version() -> dict:
     from it (``None`` outside a git clone)."""
     status = _git("status", "--porcelain", "--", ".")
     return {
-        "lthlib_sha256": source_digest(pathlib.Path(__file__).parent),
+        "lthlib_sha256": source_digest(PACKAGE),
         "git_commit": _git_commit(),
         "lthlib_modified": None if status is None else bool(status),
     }
@@ -918,7 +920,7 @@ def provenance(device, state: LevelState, clock: float, finished: float | None =
 def processor() -> str:
     """The CPU's model name (Linux's /proc/cpuinfo, else the platform's word) and the vector instructions PyTorch's
     kernels use on it, e.g. ``"AMD EPYC (AVX2)"``: together they decide whether a run is reproduced to the last bit
-    (:mod:`lthlib.verify`). A virtual machine's model name alone may hide them: a LeNet record computed on one
+    (:mod:`lthlib.engine.verify`). A virtual machine's model name alone may hide them: a LeNet record computed on one
     "AMD EPYC" drifted by 2e-3 within 250 steps on another that has AVX2 alone."""
     return f"{_model_name()} ({torch.backends.cpu.get_cpu_capability()})"
 
@@ -1071,7 +1073,7 @@ def compute_together(configs, store: Store, device="cpu", progress=None) -> list
 
     The dense level is trained once for all of them; then every round, each
     unfinished sweep's next level joins one cohort. Members train exactly as
-    they would alone (see :mod:`lthlib.train`), so each record equals the one
+    they would alone (see :mod:`lthlib.engine.train`), so each record equals the one
     its config computes by itself; its provenance names the records it was
     trained with, and its wall time is the joint one. Each sweep is
     checkpointed after every round and resumes on its own; stored results are

@@ -95,7 +95,7 @@ class ExperimentConfig:
 
     experiment: str = _setting("imp", "what to compute: " + ", ".join(EXPERIMENTS))
     network: str = _setting("lenet", "lenet, conv2, conv4 or conv6")
-    dataset: str = _setting("fashion-mnist", "a dataset name (lthlib.data.names()), or <name>:<variant>")
+    dataset: str = _setting("fashion-mnist", "a dataset name (lthlib.engine.data.names()), or <name>:<variant>")
     scale: str = _setting("book", "smoke (seconds), book (the committed results) or paper")
     trials: int | None = _setting(None, "independent networks (seeds) per arm")
     seed: int = _setting(0, "master seed of initialisation, data order, pruning ties and controls")
