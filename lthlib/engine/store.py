@@ -103,9 +103,7 @@ def pack_masks(masks: dict[str, np.ndarray]) -> bytes:
     for key, mask in masks.items():
         arrays[key] = np.packbits(np.asarray(mask, dtype=bool).ravel())
         arrays[f"{key}.shape"] = np.asarray(mask.shape, dtype=np.int64)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    return buffer.getvalue()
+    return pack_arrays(arrays)
 
 
 def pack_arrays(arrays: dict[str, np.ndarray]) -> bytes:
