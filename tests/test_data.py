@@ -88,7 +88,7 @@ def test_datasets_constant():
 
 def test_default_root(monkeypatch, tmp_path):
     monkeypatch.delenv("LTHLIB_DATA", raising=False)
-    assert data.default_root() == pathlib.Path(data.__file__).resolve().parent.parent / "data"
+    assert data.default_root() == pathlib.Path(data.__file__).resolve().parents[2] / "data"  # the repository's
     monkeypatch.setenv("LTHLIB_DATA", str(tmp_path))
     assert data.default_root() == tmp_path
 
