@@ -103,10 +103,17 @@ def sign_probe_seconds(arch, members: int, repeats: int = 5) -> float:
     }
     kept = {name: torch.rand(w.shape, generator=torch.Generator().manual_seed(2)) < 0.5 for name, w in start.items()}
     probe = probes.signs(start, {"kept": kept, "pruned": {name: ~mask for name, mask in kept.items()}})
+    return fastest(lambda: probe(moved, range(members)), repeats, warm_up=False)
+
+
+def fastest(work, repeats: int, warm_up: bool = True) -> float:
+    """Seconds of the fastest of ``repeats`` calls of ``work()`` (after one untimed call with ``warm_up``)."""
+    if warm_up:
+        work()
     times = []
     for _ in range(repeats):
         began = time.perf_counter()
-        probe(moved, range(members))
+        work()
         times.append(time.perf_counter() - began)
     return min(times)
 
@@ -148,13 +155,7 @@ def peak_gflops(precision: str, repeats: int = 5) -> dict[str, float]:
     w = torch.randn(64, 64, 3, 3, generator=g).to(dtype)
 
     def best(work, flops):
-        work()
-        times = []
-        for _ in range(repeats):
-            began = time.perf_counter()
-            work()
-            times.append(time.perf_counter() - began)
-        return flops / min(times) / 1e9
+        return flops / fastest(work, repeats) / 1e9
 
     conv_flops = 2 * BATCH * 32 * 32 * 64 * 64 * 9
     layouts = [(_laid_out(x, last), _laid_out(w, last)) for last in (False, True)]
@@ -250,28 +251,17 @@ def memory_bandwidth_gbs(mib: int = 256, repeats: int = 5) -> float:
     ``mib`` MiB float32 tensor, far larger than the caches."""
     source = torch.ones(mib * 2**20 // 4)
     target = torch.empty_like(source)
-    target.copy_(source)
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        target.copy_(source)
-        times.append(time.perf_counter() - began)
-    return 2 * source.numel() * 4 / min(times) / 1e9
+    return 2 * source.numel() * 4 / fastest(lambda: target.copy_(source), repeats) / 1e9
 
 
 def small_product_gflops(members: int, repeats: int = 20) -> float:
     """GFLOP/s of LeNet's largest product, a 60 x 784 by 784 x 300 matrix product, batched over ``members``
-    networks as the trainer computes it (the fastest of ``repeats``)."""
+    networks as the trainer computes it (a lone network as a batch of two, see ``models._member_bmm``; the fastest
+    of ``repeats``)."""
     g = torch.Generator().manual_seed(0)
     a = torch.randn(max(members, 2), BATCH, 784, generator=g)
     b = torch.randn(max(members, 2), 784, 300, generator=g)
-    torch.bmm(a, b)
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        torch.bmm(a, b)
-        times.append(time.perf_counter() - began)
-    return 2 * a.shape[0] * BATCH * 784 * 300 / min(times) / 1e9
+    return 2 * a.shape[0] * BATCH * 784 * 300 / fastest(lambda: torch.bmm(a, b), repeats) / 1e9
 
 
 def step_bound(arch: models.Architecture, product_gflops: float, bandwidth_gbs: float) -> dict:
