@@ -1,6 +1,6 @@
 """Every chapter runs end to end at smoke scale (papermill), and a bad parameter stops it at its first cells.
 
-Smoke runs rely on the scale's own defaults (``lthlib.analysis.chapter.SCALE_DEFAULTS["smoke"]``): the
+Smoke runs rely on the scale's own defaults (``lthlib.analysis.parameters.SCALE_DEFAULTS["smoke"]``): the
 parameters given here are only those a test is about.
 """
 

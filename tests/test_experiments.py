@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-from lthlib.engine import experiments, masks, verify
+from lthlib.engine import experiments, joint, levels, masks, provenance, resume, verify
 from lthlib.engine.config import ConfigError, config_hash, resolve
+from lthlib.engine.kinds import borrowed, imp, oneshot
 from lthlib.engine.store import Store, StoreError, unpack_masks
 from lthlib.engine.train import Cohort, TrainSettings, train
 
@@ -53,8 +54,8 @@ def test_kept_counts_per_layer_are_exact_after_each_round(smoke_record, smoke_st
                 assert run["kept"][name] == masks.surviving_after(total, rates[name], level)
         for trial in (0, 1):
             for name in sizes:
-                mask = stored[experiments.mask_key(level, "ticket", trial, name)]
-                previous = stored[experiments.mask_key(level - 1, "ticket", trial, name)]
+                mask = stored[levels.mask_key(level, "ticket", trial, name)]
+                previous = stored[levels.mask_key(level - 1, "ticket", trial, name)]
                 assert int(mask.sum()) == masks.surviving_after(sizes[name], rates[name], level)
                 assert not (mask & ~previous).any()  # pruned weights stay pruned
     # the paper's reference: 0.8 * 0.8 of the fc weights after two rounds
@@ -63,14 +64,14 @@ def test_kept_counts_per_layer_are_exact_after_each_round(smoke_record, smoke_st
 
 def test_controls_really_differ_from_the_ticket(smoke_config, fashion):
     config = resolve(smoke_config)
-    dataset = experiments.load_data(config, "cpu")
-    arch = experiments.architecture(config, dataset)
-    weights, biases = experiments.dense_start(config, arch, "cpu")
+    dataset = levels.load_data(config, "cpu")
+    arch = levels.architecture(config, dataset)
+    weights, biases = levels.dense_start(config, arch, "cpu")
     final = {n: w + torch.randn_like(w) * 0.1 for n, w in weights.items()}
     alive = {n: torch.ones_like(w, dtype=torch.bool) for n, w in weights.items()}
-    ticket = experiments.ticket_masks(config, arch, 0, 1, alive, weights, final)
-    arm_masks = experiments.with_controls(config, 1, ticket)
-    cohort = experiments.level_cohort(config, 1, arm_masks, (weights, biases), final)
+    ticket = levels.ticket_masks(config, arch, 0, 1, alive, weights, final)
+    arm_masks = levels.with_controls(config, 1, ticket)
+    cohort = levels.level_cohort(config, 1, arm_masks, (weights, biases), final)
     t = config.trials
     ticket_start, reinit_start, random_start = (cohort.weights["fc1"][i * t] for i in range(3))
     ticket_mask, reinit_mask, random_mask = (cohort.masks["fc1"][i * t] for i in range(3))
@@ -85,15 +86,15 @@ def test_controls_really_differ_from_the_ticket(smoke_config, fashion):
 
 def test_rewinding_resets_to_the_weights_of_iteration_k(smoke_config, fashion, tmp_path):
     config = resolve(smoke_config.replace(rewind=50, levels=1, controls=()))
-    dataset = experiments.load_data(config, "cpu")
-    arch = experiments.architecture(config, dataset)
-    state = experiments.dense_level(config, arch, dataset, "cpu")
-    weights, biases = experiments.dense_start(config, arch, "cpu")
+    dataset = levels.load_data(config, "cpu")
+    arch = levels.architecture(config, dataset)
+    state = levels.dense_level(config, arch, dataset, "cpu")
+    weights, biases = levels.dense_start(config, arch, "cpu")
     full = {n: torch.ones_like(w, dtype=torch.bool) for n, w in weights.items()}
     first_50 = train(
         arch,
         dataset,
-        Cohort(weights, biases, full, {}, experiments.data_seeds(config, 0, config.trials)),
+        Cohort(weights, biases, full, {}, levels.data_seeds(config, 0, config.trials)),
         dataclasses.replace(TrainSettings.from_config(config), iterations=50),
     )
     for name in weights:
@@ -119,29 +120,29 @@ def test_untrained_masks_are_the_one_shot_masks_evaluated_before_any_training(
 ):
     config = resolve(smoke_config.replace(experiment="untrained", levels=3, controls=()))
     store = Store(tmp_path)
-    monkeypatch.setattr(experiments, "_SHARED_DENSE", {})
+    monkeypatch.setattr(oneshot, "_SHARED_DENSE", {})
     sizes = trained_cohort_sizes(monkeypatch)
     untrained = experiments.result(config, store)
     constant = experiments.result(config.replace(mask1="signed_constant"), store)
     assert sizes == [config.trials, 3 * config.trials, 3 * config.trials]  # one dense training for both
     oneshot_config = config.replace(experiment="oneshot")
-    oneshot = experiments.result(oneshot_config, store)
+    one_shot = experiments.result(oneshot_config, store)
     assert store.load_masks(config).keys() == store.load_masks(oneshot_config).keys()
     for key, mask in store.load_masks(oneshot_config).items():
         assert np.array_equal(store.load_masks(config)[key], mask)
         assert np.array_equal(store.load_masks(config.replace(mask1="signed_constant"))[key], mask)
     for level in (1, 2, 3):
-        for before, retrained in zip(runs(untrained, level=level), runs(oneshot, level=level)):
+        for before, retrained in zip(runs(untrained, level=level), runs(one_shot, level=level)):
             assert before["curve"]["iteration"] == [0]
             assert before["curve"]["test_acc"] == retrained["curve"]["test_acc"][:1]
     assert runs(constant, level=3)[0]["curve"]["test_acc"] != runs(untrained, level=3)[0]["curve"]["test_acc"]
     # a shortened dense level (as verify trains one) is neither taken from the cache nor kept in it
-    dataset = experiments.load_data(config, "cpu")
-    short = experiments.first_level(config, experiments.architecture(config, dataset), dataset, "cpu", iterations=20)
+    dataset = levels.load_data(config, "cpu")
+    short = levels.first_level(config, levels.architecture(config, dataset), dataset, "cpu", iterations=20)
     assert all(run["curve"]["iteration"][-1] == 20 for run in short.runs)
-    monkeypatch.setattr(experiments, "_SHARED_DENSE", {})
-    experiments.first_level(config, experiments.architecture(config, dataset), dataset, "cpu", iterations=20)
-    assert experiments._SHARED_DENSE == {}
+    monkeypatch.setattr(oneshot, "_SHARED_DENSE", {})
+    levels.first_level(config, levels.architecture(config, dataset), dataset, "cpu", iterations=20)
+    assert oneshot._SHARED_DENSE == {}
 
 
 def test_untrained_masks_refuse_controls_and_frozen_weights_by_name(smoke_config):
@@ -175,16 +176,16 @@ class Interrupt(Exception):
 def test_interrupted_run_resumes_without_recomputing(smoke_config, fashion, tmp_path, monkeypatch):
     config = smoke_config.replace(levels=4, controls=("reinit",))
     store = Store(tmp_path)
-    real_checkpoint = experiments._checkpoint
+    real_checkpoint = Store.save_checkpoint
     saved = []
 
-    def stop_after_level_two(store_, config_, state, clock):
-        real_checkpoint(store_, config_, state, clock)
-        saved.append(state.level)
-        if state.level == 2:
+    def stop_after_level_two(store_, config_, level, state):
+        real_checkpoint(store_, config_, level, state)
+        saved.append(level)
+        if level == 2:
             raise Interrupt
 
-    monkeypatch.setattr(experiments, "_checkpoint", stop_after_level_two)
+    monkeypatch.setattr(Store, "save_checkpoint", stop_after_level_two)
     with pytest.raises(Interrupt):
         experiments.result(config, store)
     assert saved == [0, 1, 2] and store.load(config) is None
@@ -194,22 +195,22 @@ def test_interrupted_run_resumes_without_recomputing(smoke_config, fashion, tmp_
     ]
 
     trained_levels = []
-    real_level = experiments.imp_level
+    real_level = levels.imp_level
 
     def counting(config_, arch, state, level):
         trained_levels.append(level)
         return real_level(config_, arch, state, level)
 
-    first_code = experiments.code_version()
+    first_code = provenance.code_version()
     edited_code = {**first_code, "lthlib_sha256": "0" * 16}
-    monkeypatch.setattr(experiments, "code_version", lambda: edited_code)  # the library changed in between
-    monkeypatch.setattr(experiments, "_checkpoint", real_checkpoint)
-    monkeypatch.setattr(experiments, "imp_level", counting)
+    monkeypatch.setattr(provenance, "code_version", lambda: edited_code)  # the library changed in between
+    monkeypatch.setattr(Store, "save_checkpoint", real_checkpoint)
+    monkeypatch.setattr(imp, "imp_level", counting)
     resumed = experiments.result(config, store)
     assert trained_levels == [3, 4]
     assert resumed["provenance"]["code"] == [{"from_level": 0, **first_code}, {"from_level": 3, **edited_code}]
 
-    monkeypatch.setattr(experiments, "imp_level", real_level)
+    monkeypatch.setattr(imp, "imp_level", real_level)
     uninterrupted = experiments.compute(config, None)
     assert resumed["runs"] == uninterrupted["runs"]
     assert uninterrupted["provenance"]["code"] == [{"from_level": 0, **edited_code}]
@@ -218,13 +219,13 @@ def test_interrupted_run_resumes_without_recomputing(smoke_config, fashion, tmp_
 
 def test_the_code_version_changes_with_any_change_to_the_library_source(tmp_path):
     copy = tmp_path / "lthlib"
-    shutil.copytree(experiments.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    assert experiments.source_digest(copy) == experiments.code_version()["lthlib_sha256"]
+    shutil.copytree(provenance.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert provenance.source_digest(copy) == provenance.code_version()["lthlib_sha256"]
     (copy / "engine" / "masks.py").write_text((copy / "engine" / "masks.py").read_text() + "\n")
-    edited = experiments.source_digest(copy)
+    edited = provenance.source_digest(copy)
     (copy / "engine" / "masks.py").rename(copy / "analysis" / "masks.py")  # the same file in another layer
-    moved = experiments.source_digest(copy)
-    assert len({experiments.code_version()["lthlib_sha256"], edited, moved}) == 3
+    moved = provenance.source_digest(copy)
+    assert len({provenance.code_version()["lthlib_sha256"], edited, moved}) == 3
 
 
 def test_a_tampered_checkpoint_is_reported_and_its_level_recomputed(
@@ -232,14 +233,14 @@ def test_a_tampered_checkpoint_is_reported_and_its_level_recomputed(
 ):
     config = smoke_config.replace(levels=3, controls=())
     store = Store(tmp_path)
-    real_checkpoint = experiments._checkpoint
+    real_checkpoint = Store.save_checkpoint
 
-    def stop_after_level_two(store_, config_, state, clock):
-        real_checkpoint(store_, config_, state, clock)
-        if state.level == 2:
+    def stop_after_level_two(store_, config_, level, state):
+        real_checkpoint(store_, config_, level, state)
+        if level == 2:
             raise Interrupt
 
-    monkeypatch.setattr(experiments, "_checkpoint", stop_after_level_two)
+    monkeypatch.setattr(Store, "save_checkpoint", stop_after_level_two)
     with pytest.raises(Interrupt):
         experiments.result(config, store)
     newest = store.directory(config) / "checkpoint-2.pt"
@@ -249,17 +250,17 @@ def test_a_tampered_checkpoint_is_reported_and_its_level_recomputed(
     (store.directory(config) / ".record.json.x1y2.tmp").write_text("left by a kill")
 
     trained_levels = []
-    real_level = experiments.imp_level
-    monkeypatch.setattr(experiments, "_checkpoint", real_checkpoint)
+    real_level = levels.imp_level
+    monkeypatch.setattr(Store, "save_checkpoint", real_checkpoint)
     monkeypatch.setattr(
-        experiments, "imp_level", lambda c, a, s, level: trained_levels.append(level) or real_level(c, a, s, level)
+        imp, "imp_level", lambda c, a, s, level: trained_levels.append(level) or real_level(c, a, s, level)
     )
     resumed = experiments.result(config, store)
     assert trained_levels == [2, 3]  # level 2 recomputed from the good checkpoint of level 1
     assert "checkpoint-2.pt is not trusted (checksum mismatch); level 2 will be recomputed" in capsys.readouterr().err
     assert (store.directory(config) / "checkpoint-2.pt.corrupt").exists()
     assert not list(store.directory(config).glob(".*.tmp"))
-    monkeypatch.setattr(experiments, "imp_level", real_level)
+    monkeypatch.setattr(imp, "imp_level", real_level)
     assert resumed["runs"] == experiments.compute(config, None)["runs"]
 
 
@@ -305,14 +306,14 @@ def test_killed_process_resumes_from_its_last_finished_level(fashion, tmp_path):
 
 
 def trained_cohort_sizes(monkeypatch) -> list[int]:
-    """The size of every cohort trained from now on (filled as ``experiments.train_cohort`` is called)."""
-    sizes, original = [], experiments.train_cohort
+    """The size of every cohort trained from now on (filled as ``levels.train`` is called)."""
+    sizes, original = [], levels.train
 
-    def counting(config, arch, dataset, cohort, *args, **kwargs):
+    def counting(arch, dataset, cohort, *args, **kwargs):
         sizes.append(cohort.size)
-        return original(config, arch, dataset, cohort, *args, **kwargs)
+        return original(arch, dataset, cohort, *args, **kwargs)
 
-    monkeypatch.setattr(experiments, "train_cohort", counting)
+    monkeypatch.setattr(levels, "train", counting)
     return sizes
 
 
@@ -368,10 +369,10 @@ def test_kept_weights_are_checked_and_only_lenet_sweeps_keep_them(smoke_config, 
     damaged = bytearray(path.read_bytes())
     damaged[len(damaged) // 2] ^= 1
     path.write_bytes(bytes(damaged))
-    with pytest.raises(StoreError, match="weights.npz: missing or does not match the checksum"):
+    with pytest.raises(StoreError, match="weights.npz: does not match the checksum"):
         store.load(config)
-    assert not experiments.keeps_final_weights(config.replace(network="conv2"))
-    assert not experiments.keeps_final_weights(config.replace(mask0="freeze_init_zero_mask"))
+    assert not resume.keeps_final_weights(config.replace(network="conv2"))
+    assert not resume.keeps_final_weights(config.replace(mask0="freeze_init_zero_mask"))
 
 
 def test_a_shorter_sweep_that_does_not_reproduce_is_not_extended(smoke_config, fashion, tmp_path, monkeypatch, capsys):
@@ -380,16 +381,16 @@ def test_a_shorter_sweep_that_does_not_reproduce_is_not_extended(smoke_config, f
     shorter = experiments.result(config.replace(levels=1), store)
     without_weights = {key: value for key, value in shorter.items() if key != "weights_sha256"}
     store.save(config.replace(levels=1), without_weights, store.load_masks(config.replace(levels=1)))
-    sizes, original = [], experiments.train_cohort
+    sizes, original = [], levels.train
 
-    def drifting_first(config, arch, dataset, cohort, *args, **kwargs):  # the retrained tickets come out a bit off
-        trained = original(config, arch, dataset, cohort, *args, **kwargs)
+    def drifting_first(arch, dataset, cohort, *args, **kwargs):  # the retrained tickets come out a bit off
+        trained = original(arch, dataset, cohort, *args, **kwargs)
         if not sizes:
             trained.curves[1]["val_loss"][-1] += 1e-6
         sizes.append(cohort.size)
         return trained
 
-    monkeypatch.setattr(experiments, "train_cohort", drifting_first)
+    monkeypatch.setattr(levels, "train", drifting_first)
     record = experiments.result(config, store)
     assert f"stored 1-level sweep {shorter['hash']} does not reproduce here" in capsys.readouterr().err
     assert "extended_from" not in record["provenance"]
@@ -408,7 +409,7 @@ def test_sweeps_trained_together_equal_sweeps_trained_alone(smoke_config, fashio
     ]
     together_store, alone_store = Store(tmp_path / "together"), Store(tmp_path / "alone")
     sizes = trained_cohort_sizes(monkeypatch)
-    together = experiments.compute_together(configs, together_store)
+    together = joint.compute_together(configs, together_store)
     # one dense level for all (with the rewind control's snapshot), then round 1 (5 x 2 tickets, 2 reinit, 2 rewound,
     # 2 fine-tuned) and round 2 (movement and the controls' sweep have finished)
     assert sizes == [2, 16, 8]
@@ -418,13 +419,13 @@ def test_sweeps_trained_together_equal_sweeps_trained_alone(smoke_config, fashio
         others = sorted(r["hash"] for r in together if r is not record)
         assert record["provenance"]["trained_with"] == others
     sizes.clear()
-    assert experiments.compute_together(configs, together_store) == together and sizes == []  # read, not retrained
+    assert joint.compute_together(configs, together_store) == together and sizes == []  # read, not retrained
 
 
 def test_sweeps_trained_together_resume_after_the_last_finished_round(smoke_config, fashion, tmp_path, monkeypatch):
     base = resolve(smoke_config.replace(levels=2, controls=()))
     configs = [base, base.replace(criterion="movement")]
-    store, original = Store(tmp_path), experiments.train_cohort
+    store, original = Store(tmp_path), levels.train
     rounds = []
 
     def interrupted_in_round_2(*args, **kwargs):
@@ -433,10 +434,10 @@ def test_sweeps_trained_together_resume_after_the_last_finished_round(smoke_conf
         rounds.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(experiments, "train_cohort", interrupted_in_round_2)
+    monkeypatch.setattr(levels, "train", interrupted_in_round_2)
     with pytest.raises(RuntimeError, match="interrupted"):
-        experiments.compute_together(configs, store)
-    monkeypatch.setattr(experiments, "train_cohort", original)
+        joint.compute_together(configs, store)
+    monkeypatch.setattr(levels, "train", original)
     sizes = trained_cohort_sizes(monkeypatch)
 
     class Bar:
@@ -449,7 +450,7 @@ def test_sweeps_trained_together_resume_after_the_last_finished_round(smoke_conf
             self.steps += steps
 
     bar = Bar()
-    records = experiments.compute_together(configs, store, progress=bar)
+    records = joint.compute_together(configs, store, progress=bar)
     assert sizes == [4]  # only round 2: the dense level and round 1 came from the checkpoints
     assert bar.resumed_at == [1] and bar.steps == base.iterations
     assert [r["provenance"]["resumed_after_levels"] for r in records] == [[1], [1]]
@@ -457,19 +458,17 @@ def test_sweeps_trained_together_resume_after_the_last_finished_round(smoke_conf
 
 
 def test_sweeps_that_differ_in_a_shared_setting_are_refused_by_name(smoke_config):
-    with pytest.raises(experiments.JointError, match="lr=0.01 differs from lr=0.0012"):
-        experiments.check_joint([smoke_config, smoke_config.replace(lr=0.01, criterion="movement")])
-    with pytest.raises(experiments.JointError, match="experiment='oneshot' cannot train with others"):
-        experiments.check_joint([smoke_config, smoke_config.replace(experiment="oneshot")])
+    with pytest.raises(joint.JointError, match="lr=0.01 differs from lr=0.0012"):
+        joint.check_joint([smoke_config, smoke_config.replace(lr=0.01, criterion="movement")])
+    with pytest.raises(joint.JointError, match="experiment='oneshot' cannot train with others"):
+        joint.check_joint([smoke_config, smoke_config.replace(experiment="oneshot")])
 
 
 @pytest.mark.parametrize("mask0", ["freeze_init", "freeze_init_zero_mask", "freeze_init_zero_away"])
 def test_pruned_weights_frozen_by_mask0_hold_their_values_through_iterative_pruning(smoke_config, fashion, mask0):
     config = resolve(smoke_config.replace(levels=2, controls=(), mask0=mask0))
-    state, _ = experiments.run_imp(config, None, "cpu")
-    w0 = experiments.dense_start(config, experiments.architecture(config, experiments.load_data(config, "cpu")), "cpu")[
-        0
-    ]
+    state, _ = imp.run_imp(config, None, "cpu")
+    w0 = levels.dense_start(config, levels.architecture(config, levels.load_data(config, "cpu")), "cpu")[0]
     for name, start in state.start.items():
         pruned = ~state.alive[name]
         assert pruned.any()
@@ -482,14 +481,14 @@ def test_pruned_weights_frozen_by_mask0_hold_their_values_through_iterative_prun
 @pytest.mark.parametrize("mask0", ["freeze_init", "freeze_init_zero_mask", "freeze_init_zero_away", "freeze_final"])
 def test_a_pruned_weight_keeps_the_value_it_was_given_when_it_was_pruned(smoke_config, fashion, mask0, monkeypatch):
     config = resolve(smoke_config.replace(levels=3, controls=(), mask0=mask0))
-    cohorts, original = [], experiments.train_cohort
+    cohorts, original = [], levels.train
 
-    def keeping(config, arch, dataset, cohort, *args, **kwargs):
+    def keeping(arch, dataset, cohort, *args, **kwargs):
         cohorts.append(cohort)
-        return original(config, arch, dataset, cohort, *args, **kwargs)
+        return original(arch, dataset, cohort, *args, **kwargs)
 
-    monkeypatch.setattr(experiments, "train_cohort", keeping)
-    experiments.run_imp(config, None, "cpu")
+    monkeypatch.setattr(levels, "train", keeping)
+    imp.run_imp(config, None, "cpu")
     for earlier, later in zip(cohorts[1:], cohorts[2:]):
         for name, frozen in earlier.frozen.items():
             pruned_before = ~earlier.masks[name].bool()
@@ -498,11 +497,11 @@ def test_a_pruned_weight_keeps_the_value_it_was_given_when_it_was_pruned(smoke_c
 
 
 def test_sweeps_too_large_to_train_together_are_refused_before_any_work(smoke_config, monkeypatch):
-    monkeypatch.setattr(experiments, "physical_memory", lambda: 2**28)  # 256 MiB; one smoke sweep needs about 120 MB
+    monkeypatch.setattr(joint, "physical_memory", lambda: 2**28)  # 256 MiB; one smoke sweep needs about 120 MB
     configs = [smoke_config.replace(criterion=c) for c in ("large_final", "movement", "random")]
-    experiments.check_joint(configs[:1])
-    with pytest.raises(experiments.JointError, match="3 sweeps trained together would need about 0.3 GiB"):
-        experiments.check_joint(configs)
+    joint.check_joint(configs[:1])
+    with pytest.raises(joint.JointError, match="3 sweeps trained together would need about 0.3 GiB"):
+        joint.check_joint(configs)
 
 
 def test_a_borrowing_run_in_a_readers_own_store_reads_its_source_sweep_from_the_fallback(
@@ -510,7 +509,7 @@ def test_a_borrowing_run_in_a_readers_own_store_reads_its_source_sweep_from_the_
 ):
     book = Store(tmp_path / "book")
     config = resolve(smoke_config.replace(experiment="swap", levels=2, trials=3, iterations=60, eval_every=20))
-    experiments.result(experiments.source_sweep(config), book)
+    experiments.result(borrowed.source_sweep(config), book)
     sizes = trained_cohort_sizes(monkeypatch)
     experiments.result(config, Store(tmp_path / "mine", fallback=book))
     assert sizes == [3, 6]  # its own dense level, then levels 1 and 2 together: the source is not trained again
@@ -520,15 +519,15 @@ def test_a_swap_trains_each_trial_the_mask_another_trial_found(smoke_config, fas
     store = Store(tmp_path)
     config = smoke_config.replace(experiment="swap", levels=2, trials=3, iterations=60, eval_every=20)
     swap = experiments.result(config, store)
-    source = experiments.source_sweep(config)
-    own, borrowed = store.load_masks(source), store.load_masks(config)
+    source = borrowed.source_sweep(config)
+    own, moved = store.load_masks(source), store.load_masks(config)
     for level in (1, 2):
         for trial in range(3):
             donor = (trial + 1) % 3
             for layer in swap["layers"]:
-                got = borrowed[experiments.mask_key(level, "swapped", trial, layer)]
-                assert np.array_equal(got, own[experiments.mask_key(level, "ticket", donor, layer)])
-                assert not np.array_equal(got, own[experiments.mask_key(level, "ticket", trial, layer)])
+                got = moved[levels.mask_key(level, "swapped", trial, layer)]
+                assert np.array_equal(got, own[levels.mask_key(level, "ticket", donor, layer)])
+                assert not np.array_equal(got, own[levels.mask_key(level, "ticket", trial, layer)])
     dense = [run["curve"] for run in swap["runs"] if run["level"] == 0]
     assert dense == [run["curve"] for run in store.load(source)["runs"] if run["level"] == 0 and run["arm"] == "ticket"]
     assert {run["arm"] for run in swap["runs"] if run["level"] > 0} == {"swapped"}
@@ -545,13 +544,13 @@ def test_a_sign_probe_that_does_not_reproduce_its_source_stops_with_the_run_it_c
 ):
     store = Store(tmp_path)
     config = resolve(smoke_config.replace(experiment="signs", levels=2, trials=2, iterations=60, eval_every=20))
-    source = experiments.source_sweep(config)
+    source = borrowed.source_sweep(config)
     record = experiments.result(source, store)
     for run in record["runs"]:
         if (run["level"], run["trial"]) == (1, 1):
             run["curve"]["val_loss"][-1] += 1e-6  # as if trained elsewhere, a bit off
     store.save(source, record, store.load_masks(source))
-    with pytest.raises(experiments.SourceMismatch, match="level 1, trial 1 does not reproduce the stored run"):
+    with pytest.raises(borrowed.SourceMismatch, match="level 1, trial 1 does not reproduce the stored run"):
         experiments.result(config, store)
     # in a reader's store in front of that one, the source is trained again there and the probe goes on
     mine = Store(tmp_path / "mine", fallback=store)
@@ -564,7 +563,7 @@ def test_the_sign_probe_retrains_the_source_runs_and_counts_flips_by_hand(smoke_
     store = Store(tmp_path)
     config = resolve(smoke_config.replace(experiment="signs", levels=3, trials=2, iterations=60, eval_every=20))
     probed = experiments.result(config, store)
-    source = store.load(experiments.source_sweep(config))
+    source = store.load(borrowed.source_sweep(config))
     assert sorted({run["level"] for run in probed["runs"]}) == [0, 1, 2]  # each level but the last has a next mask
     for run in probed["runs"]:
         twin = next(
@@ -576,17 +575,17 @@ def test_the_sign_probe_retrains_the_source_runs_and_counts_flips_by_hand(smoke_
         )
 
     # level 0 by hand: the dense networks' final weights against θ0, in the group the first round prunes
-    dataset = experiments.load_data(config, "cpu")
-    arch = experiments.architecture(config, dataset)
-    initial, biases = experiments.dense_start(config, arch, "cpu")
+    dataset = levels.load_data(config, "cpu")
+    arch = levels.architecture(config, dataset)
+    initial, biases = levels.dense_start(config, arch, "cpu")
     full = {name: torch.ones_like(w, dtype=torch.bool) for name, w in initial.items()}
-    cohort = experiments.level_cohort(config, 0, {"ticket": full}, (initial, biases), None)
-    final = experiments.train_cohort(config, arch, dataset, cohort).weights
-    masks_after = store.load_masks(experiments.source_sweep(config))
+    cohort = levels.level_cohort(config, 0, {"ticket": full}, (initial, biases), None)
+    final = levels.train_cohort(config, arch, dataset, cohort).weights
+    masks_after = store.load_masks(borrowed.source_sweep(config))
     for trial in range(2):
         flipped = pruned = 0
         for name in initial:
-            removed = ~torch.from_numpy(masks_after[experiments.mask_key(1, "ticket", trial, name)])
+            removed = ~torch.from_numpy(masks_after[levels.mask_key(1, "ticket", trial, name)])
             changed = torch.sign(final[name][trial]) != torch.sign(initial[name][trial])
             flipped += int((changed & removed).sum())
             pruned += int(removed.sum())
@@ -638,17 +637,17 @@ def test_a_transfer_trains_on_one_dataset_the_masks_found_on_another(smoke_confi
         )
     )
     moved = experiments.result(config, store)
-    source = experiments.source_sweep(config)
+    source = borrowed.source_sweep(config)
     assert source.dataset == "fashion-mnist:classes=0-4" and source.mask_from is None and source.experiment == "imp"
-    own, borrowed = store.load_masks(source), store.load_masks(config)
+    own, moved_masks = store.load_masks(source), store.load_masks(config)
     for trial in range(2):
         for layer in moved["layers"]:
             assert np.array_equal(
-                borrowed[experiments.mask_key(1, "transferred", trial, layer)],
-                own[experiments.mask_key(1, "ticket", trial, layer)],
+                moved_masks[levels.mask_key(1, "transferred", trial, layer)],
+                own[levels.mask_key(1, "ticket", trial, layer)],
             )
     # the mask search never saw the target's classes: its data holds only classes 0-4, relabelled 0..4
-    source_data, target_data = (experiments.load_data(c, "cpu") for c in (source, config))
+    source_data, target_data = (levels.load_data(c, "cpu") for c in (source, config))
     assert source_data.num_classes == target_data.num_classes == 5
     assert not set(map(tuple, source_data.train.x.flatten(1)[:200].tolist())) & set(
         map(tuple, target_data.train.x.flatten(1)[:2000].tolist())

@@ -14,26 +14,28 @@ LAYERS = ("engine", "analysis", "cli")  # each may import only from itself and t
 
 
 def modules() -> dict[str, pathlib.Path]:
-    """``layer.module`` -> its file, for every module of every layer."""
-    return {
-        f"{layer}.{path.stem}": path
-        for layer in LAYERS
-        for path in sorted((PACKAGE / layer).glob("*.py"))
-        if path.stem != "__init__"
-    }
+    """``layer.module`` (or ``layer.package.module``; a package's ``__init__`` by the package's name) -> its file, for
+    every module of every layer."""
+    found = {}
+    for layer in LAYERS:
+        for path in sorted((PACKAGE / layer).rglob("*.py")):
+            parts = path.relative_to(PACKAGE).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            found[".".join(parts)] = path
+    return found
 
 
 def imported(name: str, path: pathlib.Path) -> set[str]:
-    """The ``layer.module`` names the module ``name`` imports, relative or absolute."""
-    layer = name.split(".")[0]
+    """The modules of :func:`modules` that the module ``name`` imports, relative or absolute."""
+    known = modules()
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if not isinstance(node, ast.ImportFrom):
             continue
-        if node.level == 1:
-            base = [layer]
-        elif node.level == 2:
-            base = []
+        if node.level:
+            base = package[: len(package) - (node.level - 1)]
         elif (node.module or "").startswith("lthlib"):
             base, node = (
                 [],
@@ -41,12 +43,13 @@ def imported(name: str, path: pathlib.Path) -> set[str]:
             )
         else:
             continue
-        parts = base + (node.module.split(".") if node.module else [])
-        if len(parts) >= 2:
-            found.add(".".join(parts[:2]))
-        else:
-            found |= {".".join([*parts, alias.name]) for alias in node.names}
-    return found & set(modules())
+        target = base + (node.module.split(".") if node.module else [])
+        for alias in node.names:
+            for candidate in (target + [alias.name], target):
+                if ".".join(candidate) in known:
+                    found.add(".".join(candidate))
+                    break
+    return found - {name}
 
 
 def graph() -> dict[str, set[str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import pathlib
 
-from lthlib.analysis import chapter, claims, lottery, report
+from lthlib.analysis import chapter, claims, lottery, parameters, report
 
 NOTEBOOK = pathlib.Path(__file__).resolve().parent.parent / "book" / "lottery-ticket.ipynb"
 
@@ -25,7 +25,7 @@ def test_the_chapters_verdicts_come_from_lthlib_lottery():
         rewind=None,
         extra_trials=None,
         extra_levels=None,
-        **dict.fromkeys(("conv_runs", *chapter.CONV_FIELDS)),
+        **dict.fromkeys(("conv_runs", *parameters.CONV_FIELDS)),
     )
     found = lottery.results(book)
     verdicts = lottery.verdicts(found) + lottery.conv_verdicts(found["conv"])

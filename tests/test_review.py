@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lthlib.analysis import chapter, review, stats, summary
-from lthlib.engine import experiments
+from lthlib.analysis import chapter, review, stats, summary, transfer
+from lthlib.engine import config, joint
 
 SMOKE_LENET = dict(iterations=60, eval_every=20, levels=2, action_levels=2)
 
@@ -25,19 +25,19 @@ def smoke(tmp_path_factory, fashion):
         supermask_eval_every=20,
     )
     data = chapter.open(name="transfer", **common, transfer_source=None, transfer_target=None, shift_target=None)
-    return book, {**review.results(book), **review.results(data)}, data
+    return book, {**review.results(book), **transfer.results(data)}, data
 
 
 def test_the_runs_that_share_their_settings_train_together_and_reuse_the_zhou_sweeps(smoke):
     book, found, data = smoke
     wanted = review.sweeps(book)
-    joint = [book.config(**wanted[name]) for name in review.JOINT]
-    assert len(experiments.check_joint(joint)) == len(review.JOINT)
-    shared = set(review.sweeps(data)) & set(wanted)
-    assert shared == {"ticket", "controls"} and all(review.sweeps(data)[name] == wanted[name] for name in shared)
+    together = [book.config(**wanted[name]) for name in review.JOINT]
+    assert len(joint.check_joint(together)) == len(review.JOINT)
+    shared = set(transfer.sweeps(data)) & set(wanted)
+    assert shared == {"ticket", "controls"} and all(transfer.sweeps(data)[name] == wanted[name] for name in shared)
     assert all(found[name]["provenance"]["trained_with"] for name in review.JOINT)
     zhou_ticket = book.config(experiment="imp", network="lenet", controls=(), **book.lenet_settings())
-    assert found["ticket"]["hash"] == experiments.config_hash(zhou_ticket)  # the Zhou chapter's large_final sweep
+    assert found["ticket"]["hash"] == config.config_hash(zhou_ticket)  # the Zhou chapter's large_final sweep
     assert found["transfer"]["config"]["mask_from"] == "fashion-mnist:classes=0-4"
 
 
@@ -58,14 +58,14 @@ def test_overlaps_compare_each_ticket_with_five_other_masks_per_layer(smoke):
 
 def test_the_halves_set_each_mask_on_its_own_half_and_on_the_other(smoke):
     _, found, _ = smoke
-    halves = review.halves_frame(found)
-    for half in review.HALVES:
+    halves = transfer.halves_frame(found)
+    for half in transfer.HALVES:
         mine = halves[halves["half"] == half]
         assert set(mine.loc[mine["level"] > 0, "arm"]) == {"own", "other half"}
     for claim in (
-        review.own_half_advantage(halves),
-        review.own_half_stops_sooner(halves),
-        review.structure_overfits(halves),
+        transfer.own_half_advantage(halves),
+        transfer.own_half_stops_sooner(halves),
+        transfer.structure_overfits(halves),
     ):
         assert claim.n == 2 and claim.verdict.startswith(stats.INCONCLUSIVE)  # two smoke trials decide nothing
 
@@ -73,7 +73,7 @@ def test_the_halves_set_each_mask_on_its_own_half_and_on_the_other(smoke):
 def test_a_mask_overfits_in_structure_when_its_own_half_advantage_shows_in_training_only():
     rows = []
     for trial in range(5):
-        for half in review.HALVES:
+        for half in transfer.HALVES:
             for arm, train, test in (("own", 0.95, 0.85 + 0.001 * (trial - 2)), ("other half", 0.90, 0.85)):
                 rows.append(
                     dict(
@@ -87,13 +87,13 @@ def test_a_mask_overfits_in_structure_when_its_own_half_advantage_shows_in_train
                     )
                 )
     halves = pd.DataFrame(rows)
-    assert review.structure_overfits(halves).verdict == stats.SUPPORTED  # 5 points in training, under 1 on test
-    assert review.own_half_advantage(halves).verdict.startswith(stats.INCONCLUSIVE)  # a mean of 0 on test
+    assert transfer.structure_overfits(halves).verdict == stats.SUPPORTED  # 5 points in training, under 1 on test
+    assert transfer.own_half_advantage(halves).verdict.startswith(stats.INCONCLUSIVE)  # a mean of 0 on test
     swapped = halves.assign(early_stop_train_acc=halves["early_stop_test_acc"] - 0.1)
-    assert review.structure_overfits(swapped).verdict.startswith(stats.INCONCLUSIVE)  # the same advantage in both
+    assert transfer.structure_overfits(swapped).verdict.startswith(stats.INCONCLUSIVE)  # the same advantage in both
     unmeasured = halves.copy()
     unmeasured.loc[unmeasured["trial"] == 3, "early_stop_train_acc"] = float("nan")  # stopped at iteration 0
-    assert review.structure_overfits(unmeasured).n == 4 and review.own_half_advantage(unmeasured).n == 5
+    assert transfer.structure_overfits(unmeasured).n == 4 and transfer.own_half_advantage(unmeasured).n == 5
 
 
 def test_the_sign_probe_and_the_generalisation_gap_are_read_from_the_runs(smoke):
@@ -102,9 +102,9 @@ def test_the_sign_probe_and_the_generalisation_gap_are_read_from_the_runs(smoke)
     assert set(curves["group"]) == {"kept", "pruned"} and set(curves["statistic"]) == {"flipped", "grew"}
     assert ((curves["fraction"] >= 0) & (curves["fraction"] <= 1)).all()
     assert review.flips_beat_growth(found["signs"], "kept").n == 2
-    gap = review.generalisation_gap(summary.runs_frame(found["controls"]))
+    gap = transfer.generalisation_gap(summary.runs_frame(found["controls"]))
     assert set(gap["arm"]) == {"ticket", *review.ALL_CONTROLS} and gap["gap"].notna().all()
-    leak = review.test_set_leak(summary.runs_frame(found["controls"]))
+    leak = transfer.test_set_leak(summary.runs_frame(found["controls"]))
     assert list(leak["arm"])[0] == "ticket"
 
 
@@ -124,7 +124,7 @@ def test_the_information_a_network_is_given_counts_mask_and_weight_bits(smoke):
 
 def test_the_review_verdicts_cover_every_question_the_conclusions_name(smoke):
     book, found, _ = smoke
-    groups = {**review.mask_verdicts(found, review.overlaps(book, found)), **review.data_verdicts(found)}
+    groups = {**review.mask_verdicts(found, review.overlaps(book, found)), **transfer.data_verdicts(found)}
     assert set(groups) == {"one mask", "signs", "zeros", "fine-tuning", "transfer", "overfitting", "mask training"}
     assert all(groups[name] for name in groups)
     shared = [claim for claim in groups["one mask"] if "share more weights" in claim.claim]
@@ -181,14 +181,14 @@ def test_tickets_generalise_better_when_their_gap_is_smaller_than_the_controls()
                         copy_of_dense=False,
                     )
                 )
-    (claim,) = review.gap_claims(pd.DataFrame(rows))
+    (claim,) = transfer.gap_claims(pd.DataFrame(rows))
     assert claim.verdict == stats.SUPPORTED and claim.n == 5  # reinit's gap is 4 points wider, trial by trial
     assert claim.ours.startswith("reinit's gap minus the ticket's: +")
     frame = pd.DataFrame(rows)
     unmeasured = (frame["trial"] == 4) & (frame["level"] == 2) & (frame["arm"] == "reinit")
-    (claim,) = review.gap_claims(frame.assign(early_stop_train_acc=frame["early_stop_train_acc"].mask(unmeasured)))
+    (claim,) = transfer.gap_claims(frame.assign(early_stop_train_acc=frame["early_stop_train_acc"].mask(unmeasured)))
     assert claim.n == 4  # a trial whose control lacks a level's gap is left out, not averaged over fewer levels
-    assert review.gap_claims(frame.assign(early_stop_train_acc=float("nan"))) == []
+    assert transfer.gap_claims(frame.assign(early_stop_train_acc=float("nan"))) == []
 
 
 def runs_of(arm: str, level: int, percent: float, test: list, validation: list | None = None) -> pd.DataFrame:
@@ -240,7 +240,7 @@ def test_the_information_figure_shows_three_kinds_of_network(smoke):
 
 def test_the_shift_to_tilted_images_is_skipped_on_sequences_and_its_verdicts_with_it(smoke):
     _, found, data = smoke
-    assert review.shift_skipped(data) is None and {"shift", "shift_target"} <= set(review.sweeps(data))
+    assert transfer.shift_skipped(data) is None and {"shift", "shift_target"} <= set(transfer.sweeps(data))
     sequences = chapter.open(
         name="transfer",
         dataset="mnist1d",
@@ -250,17 +250,17 @@ def test_the_shift_to_tilted_images_is_skipped_on_sequences_and_its_verdicts_wit
         transfer_target=None,
         shift_target=None,
     )
-    assert "mnist1d" in review.shift_skipped(sequences)
-    assert not {"shift", "shift_target"} & set(review.sweeps(sequences))
-    assert review.sweeps(sequences)["transfer"]["mask_from"] == "mnist1d:classes=0-4"
+    assert "mnist1d" in transfer.shift_skipped(sequences)
+    assert not {"shift", "shift_target"} & set(transfer.sweeps(sequences))
+    assert transfer.sweeps(sequences)["transfer"]["mask_from"] == "mnist1d:classes=0-4"
     unshifted = chapter.open(
         name="transfer", scale="smoke", **SMOKE_LENET, transfer_source=None, transfer_target=None, shift_target=""
     )
-    assert "shift_target is empty" in review.shift_skipped(unshifted) and "shift" not in review.sweeps(unshifted)
+    assert "shift_target is empty" in transfer.shift_skipped(unshifted) and "shift" not in transfer.sweeps(unshifted)
     without_shift = {name: record for name, record in found.items() if name not in ("shift", "shift_target")}
-    wheres = [claim.claim.rpartition("(")[2] for claim in review.data_verdicts(without_shift)["transfer"]]
+    wheres = [claim.claim.rpartition("(")[2] for claim in transfer.data_verdicts(without_shift)["transfer"]]
     assert wheres == ["other classes)"] * 6
-    assert len(review.data_verdicts(found)["transfer"]) == 12
+    assert len(transfer.data_verdicts(found)["transfer"]) == 12
 
 
 def test_a_transferred_mask_that_stops_as_late_as_random_masks_does_not_stop_sooner():
@@ -284,7 +284,7 @@ def test_a_transferred_mask_that_stops_as_late_as_random_masks_does_not_stop_soo
                         copy_of_dense=False,
                     )
                 )
-    claims_ = {claim.claim.split(" (")[0]: claim for claim in review.transfer_claims(pd.DataFrame(rows), "here")}
+    claims_ = {claim.claim.split(" (")[0]: claim for claim in transfer.transfer_claims(pd.DataFrame(rows), "here")}
     own, moved = (
         claims_["on the target, its own tickets stop sooner than random masks"],
         claims_["a mask found on another task stops sooner than a random mask"],
@@ -303,13 +303,13 @@ def test_a_mask_on_its_own_half_stops_sooner_when_it_does_so_trial_by_trial():
     rows = [
         dict(level=1, trial=trial, half=half, arm=arm, early_stop_iteration=iteration, stopped_at_last_evaluation=False)
         for trial in range(5)
-        for half in review.HALVES
+        for half in transfer.HALVES
         for arm, iteration in (("own", 1000 + 10 * trial), ("other half", 1500 + 40 * trial))
     ]
-    sooner = review.own_half_stops_sooner(pd.DataFrame(rows))
+    sooner = transfer.own_half_stops_sooner(pd.DataFrame(rows))
     assert sooner.verdict == stats.SUPPORTED and sooner.n == 5
     assert sooner.ours.startswith("other half's mask minus own, early-stop iteration: +560 [")
-    later = review.own_half_stops_sooner(
+    later = transfer.own_half_stops_sooner(
         pd.DataFrame(rows).replace({"arm": {"own": "other half", "other half": "own"}})
     )
     assert later.verdict == stats.NOT_SUPPORTED
@@ -334,8 +334,8 @@ def test_the_optimism_of_a_chosen_stop_is_averaged_per_trial_over_the_pruned_lev
         for trial in range(5)
         if level > 0 or arm == "ticket"
     ]
-    leak = review.test_set_leak(pd.DataFrame(rows)).set_index("arm")
+    leak = transfer.test_set_leak(pd.DataFrame(rows)).set_index("arm")
     assert list(leak.index) == ["ticket", "reinit"] and set(leak["trials"]) == {5}
-    gain, at_stop, at_end = (leak.loc["ticket", name] for name in review.LEAKS)
+    gain, at_stop, at_end = (leak.loc["ticket", name] for name in transfer.LEAKS)
     assert gain == "+1.50 [+1.50, +1.50]" and at_stop == "+1.00 [+1.00, +1.00]"  # levels 1 and 2: +1 and +2 points
     assert at_end.startswith("+0.20 [")  # 0 to 0.4 points over the five trials

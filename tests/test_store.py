@@ -11,8 +11,9 @@ import sys
 
 import pytest
 
-from lthlib.engine import experiments, verify
-from lthlib.engine.config import ExperimentConfig, config_hash, resolve
+from lthlib.engine import config as config_module
+from lthlib.engine import experiments, provenance, verify
+from lthlib.engine.config import ExperimentConfig, Resolved, config_hash, resolve
 from lthlib.engine.store import CorruptRecord, MissingResult, Store, StoreError, record_checksum
 
 
@@ -31,6 +32,20 @@ def test_hash_ignores_fields_at_their_default_and_sees_the_rest():
     assert config_hash(base) != config_hash(base.replace(criterion="movement"))
     assert config_hash(base) != config_hash(base.replace(trials=3))
     assert len(config_hash(base)) == 16
+
+
+def test_a_config_is_resolved_once_on_its_way_to_the_store(tmp_path, monkeypatch):
+    checked = []
+    real = config_module._check_against_data
+    monkeypatch.setattr(config_module, "_check_against_data", lambda c: checked.append(c) or real(c))
+    resolved = resolve(ExperimentConfig(scale="smoke", criterion="movement", trials=3))
+    assert isinstance(resolved, Resolved) and len(checked) == 1
+    with pytest.raises(MissingResult):
+        experiments.result(resolved, Store(tmp_path), allow_train=False)
+    assert checked.count(resolved) == 1  # the store's lookup, hash and message did not resolve it again
+    again = resolved.replace(trials=4)
+    assert not isinstance(again, Resolved) and resolve(again).trials == 4 and checked[-1].trials == 4
+    assert resolved == ExperimentConfig(**resolved.to_dict() | {"controls": resolved.controls})  # equal by value
 
 
 def test_stored_record_round_trips(smoke_record, smoke_store, smoke_config):
@@ -123,7 +138,7 @@ def test_a_record_from_another_processor_is_held_to_a_looser_bound_but_its_untra
 ):
     path = copy_record(smoke_store, smoke_config, tmp_path)
     record = json.loads(path.read_text())
-    assert record["provenance"]["processor"] == experiments.processor()
+    assert record["provenance"]["processor"] == provenance.processor()
     record["provenance"]["processor"] = "Another CPU"
     record["runs"][0]["curve"]["val_acc"][1] += 0.05  # level 0, trial 0, iteration 50: trained, drifted
     record["checksum"] = record_checksum(record)

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import torch
 
-from lthlib.analysis import chapter, stats, summary, zhou
-from lthlib.analysis.chapter import ParameterError
-from lthlib.engine import experiments, train
+from lthlib.analysis import chapter, parameters, stats, summary, supermasks, zhou
+from lthlib.analysis.parameters import ParameterError
+from lthlib.engine import joint, levels, train
 
 
 def test_a_list_parameter_names_the_bad_item_and_every_valid_one():
@@ -32,7 +32,7 @@ def test_the_zhou_chapters_have_their_own_defaults_at_book_scale():
     knobs = dict(iterations=None, eval_every=None, levels=None)
     zhou_book = chapter.open(name="deconstructing", **knobs).parameters
     assert (zhou_book.iterations, zhou_book.eval_every, zhou_book.levels) == (15_000, 250, 10)
-    assert chapter.open(name="lottery-ticket", **knobs).parameters.levels == chapter.SCALE_DEFAULTS["book"]["levels"]
+    assert chapter.open(name="lottery-ticket", **knobs).parameters.levels == parameters.SCALE_DEFAULTS["book"]["levels"]
     conv = dict(criteria_conv=None, conv_levels=None, conv_criteria=None)
     deconstructing = chapter.open(name="deconstructing", **conv).parameters
     assert (deconstructing.criteria_conv, deconstructing.conv_levels) == ("conv2", 3)
@@ -67,11 +67,11 @@ def test_the_network_parameter_sets_every_sweep_of_the_chapters_and_is_refused_w
     assert groups["conv_criteria"] == {}  # the convolutional section would repeat the main sweeps
     lenet = zhou.sweeps(chapter.open(name="deconstructing", scale="smoke", network=None, **knobs))
     assert lenet["criteria"]["random"]["network"] == "lenet" and set(lenet["conv_criteria"]) == set(
-        chapter.ZHOU_CRITERIA
+        parameters.ZHOU_CRITERIA
     )
     learned = dict(supermask_methods=None, supermask_starts=None, supermask_iterations=None, supermask_eval_every=None)
-    supermasks = chapter.open(name="supermasks", scale="smoke", network="conv2", **learned)
-    assert {fields["network"] for fields in zhou.learned_fields(supermasks).values()} == {"conv2"}
+    masks_book = chapter.open(name="supermasks", scale="smoke", network="conv2", **learned)
+    assert {fields["network"] for fields in supermasks.learned_fields(masks_book).values()} == {"conv2"}
     with pytest.raises(ParameterError, match="network='resnet' is not valid; valid: lenet, conv2, conv4, conv6"):
         chapter.open(name="deconstructing", scale="smoke", network="resnet")
     with pytest.raises(ParameterError, match="network='conv2' is not valid for mnist1d: a convolutional network"):
@@ -81,7 +81,7 @@ def test_the_network_parameter_sets_every_sweep_of_the_chapters_and_is_refused_w
 
 
 def test_sweeps_too_large_to_train_together_stop_the_chapter_before_any_work(monkeypatch):
-    monkeypatch.setattr(experiments, "physical_memory", lambda: 2**30)  # 1 GiB
+    monkeypatch.setattr(joint, "physical_memory", lambda: 2**30)  # 1 GiB
     knobs = dict(criteria=None, mask1_actions=None, mask0_actions=None, criteria_conv=None, conv_criteria=None)
     with pytest.raises(ParameterError, match="network='conv2', trials=5 .* not valid together at scale book"):
         chapter.open(name="deconstructing", network="conv2", **knobs)
@@ -139,9 +139,9 @@ def test_every_sweep_of_the_chapters_can_train_together(tmp_path):
         if group != "untrained"
         for fields in members.values()
     ]
-    assert len(experiments.check_joint(configs)) == 4  # all distinct, all differing only in their arm fields
-    with pytest.raises(experiments.JointError, match="experiment='untrained' cannot train with others"):
-        experiments.check_joint([*configs, book.config(**untrained["random"])])
+    assert len(joint.check_joint(configs)) == 4  # all distinct, all differing only in their arm fields
+    with pytest.raises(joint.JointError, match="experiment='untrained' cannot train with others"):
+        joint.check_joint([*configs, book.config(**untrained["random"])])
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +159,7 @@ def test_the_sweeps_share_their_dense_networks_and_match_a_masked_init_computed_
     ]
     assert all(accuracies == dense[0] for accuracies in dense)  # one dense training, shared by every sweep
 
-    label = zhou.SAME_SIGN_CONSTANT
+    label = supermasks.SAME_SIGN_CONSTANT
     untrained = zhou.sweeps(book)["untrained"]
     config = book.config(**untrained[label])
     masks = book.store.load_masks(config)
@@ -167,16 +167,16 @@ def test_the_sweeps_share_their_dense_networks_and_match_a_masked_init_computed_
     assert masks.keys() == book.store.load_masks(book.config(**untrained["large_final_same_sign"])).keys()
     for key, mask in book.store.load_masks(book.config(**untrained["large_final_same_sign"])).items():
         assert np.array_equal(masks[key], mask)
-    dataset = experiments.load_data(config, "cpu")
-    arch = experiments.architecture(config, dataset)
-    initial, biases = experiments.dense_start(config, arch, "cpu")
+    dataset = levels.load_data(config, "cpu")
+    arch = levels.architecture(config, dataset)
+    initial, biases = levels.dense_start(config, arch, "cpu")
     level = 2
     weights = {
         layer.name: torch.stack(
             [
                 torch.sign(initial[layer.name][t])
                 * initial[layer.name][t].std()  # signed constant, by hand
-                * torch.from_numpy(masks[experiments.mask_key(level, "ticket", t, layer.name)])
+                * torch.from_numpy(masks[levels.mask_key(level, "ticket", t, layer.name)])
                 for t in range(config.trials)
             ]
         )
@@ -196,9 +196,9 @@ def test_the_chapter_frames_label_each_sweep_and_keep_the_action_levels(trained)
     mask1 = zhou.frame(zhou.with_reference(found, "mask1", "original"), levels=book.parameters.action_levels)
     assert set(mask1["arm"]) == {"original", "signed_constant"}
     assert mask1["level"].max() == 1
-    init = zhou.at_init(zhou.frame(found["untrained"]))
+    init = supermasks.at_init(zhou.frame(found["untrained"]))
     assert (init["early_stop_test_acc"] == init["init_test_acc"]).all() and not init["stopped_at_last_evaluation"].any()
-    starts = zhou.by_start(init)
+    starts = supermasks.by_start(init)
     assert list(starts) == ["initial values", "signed constants"]
     for shown in starts.values():  # each start's rows, labelled by criterion alone
         assert set(shown["arm"]) == {"large_final", "random", "large_final_same_sign"}
@@ -233,11 +233,11 @@ def frame(accuracies: dict, validation: dict | None = None, percents=(100.0, 80.
 def test_the_level_of_a_masked_init_is_chosen_on_validation_never_on_test():
     test = {"a": [[0.1] * 5, [0.9, 0.91, 0.9, 0.92, 0.9], [0.5] * 5]}
     validation = {"a": [[0.1] * 5, [0.5] * 5, [0.8] * 5]}
-    assert zhou.best_level(frame(test, validation), "a") == 2
-    claim = zhou.above_chance(frame(test, validation), "a", "yes")
+    assert supermasks.best_level(frame(test, validation), "a") == 2
+    claim = supermasks.above_chance(frame(test, validation), "a", "yes")
     assert "64.0 % of the weights" in claim.ours and claim.verdict == stats.SUPPORTED  # 50 % at the validation's level
     at_chance = frame({"a": [[0.1] * 5, [0.11, 0.09, 0.1, 0.12, 0.08], [0.1, 0.1, 0.11, 0.09, 0.1]]})
-    assert zhou.above_chance(at_chance, "a", "yes").verdict == stats.INCONCLUSIVE
+    assert supermasks.above_chance(at_chance, "a", "yes").verdict == stats.INCONCLUSIVE
 
 
 def test_criteria_are_judged_against_random_trial_by_trial():
@@ -286,12 +286,12 @@ def test_a_learned_supermask_is_set_beside_the_ticket_nearest_its_density():
     base = [0.85, 0.86, 0.84, 0.85, 0.86]
     criteria = frame({"large_final": [base, [0.87] * 5, [0.86] * 5]}, percents=(100.0, 80.0, 51.2))
     learned = frame({"bernoulli, original": [[0.80, 0.81, 0.79, 0.80, 0.81]]}, percents=(55.0,))
-    row = zhou.learned_table(learned, criteria).iloc[0]
+    row = supermasks.learned_table(learned, criteria).iloc[0]
     assert row["ticket at"] == "51.2 %" and row["weights kept (%)"] == "55.0"
     assert row["minus trained dense (points)"] == "-5.00 [-5.00, -5.00]"
     assert row["minus that ticket (points)"].startswith("-5.80")
     sampled = learned.assign(early_stop_density=[0.75, 0.77, 0.79, 0.81, 0.83])  # expected density at early stop
-    row = zhou.learned_table(sampled, criteria).iloc[0]
+    row = supermasks.learned_table(sampled, criteria).iloc[0]
     assert row["ticket at"] == "80.0 %" and row["weights kept (%)"] == "79.0"
 
 
@@ -305,7 +305,7 @@ def test_the_learned_supermasks_are_every_method_from_every_start():
             supermask_eval_every=None,
         ),
     )
-    fields = zhou.learned_fields(book)
+    fields = supermasks.learned_fields(book)
     assert list(fields) == [
         "bernoulli, original",
         "bernoulli, signed_constant",
@@ -332,7 +332,7 @@ def test_the_learned_curves_label_each_record_and_keep_only_its_supermask_runs()
         ]
         return {"runs": [*runs, {"arm": "ticket", "level": 1, "trial": 0, "remaining": 0.8, "curve": curve([0, 0])}]}
 
-    curves = zhou.learned_curves(
+    curves = supermasks.learned_curves(
         {"bernoulli, original": record([[0.1, 0.7]]), "edge_popup, original": record([[0.1, 0.5], [0.1, 0.6]])}
     )
     assert curves.groupby("arm").size().to_dict() == {"bernoulli, original": 2, "edge_popup, original": 4}
@@ -384,22 +384,22 @@ def test_the_supermask_sentences_name_the_best_mask_chosen_on_validation():
             "large_final, signed constant": [[0.10] * 5, [0.48] * 5, [0.55] * 5],
         },
     )
-    assert zhou.best_untrained_sentence(untrained) == (
+    assert supermasks.best_untrained_sentence(untrained) == (
         "Chosen on validation, the best untrained masked networks are, with initial values, large_final at 80.0 % "
         "of the weights: 40.0 % test accuracy; with signed constants, large_final at 64.0 % of the weights: 60.0 % "
         "test accuracy (chance is 10 %)."
     )
     learned = frame({"bernoulli, original": [[0.80] * 5], "edge_popup, original": [[0.82] * 5]}, percents=(50.0,))
     sampled = learned.assign(early_stop_density=[0.30] * 5 + [0.45] * 5)  # the expected sizes at the early stop
-    assert zhou.best_learned_sentence(sampled).endswith("its mask keeping 45.0 % of the weights.")
-    assert zhou.best_learned_sentence(learned) == (
+    assert supermasks.best_learned_sentence(sampled).endswith("its mask keeping 45.0 % of the weights.")
+    assert supermasks.best_learned_sentence(learned) == (
         "Chosen on validation, the best learned supermask is edge_popup, original: 82.0 % test accuracy, its mask "
         "keeping 50.0 % of the weights."
     )
 
 
 def test_every_learned_supermask_is_judged_against_the_untrained_mask_of_its_start():
-    same_sign, constant = zhou.SAME_SIGN
+    same_sign, constant = supermasks.SAME_SIGN
     init = frame({same_sign: [[0.1] * 5, [0.30] * 5, [0.25] * 5], constant: [[0.1] * 5, [0.40] * 5, [0.45] * 5]})
     noise = [0.0, 0.004, -0.003, 0.002, -0.001]
     learned = frame(
@@ -410,7 +410,9 @@ def test_every_learned_supermask_is_judged_against_the_untrained_mask_of_its_sta
         },
         percents=(50.0,),
     )
-    judged = {c.claim: c for c in zhou.supermask_claims(init, learned) if c.claim.startswith("a learned supermask")}
+    judged = {
+        c.claim: c for c in supermasks.supermask_claims(init, learned) if c.claim.startswith("a learned supermask")
+    }
     assert set(judged) == {
         f"a learned supermask (bernoulli_rescaled, signed_constant) beats the masked network {constant}",
         f"a learned supermask (bernoulli, original) beats the masked network {same_sign}",

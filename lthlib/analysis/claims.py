@@ -285,6 +285,17 @@ def arm_ahead(
     )
 
 
+def arms_ahead(frame: pd.DataFrame, wanted) -> list[Claim]:
+    """:func:`arm_ahead` over the pruned levels of ``frame`` for each (ahead, behind, claim, paper, at least as good)
+    of ``wanted`` whose two arms ``frame`` holds."""
+    levels = sorted(set(frame.loc[frame["level"] > 0, "level"]))
+    return [
+        arm_ahead(frame, ahead, behind, levels, claim, paper, as_good)
+        for ahead, behind, claim, paper, as_good in wanted
+        if {ahead, behind} <= set(frame["arm"])
+    ]
+
+
 CONTROLS_BEATEN = {"reinit": "random reinit", "random_prune": "random pruning", "dense": "the dense network"}
 CHANGE_WORDS = {stats.SUPPORTED: "grew", stats.NOT_SUPPORTED: "shrank"}
 HELD = "held"

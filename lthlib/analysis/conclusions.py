@@ -1,10 +1,10 @@
 """The book's conclusions: each point of the review and each claim of the papers, with the verdicts that answer it.
 
 A :class:`Point` names the sections whose verdicts answer it (keys of the
-verdict groups the chapters compute: :func:`lthlib.analysis.lottery.verdicts`,
-:func:`lthlib.analysis.zhou.verdicts`, :func:`lthlib.analysis.zhou.supermask_claims`,
-:func:`lthlib.analysis.review.mask_verdicts`, :func:`lthlib.analysis.review.data_verdicts`); :func:`tally`,
-:func:`point_table` and :func:`overview` show them.
+verdict groups the chapters compute: each chapter's ``verdicts`` in
+:mod:`lthlib.analysis.chapters`, e.g. :func:`lthlib.analysis.lottery.verdict_groups`,
+which :func:`gather` collects); :func:`tally`, :func:`point_table` and
+:func:`overview` show them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import chapter, claims, lottery, review, stats, zhou
+from . import chapter, chapters, claims, papers, stats, zhou
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ POINTS = (
         "both papers, the review says; Zhou et al.'s supermasks",
         ("supermasks", "mask training"),
         ("supermask-init", "supermask-learned", "review-mask-training"),
-        f"learned supermasks trained for the {chapter.ZHOU_NUMBERS['supermask_epochs']:,} epochs of Zhou et al.'s code "
+        f"learned supermasks trained for the {papers.ZHOU_NUMBERS['supermask_epochs']:,} epochs of Zhou et al.'s code "
         "rather than the chapter's shorter run",
     ),
     Point(
@@ -199,59 +199,16 @@ def overview(verdicts: dict[str, list[claims.Claim]], points=POINTS) -> pd.DataF
 
 
 def gather(**common) -> dict[str, list[claims.Claim]]:
-    """Every chapter's verdict groups, each chapter opened at its own defaults with ``common`` (dataset, scale,
-    device, store, allow_train): the keys :data:`POINTS` names."""
-    unset = dict.fromkeys  # a chapter's knobs, left at None: its defaults
-    lenet = unset(("iterations", "eval_every", "levels"))
-    tickets = chapter.open(
-        name="lottery-ticket",
-        **common,
-        **lenet,
-        **unset(("rewind", "extra_trials", "extra_levels", "conv_runs", *chapter.CONV_FIELDS)),
-    )
-    deconstructing = chapter.open(
-        name="deconstructing",
-        **common,
-        **lenet,
-        **unset(
-            (
-                "action_levels",
-                "criteria",
-                "mask1_actions",
-                "mask0_actions",
-                "criteria_conv",
-                "conv_criteria",
-                *chapter.CONV_FIELDS,
-            )
-        ),
-    )
-    supermasks = chapter.open(
-        name="supermasks",
-        **common,
-        **lenet,
-        **unset(("criteria", "supermask_methods", "supermask_starts", "supermask_iterations", "supermask_eval_every")),
-    )
-    supermask_knobs = ("supermask_methods", "supermask_starts", "supermask_iterations", "supermask_eval_every")
-    questions = chapter.open(name="review", **common, **lenet, **unset(("action_levels", *supermask_knobs)))
-    data_questions = chapter.open(
-        name="transfer",
-        **common,
-        **lenet,
-        **unset(("action_levels", "transfer_source", "transfer_target", "shift_target")),
-    )
-    found = zhou.results(deconstructing)
-    sections = zhou.verdicts(found, deconstructing.parameters.action_levels)
-    init = zhou.at_init(zhou.frame(zhou.results(supermasks, groups=("untrained",))["untrained"]))
-    learned = zhou.learned_frame(zhou.learned_results(supermasks))
-    found_tickets = lottery.results(tickets)
-    return {
-        "lottery": lottery.verdicts(found_tickets) + lottery.conv_verdicts(found_tickets["conv"]),
-        "zhou criteria": sections["criteria"],
-        "zhou mask-1": sections["mask1"],
-        "zhou mask-0": sections["mask0"],
-        "zhou headline": sections["headline"],
-        "zhou criteria conv": sections["conv criteria"],
-        "supermasks": zhou.supermask_claims(init, learned),
-        **review.mask_verdicts(answers := review.results(questions), review.overlaps(questions, answers)),
-        **review.data_verdicts(review.results(data_questions)),
-    }
+    """Every chapter's verdict groups (the keys :data:`POINTS` names), from each chapter of
+    :data:`lthlib.analysis.chapters.CHAPTERS` that has verdicts, opened at its own defaults with ``common``
+    (dataset, scale, trials, device, store, allow_train). Every chapter is opened, so its parameters are checked,
+    before any of them reads or trains anything."""
+    books = [
+        (spec, chapter.open(name=spec.name, **common, **dict.fromkeys(spec.parameters)))
+        for spec in chapters.CHAPTERS
+        if spec.verdicts is not None
+    ]
+    found = {}
+    for spec, book in books:
+        found.update(spec.verdicts(book))
+    return found

@@ -64,3 +64,10 @@ def conv_verdicts(conv: dict) -> list[claims.Claim]:
             plain = summary.runs_frame(conv[network, 0.0])
             found.append(claims.dropout_and_pruning(plain, runs, level, network, dropout))
     return found
+
+
+def verdict_groups(book) -> dict[str, list[claims.Claim]]:
+    """The chapter's verdicts by the groups the conclusions name (:data:`lthlib.analysis.conclusions.POINTS`): its
+    claims on LeNet-300-100 and on each convolutional run."""
+    found = results(book)
+    return {"lottery": verdicts(found) + conv_verdicts(found["conv"])}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..engine.experiments import mask_key
+from ..engine.levels import mask_key
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,11 +1,11 @@
-"""The review's open questions, answered by the book's own experiments: which runs each needs, and its verdicts.
+"""The review's open questions on masks, answered by the book's own experiments: which runs each needs, and its
+verdicts.
 
-Two chapters ask them: ``review`` (one mask, signs, zeros, fine-tuning,
-choosing a mask as training) and ``transfer`` (transfer, overfitting). Every
-run is LeNet-300-100 at the chapter's settings (those of the Zhou et al.
-chapters by default, so their large_final, criterion and mask-0 sweeps are
-reused, not trained again). Runs (:func:`mask_sweeps`, :func:`data_sweeps`), as
-config fields:
+Two chapters ask the review's questions: ``review`` (one mask, signs, zeros, fine-tuning, choosing a mask as
+training; this module) and ``transfer`` (transfer, overfitting; :mod:`lthlib.analysis.transfer`). Every run is
+LeNet-300-100 at the chapter's settings (those of the Zhou et al. chapters by default, so their large_final,
+criterion and mask-0 sweeps are reused, not trained again), and the runs that differ only in their arms train
+together (:func:`read`). The runs of the chapter ``review`` (:func:`sweeps`), as config fields:
 
 - ``ticket``: large_final tickets, no controls (the Zhou criteria sweep; both chapters);
 - ``other_order``: the same with another data order (``data_seed``), same θ0;
@@ -18,59 +18,45 @@ config fields:
 - ``controls``: large_final with reinit, random_prune, rewind, finetune and
   finetune_low (the fine-tuning question and the generalisation gap; both chapters);
 - ``zeroing``: large_final with each mask-0 action (the Zhou mask-0 sweeps
-  and the book's two more);
-- ``transfer`` / ``target``: masks found on ``transfer_source`` trained on
-  ``transfer_target``, and the target's own sweep with its controls; ``shift`` /
-  ``shift_target`` the same from the chapter's dataset to ``shift_target``;
-- ``halves``: masks of each half of the training set trained on the other.
+  and the book's two more).
 """
 
 from __future__ import annotations
 
-import dataclasses
-
-import numpy as np
 import pandas as pd
 
-from . import bits, claims, overlap, stats, summary, zhou
+from . import bits, claims, overlap, stats, summary, supermasks
 
 NOT_STATED = "not stated in the parts of the papers checked here"
 ANOTHER_START = "another θ0"
 ALL_CONTROLS = ("reinit", "random_prune", "rewind", "finetune", "finetune_low")
 ZEROING = ("freeze_init", "freeze_init_zero_mask", "freeze_init_zero_away", "freeze_final")
-HALVES = ("half=a", "half=b")
 IMP = dict(experiment="imp", controls=())
 
 
-def sweeps(book) -> dict[str, dict]:
-    """``{name: config fields}`` of every run ``book`` reads: :func:`mask_sweeps` for the chapter ``review``,
-    :func:`data_sweeps` for the chapter ``transfer`` (see the module's list)."""
-    return CHAPTER_SWEEPS[book.name](book)
-
-
-def _lenet(book) -> dict:
+def lenet_fields(book) -> dict:
     """The fields of the chapter's main LeNet-300-100 runs (iterations, eval_every, levels)."""
     return dict(network="lenet", **book.lenet_settings())
 
 
-def _shared(book) -> dict:
+def shared_sweeps(book) -> dict:
     """The runs of the Zhou et al. chapters both review chapters read: the large_final tickets and their controls."""
     return {
-        "ticket": {**IMP, **_lenet(book)},
-        "controls": {"experiment": "imp", "controls": ALL_CONTROLS, **_shorter(book)},
+        "ticket": {**IMP, **lenet_fields(book)},
+        "controls": {"experiment": "imp", "controls": ALL_CONTROLS, **shorter_fields(book)},
     }
 
 
-def _shorter(book) -> dict:
+def shorter_fields(book) -> dict:
     """Those of the runs pruned ``action_levels`` times, as the Zhou et al. chapter's actions are."""
-    return {**_lenet(book), "levels": book.parameters.action_levels}
+    return {**lenet_fields(book), "levels": book.parameters.action_levels}
 
 
-def mask_sweeps(book) -> dict[str, dict]:
-    """The runs of the chapter on masks, signs, zeros, fine-tuning and choosing a mask as training."""
-    lenet, shorter = _lenet(book), _shorter(book)
+def sweeps(book) -> dict[str, dict]:
+    """``{name: config fields}`` of every run the chapter ``review`` reads (see the module's list)."""
+    lenet, shorter = lenet_fields(book), shorter_fields(book)
     found = {
-        **_shared(book),
+        **shared_sweeps(book),
         "other_order": {**IMP, **lenet, "data_seed": book.config(**lenet).seed + 1},
         "oneshot": {"experiment": "oneshot", "controls": (), **lenet},
         "magnitude_increase": {**IMP, **lenet, "criterion": "magnitude_increase"},
@@ -87,55 +73,24 @@ def mask_sweeps(book) -> dict[str, dict]:
         "signs": {"experiment": "signs", **lenet},
         **{f"zero:{action}": {**IMP, **shorter, "mask0": action} for action in ZEROING},
     }
-    found.update({f"supermask:{label}": fields for label, fields in zhou.learned_fields(book).items()})
+    found.update({f"supermask:{label}": fields for label, fields in supermasks.learned_fields(book).items()})
     return found
 
 
-def data_sweeps(book) -> dict[str, dict]:
-    """The runs of the chapter on transfer and overfitting."""
-    p, lenet, shorter, base = book.parameters, _lenet(book), _shorter(book), book.dataset
-    controls = ("random_prune",)  # what the transfer verdicts compare with, besides the target's own tickets
-    found = {
-        **_shared(book),
-        "transfer": {"experiment": "transfer", "dataset": p.transfer_target, "mask_from": p.transfer_source, **shorter},
-        "target": {"experiment": "imp", "dataset": p.transfer_target, "controls": controls, **shorter},
-    }
-    if not shift_skipped(book):
-        found["shift"] = {"experiment": "transfer", "dataset": p.shift_target, "mask_from": base, **lenet}
-        found["shift_target"] = {"experiment": "imp", "dataset": p.shift_target, "controls": controls, **lenet}
-    for mine, theirs in (HALVES, HALVES[::-1]):
-        found[f"{mine} from {theirs}"] = {
-            "experiment": "transfer",
-            "dataset": f"{base}:{mine}",
-            "mask_from": f"{base}:{theirs}",
-            **shorter,
-        }
-        found[f"{mine} own"] = {**IMP, "dataset": f"{base}:{mine}", **shorter}
-    return found
-
-
-def shift_skipped(book) -> str | None:
-    """Why the chapter ``transfer`` moves no mask to shifted images (a sentence), or ``None`` when it does: the
-    parameter ``shift_target`` is empty, or it is the default rotation and the dataset has no images."""
-    if not book.parameters.shift_target:
-        return "The move to shifted images is skipped: the parameter shift_target is empty."
-    if book.images or "shift_target" in book.given:
-        return None
-    return f"The move to shifted images is skipped: it rotates images, and {book.dataset} has none."
-
-
-CHAPTER_SWEEPS = {"review": mask_sweeps, "transfer": data_sweeps}
-
-
-def results(book) -> dict[str, dict]:
-    """``{name: record}`` for :func:`sweeps`: the iterative sweeps that can train together do, the others alone."""
-    wanted = sweeps(book)
+def read(book, wanted: dict[str, dict]) -> dict[str, dict]:
+    """``{name: record}`` for ``wanted`` (``{name: config fields}``): those of :data:`JOINT` train together (read
+    from the store, or trained as one run), the others alone."""
     joint = {name: fields for name, fields in wanted.items() if name in JOINT}
     found = dict(zip(joint, book.results_together(*joint.values())))
     for name, fields in wanted.items():
         if name not in found:
             found[name] = book.result(**fields)
     return found
+
+
+def results(book) -> dict[str, dict]:
+    """``{name: record}`` for :func:`sweeps`: the iterative sweeps that can train together do, the others alone."""
+    return read(book, sweeps(book))
 
 
 # The runs that share every setting but their arms (one dense training for all of them).
@@ -153,12 +108,8 @@ JOINT = (
 
 
 def _load_masks(book, fields) -> dict:
-    """The stored masks of a run of ``book`` (committed store first), once :func:`results` has found it."""
-    config = book.config(**fields)
-    for store in (book.committed, book.store):
-        if store is not None and store.load(config) is not None:
-            return store.load_masks(config)
-    raise KeyError(f"no stored masks for {config.experiment} {config.criterion} on {config.dataset}")
+    """The stored masks of a run of ``book``, once :func:`results` has found it."""
+    return book.store.load_masks(book.config(**fields))
 
 
 def overlaps(book, found: dict) -> pd.DataFrame:
@@ -263,175 +214,7 @@ def flips_beat_growth(record: dict, group: str, level: int = 0) -> claims.Claim:
     )
 
 
-# ---------------------------------------------------------------- 6. overfitting
-
-
-def halves_frame(found: dict) -> pd.DataFrame:
-    """Each half's runs: its own masks (arm ``own``) and the other half's (arm ``other half``), labelled by half."""
-    frames = []
-    for mine, theirs in (HALVES, HALVES[::-1]):
-        own = summary.runs_frame(found[f"{mine} own"]).assign(half=mine)
-        other = summary.runs_frame(found[f"{mine} from {theirs}"]).assign(half=mine)
-        frames += [own.assign(arm="own"), other[other["level"] > 0].assign(arm="other half")]
-    return summary.concat(frames)
-
-
-def _own_and_other(halves: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Per trial (index) and arm (``own``, ``other half``: columns), ``column`` averaged over the pruned levels and
-    both halves."""
-    pruned = halves[halves["level"] > 0].assign(**{column: lambda f: f[column].astype(float)})
-    per_half = [
-        rows.pivot_table(index="trial", columns="arm", values=column, aggfunc="mean")
-        for _, rows in pruned.groupby("half", sort=False)
-    ]
-    return pd.concat(per_half).groupby(level=0).mean()
-
-
-def _own_minus_other(halves: pd.DataFrame, *columns: str) -> pd.DataFrame:
-    """Per trial (the trials every column has), own minus other half's mask for each of ``columns``, and whether
-    the runs compared mostly stopped at their last evaluation (``own_at_end``, ``other_at_end``)."""
-    parts = {column: _own_and_other(halves, column) for column in columns}
-    ends = _own_and_other(halves, "stopped_at_last_evaluation") > 0.5
-    frame = pd.DataFrame({column: part["own"] - part["other half"] for column, part in parts.items()})
-    frame = frame.assign(own_at_end=ends["own"], other_at_end=ends["other half"])
-    return frame.dropna()
-
-
-def own_half_advantage(halves: pd.DataFrame) -> claims.Claim:
-    """Whether a mask does better, on the test set, when trained on the half it was found on than the other
-    half's mask does there: the mask carries something of its own data."""
-    both = _own_minus_other(halves, claims.ACCURACY)
-    difference = stats.paired(both[claims.ACCURACY], [0.0] * len(both), both["own_at_end"], both["other_at_end"])
-    return claims.Claim(
-        "a mask trained on the half of the data it was found on beats the other half's mask there",
-        "neither paper tests it",
-        f"own minus other half's mask, test accuracy: {difference.text(100, ' points')}",
-        difference.n,
-        claims.with_reason(difference.verdict(), difference),
-        "per trial, test accuracy at early stop averaged over the pruned levels and both halves; supported when "
-        "the 95 % interval of own minus other lies above 0, not supported when below, else inconclusive",
-        kind="own half more accurate",
-    )
-
-
-def own_half_stops_sooner(halves: pd.DataFrame) -> claims.Claim:
-    """Whether a mask, trained on the half it was found on, reaches its lowest validation loss sooner than the
-    other half's mask does there."""
-    both = _own_minus_other(halves, claims.ITERATION)
-    difference = stats.paired([0.0] * len(both), both[claims.ITERATION], both["own_at_end"], both["other_at_end"])
-    return claims.Claim(
-        "a mask trained on the half of the data it was found on stops sooner than the other half's mask there",
-        "neither paper tests it",
-        f"other half's mask minus own, early-stop iteration: {difference.text(1, ' iterations', digits=0)}",
-        difference.n,
-        claims.with_reason(difference.verdict(), difference),
-        "per trial, the early-stop iteration averaged over the pruned levels and both halves; supported when the "
-        "95 % interval of other minus own lies above 0, not supported when below, else inconclusive",
-        kind="own half sooner",
-    )
-
-
-def structure_overfits(halves: pd.DataFrame) -> claims.Claim:
-    """Whether a mask's advantage on its own half shows on that half's training batches more than on the test
-    set: structure fitted to the data it was found on that does not carry over to unseen images."""
-    both = _own_minus_other(halves, "early_stop_train_acc", claims.ACCURACY)
-    difference = stats.paired(
-        both["early_stop_train_acc"], both[claims.ACCURACY], both["own_at_end"], both["other_at_end"]
-    )
-    return claims.Claim(
-        "a mask's advantage on its own half is larger on the training batches than on the test set (it overfits "
-        "in structure)",
-        "the review's worry; neither paper tests it",
-        f"own-mask advantage, training batches minus test: {difference.text(100, ' points')}",
-        difference.n,
-        claims.with_reason(difference.verdict(), difference),
-        "per trial, the own-minus-other difference in accuracy on the training batches before the early stop, "
-        "minus the same difference in test accuracy, averaged over the pruned levels and both halves; supported "
-        "when its 95 % interval lies above 0, not supported when below, else inconclusive",
-        kind="overfits in structure",
-    )
-
-
-def generalisation_gap(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with ``gap``: accuracy on the training batches before the early stop minus test accuracy there."""
-    return frame.assign(gap=frame["early_stop_train_acc"] - frame["early_stop_test_acc"])
-
-
-def gap_claims(frame: pd.DataFrame) -> list[claims.Claim]:
-    """Do tickets generalise better than their controls? Per trial, the generalisation gap of
-    :func:`generalisation_gap` averaged over the pruned levels: the ticket's against each control's."""
-    gaps = generalisation_gap(frame)
-    levels = sorted(set(gaps.loc[gaps["level"] > 0, "level"]))
-
-    found = []
-    for control in ("reinit", "random_prune"):
-        if not {"ticket", control} <= set(gaps["arm"]):
-            continue
-        ticket, other = (claims.over_levels(gaps, arm, levels, "gap") for arm in ("ticket", control))
-        if ticket.index.intersection(other.index).empty:
-            continue
-        difference = claims.compare(other, ticket, "gap")
-        found.append(
-            claims.Claim(
-                f"tickets generalise better than {claims.CONTROLS_BEATEN[control]}: a smaller gap between accuracy "
-                f"on the training batches and on the test set",
-                NOT_STATED,
-                f"{control}'s gap minus the ticket's: {difference.text(100, ' points')}",
-                difference.n,
-                claims.with_reason(difference.verdict(), difference),
-                "per trial, training-batch accuracy (the running mean over the steps before the early stop, so "
-                "partly a matter of when each run stopped) minus test accuracy there, averaged over the pruned "
-                f"levels; supported when the 95 % interval of {control}'s gap minus the ticket's lies above 0, not "
-                "supported when below, else inconclusive",
-                kind=f"generalises better than {control}",
-            )
-        )
-    return found
-
-
-# The optimisms of a chosen stop (test-set accuracy points): each a difference per run.
-LEAKS = {
-    "stop chosen on test: gain (points)": lambda runs: runs["best_test_acc"] - runs["early_stop_test_acc"],
-    "validation minus test at the stop (points)": lambda runs: runs["early_stop_val_acc"] - runs["early_stop_test_acc"],
-    "validation minus test at the last evaluation (points)": lambda runs: (
-        runs["final_val_acc"] - runs["final_test_acc"]
-    ),
-}
-
-
-def test_set_leak(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per arm, over trials (each trial's runs averaged over the pruned levels), mean and 95 % interval in points of
-    the differences of :data:`LEAKS`: how much choosing the stop on the test set would flatter the test accuracy;
-    how far the validation accuracy at the stop the validation loss chose lies above the test accuracy there; and
-    the same at the last evaluation, which nothing chose (the part of the second that selection does not
-    explain)."""
-    pruned = summary.distinct(frame[frame["level"] > 0])
-    rows = []
-    for arm, runs in pruned.groupby("arm", sort=False):
-        per_trial = runs.assign(**{name: leak(runs) for name, leak in LEAKS.items()}).groupby("trial")[list(LEAKS)]
-        means = per_trial.mean()
-        zeros = np.zeros(len(means))
-        rows.append(
-            {
-                "arm": arm,
-                "trials": len(means),
-                **{name: stats.paired(means[name].to_numpy(), zeros).text(100) for name in LEAKS},
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 # ---------------------------------------------------------------- verdicts of the other questions
-
-
-def _judged(frame: pd.DataFrame, wanted) -> list[claims.Claim]:
-    """``claims.arm_ahead`` for each (ahead, behind, claim, paper, at least as good) whose arms ``frame`` holds."""
-    levels = sorted(set(frame.loc[frame["level"] > 0, "level"]))
-    return [
-        claims.arm_ahead(frame, ahead, behind, levels, claim, paper, as_good)
-        for ahead, behind, claim, paper, as_good in wanted
-        if {ahead, behind} <= set(frame["arm"])
-    ]
 
 
 def overlap_claims(overlaps: pd.DataFrame) -> list[claims.Claim]:
@@ -465,7 +248,7 @@ def overlap_claims(overlaps: pd.DataFrame) -> list[claims.Claim]:
 
 def one_mask_claims(frame: pd.DataFrame) -> list[claims.Claim]:
     """Is a mask useful without its own θ0? (:func:`borrowed_frame`)"""
-    return _judged(
+    return claims.arms_ahead(
         frame,
         [
             (
@@ -491,7 +274,7 @@ def zeroing_frame(found: dict) -> pd.DataFrame:
 
 def zeroing_claims(frame: pd.DataFrame) -> list[claims.Claim]:
     """Which pruned weights must be zero for the ticket to work."""
-    return _judged(
+    return claims.arms_ahead(
         frame,
         [
             (
@@ -528,7 +311,7 @@ def zeroing_claims(frame: pd.DataFrame) -> list[claims.Claim]:
 
 def finetune_claims(frame: pd.DataFrame) -> list[claims.Claim]:
     """Resetting to θ0 (the ticket) against rewinding and fine-tuning the same mask, equal iteration budgets."""
-    return _judged(
+    return claims.arms_ahead(
         frame,
         [
             (
@@ -550,92 +333,6 @@ def finetune_claims(frame: pd.DataFrame) -> list[claims.Claim]:
     )
 
 
-# The chapter's transfers: (the transferred run, the target's own sweep, the words the verdicts name it by).
-TRANSFERS = (("transfer", "target", "other classes"), ("shift", "shift_target", "shifted images"))
-
-
-def transfer_frame(target: dict, transferred: dict) -> pd.DataFrame:
-    """The target's own sweep (ticket, random pruning, dense) and the transferred masks, one frame."""
-    moved = summary.runs_frame(transferred)
-    return summary.concat([summary.runs_frame(target), moved[moved["level"] > 0]])
-
-
-def stops_sooner(frame: pd.DataFrame, ahead: str, behind: str, claim: str, paper: str) -> claims.Claim:
-    """Whether ``ahead``'s runs reach their lowest validation loss sooner than ``behind``'s: per trial, the
-    early-stop iteration averaged over the pruned levels, ``behind`` minus ``ahead``."""
-    levels = sorted(set(frame.loc[frame["level"] > 0, "level"]))
-    column = "early_stop_iteration"
-    per_arm = [claims.over_levels(frame, arm, levels, column) for arm in (behind, ahead)]
-    difference = claims.compare(*per_arm, column)
-    return claims.Claim(
-        claim,
-        paper,
-        f"{behind} minus {ahead}, early-stop iteration: {difference.text(1, ' iterations', digits=0)}",
-        difference.n,
-        claims.with_reason(difference.verdict(), difference),
-        f"per trial, the early-stop iteration averaged over the pruned levels; supported when the 95 % interval of "
-        f"{behind} minus {ahead} lies above 0, not supported when below, else inconclusive",
-        kind=f"{ahead} sooner than {behind}",
-    )
-
-
-def transfer_claims(frame: pd.DataFrame, where: str) -> list[claims.Claim]:
-    """Whether tickets found on another task help on the target (``where`` names the pair in the claim): first
-    whether the target's own tickets beat random masks there at all, in accuracy and in speed, then the same for
-    the transferred masks, and whether these are as good and as fast as the target's own."""
-    own, moved, as_good = _judged(
-        frame,
-        [
-            (
-                "ticket",
-                "random_prune",
-                f"on the target, its own tickets beat random masks ({where})",
-                "Frankle & Carbin: yes, on the data the masks are found on",
-                False,
-            ),
-            (
-                "transferred",
-                "random_prune",
-                f"a ticket's mask found on another task beats a random mask ({where})",
-                "not tested",
-                False,
-            ),
-            ("transferred", "ticket", f"it is as good as a ticket found on the target ({where})", "not tested", True),
-        ],
-    )
-    if own.verdict != stats.SUPPORTED:  # matching a ticket no better than a random mask shows nothing
-        as_good = dataclasses.replace(
-            as_good,
-            verdict=f"{stats.INCONCLUSIVE}: the target's own tickets do not beat random masks there",
-            rule=f"{as_good.rule}; inconclusive whatever the interval when the target's own tickets do not beat "
-            "random masks by accuracy",
-        )
-    speed = [
-        stops_sooner(frame, ahead, behind, claim, paper)
-        for ahead, behind, claim, paper in (
-            (
-                "ticket",
-                "random_prune",
-                f"on the target, its own tickets stop sooner than random masks ({where})",
-                "Frankle & Carbin: yes",
-            ),
-            (
-                "transferred",
-                "random_prune",
-                f"a mask found on another task stops sooner than a random mask ({where})",
-                "not tested",
-            ),
-            (
-                "ticket",
-                "transferred",
-                f"the target's own tickets stop sooner than masks found on another task ({where})",
-                "not tested",
-            ),
-        )
-    ]
-    return [own, moved, as_good, *speed]
-
-
 # ---------------------------------------------------------------- 7. choosing a mask is training
 
 
@@ -643,18 +340,18 @@ def transfer_claims(frame: pd.DataFrame, where: str) -> list[claims.Claim]:
 KINDS = ("ticket: mask and trained weights", "learned supermask: mask only", "untrained same-sign mask: mask only")
 
 
-def information_frame(ticket: dict, supermasks: dict[str, dict], same_sign: dict | None = None) -> pd.DataFrame:
+def information_frame(ticket: dict, learned: dict[str, dict], same_sign: dict | None = None) -> pd.DataFrame:
     """Accuracy against the bits each network was given: a ticket's mask and its trained weights (32 bits each,
-    its accuracy at early stop), a learned supermask's mask alone, and an untrained masked network's mask alone
-    (its accuracy before training). One row per run; ``what`` says which."""
+    its accuracy at early stop), a learned supermask's mask alone (``learned``: ``{label: record}``), and an
+    untrained masked network's mask alone (its accuracy before training). One row per run; ``what`` says which."""
     frames = []
     tickets = bits.bits_frame(ticket)
     frames.append(
         tickets.assign(what="ticket: mask + weights", kind=KINDS[0], bits=tickets["mask_bits"] + tickets["weight_bits"])
     )
-    for label, record in supermasks.items():
-        learned = bits.bits_frame(record, arm="supermask")
-        frames.append(learned.assign(what=f"learned: {label}", kind=KINDS[1], bits=learned["mask_bits"]))
+    for label, record in learned.items():
+        masks = bits.bits_frame(record, arm="supermask")
+        frames.append(masks.assign(what=f"learned: {label}", kind=KINDS[1], bits=masks["mask_bits"]))
     if same_sign is not None:
         untrained = bits.bits_frame(same_sign)
         before = summary.runs_frame(same_sign)
@@ -677,19 +374,19 @@ def _learned_supermasks(found: dict) -> dict[str, dict]:
 
 def mask_training_claims(learned: pd.DataFrame, tickets: pd.DataFrame, arm: str = "ticket") -> list[claims.Claim]:
     """Is choosing a mask a form of training? The learned supermask chosen on validation (see
-    :func:`lthlib.analysis.zhou.best_learned_arm`), from :func:`lthlib.analysis.zhou.learned_frame`, against
-    chance, and against the trained tickets (``arm`` of ``tickets``) of the size nearest its mask's, trial by trial:
-    the bits each was given are in the text."""
-    best = zhou.best_learned_arm(learned)
+    :func:`lthlib.analysis.supermasks.best_learned_arm`), from :func:`lthlib.analysis.supermasks.learned_frame`,
+    against chance, and against the trained tickets (``arm`` of ``tickets``) of the size nearest its mask's, trial by
+    trial: the bits each was given are in the text."""
+    best = supermasks.best_learned_arm(learned)
     if best is None:
         return []
-    mine = zhou._trials_of(learned, best, 0)
-    percent = zhou.learned_percent(mine)
-    above = stats.paired(mine[claims.ACCURACY], [zhou.CHANCE] * len(mine), mine["stopped_at_last_evaluation"])
-    level = zhou.nearest_level(tickets, arm, percent)
-    trained = zhou._trials_of(tickets, arm, level)
+    mine = supermasks.trials_of(learned, best, 0)
+    percent = supermasks.learned_percent(mine)
+    above = stats.paired(mine[claims.ACCURACY], [supermasks.CHANCE] * len(mine), mine["stopped_at_last_evaluation"])
+    level = supermasks.nearest_level(tickets, arm, percent)
+    trained = supermasks.trials_of(tickets, arm, level)
     versus = claims.compare(mine, trained, claims.ACCURACY)
-    chance = f"{100 * zhou.CHANCE:g} %"
+    chance = f"{100 * supermasks.CHANCE:g} %"
     return [
         claims.Claim(
             f"a mask alone, learned on frozen weights ({best}), is far above chance",
@@ -697,9 +394,9 @@ def mask_training_claims(learned: pd.DataFrame, tickets: pd.DataFrame, arm: str 
             f"{100 * mine[claims.ACCURACY].mean():.1f} % with {percent:.1f} % of the weights kept; minus chance: "
             f"{above.text(100, ' points')}",
             above.n,
-            claims.with_reason(above.verdict(margin=FAR_ABOVE_CHANCE - zhou.CHANCE), above),
+            claims.with_reason(above.verdict(margin=FAR_ABOVE_CHANCE - supermasks.CHANCE), above),
             f"the supermask is the one with the best mean validation accuracy; supported when the 95 % interval of "
-            f"its test accuracy minus {chance} lies above {100 * (FAR_ABOVE_CHANCE - zhou.CHANCE):g} points (an "
+            f"its test accuracy minus {chance} lies above {100 * (FAR_ABOVE_CHANCE - supermasks.CHANCE):g} points (an "
             f"accuracy above {100 * FAR_ABOVE_CHANCE:g} %), not supported when it lies below, else inconclusive",
             kind="mask alone above chance",
         ),
@@ -722,28 +419,20 @@ def mask_verdicts(found: dict, overlap_frame: pd.DataFrame | None = None) -> dic
     """The verdicts of the chapter ``review`` by question: one mask (with ``overlap_frame``, from :func:`overlaps`,
     the masks' overlaps too), signs, zeros, fine-tuning, mask training."""
     shared = overlap_claims(overlap_frame) if overlap_frame is not None else []
-    supermasks = _learned_supermasks(found)
+    learned = _learned_supermasks(found)
     return {
         "one mask": shared + one_mask_claims(borrowed_frame(found)),
         "signs": sign_claims(found["signs"], shown_levels(run["level"] for run in found["signs"]["runs"])),
         "zeros": zeroing_claims(zeroing_frame(found)),
         "fine-tuning": finetune_claims(summary.runs_frame(found["controls"])),
-        "mask training": mask_training_claims(zhou.learned_frame(supermasks), summary.runs_frame(found["ticket"]))
-        if supermasks
+        "mask training": mask_training_claims(supermasks.learned_frame(learned), summary.runs_frame(found["ticket"]))
+        if learned
         else [],
     }
 
 
-def data_verdicts(found: dict) -> dict[str, list[claims.Claim]]:
-    """The verdicts of the chapter ``transfer`` by question: transfer, overfitting."""
-    halves = halves_frame(found)
-    return {
-        "transfer": [
-            claim
-            for source, target, where in TRANSFERS
-            if source in found
-            for claim in transfer_claims(transfer_frame(found[target], found[source]), where)
-        ],
-        "overfitting": [own_half_advantage(halves), own_half_stops_sooner(halves), structure_overfits(halves)]
-        + gap_claims(summary.runs_frame(found["controls"])),
-    }
+def verdict_groups(book) -> dict[str, list[claims.Claim]]:
+    """The chapter ``review``'s verdicts by the groups the conclusions name
+    (:data:`lthlib.analysis.conclusions.POINTS`): :func:`mask_verdicts` of its runs and their masks' overlaps."""
+    found = results(book)
+    return mask_verdicts(found, overlaps(book, found))

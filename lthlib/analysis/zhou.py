@@ -6,7 +6,7 @@ network (``book.main_network``: LeNet-300-100 unless the parameter
 in its mask criterion, its mask-1 action (what kept weights start from) or its
 mask-0 action (what pruned weights become), so all of them train as one batched run: one dense
 level, then each round's levels of every sweep as one cohort
-(:func:`lthlib.engine.experiments.compute_together`). The two chapters ask for the
+(:func:`lthlib.engine.joint.compute_together`). The two chapters ask for the
 same group, so either one finds the other's results.
 
 Groups (each ``{label: config fields}``):
@@ -24,14 +24,19 @@ Groups (each ``{label: config fields}``):
 
 The mask-1 and mask-0 sweeps prune ``action_levels`` rounds; their reference
 (original values, pruned weights at zero) is the large_final criterion sweep.
+
+This module reads the deconstructing chapter's sweeps and judges them (criteria,
+mask-1 and mask-0 actions); :mod:`lthlib.analysis.supermasks` reads the
+supermask chapter's: the untrained masks of these sweeps and the learned
+supermasks.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from ..engine import models, supermask
-from . import claims, stats, summary
+from ..engine import models
+from . import claims, summary
 
 # What each criterion keeps, layer by layer among the weights still alive (w_i: initial value, w_f: trained).
 CRITERION_RULES = {
@@ -64,12 +69,10 @@ ACTION_RULES = {
 }
 
 REFERENCE = "large_final"
-CONSTANT_SUFFIX = ", signed constant"
-SAME_SIGN_CONSTANT = "large_final_same_sign" + CONSTANT_SUFFIX
-SAME_SIGN = {"large_final_same_sign": "original", SAME_SIGN_CONSTANT: "signed_constant"}
+CONSTANT_SUFFIX = ", signed constant"  # the untrained masks' label with signed constants
 
 
-def _names(text: str) -> list[str]:
+def names_in(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
@@ -92,7 +95,7 @@ def sweeps(book) -> dict[str, dict[str, dict]]:
     if actions["levels"] is None:
         del actions["levels"]
     return {
-        "criteria": {name: {**main, "criterion": name} for name in _names(p.criteria)},
+        "criteria": {name: {**main, "criterion": name} for name in names_in(p.criteria)},
         "untrained": {
             name + CONSTANT_SUFFIX if start == "signed_constant" else name: {
                 **main,
@@ -100,15 +103,15 @@ def sweeps(book) -> dict[str, dict[str, dict]]:
                 "criterion": name,
                 "mask1": start,
             }
-            for name in (*_names(p.criteria), "large_final_same_sign")
+            for name in (*names_in(p.criteria), "large_final_same_sign")
             for start in ("original", "signed_constant")
         },
-        "mask1": {name: {**actions, "mask1": name} for name in _names(getattr(p, "mask1_actions", ""))},
-        "mask0": {name: {**actions, "mask0": name} for name in _names(getattr(p, "mask0_actions", ""))},
+        "mask1": {name: {**actions, "mask1": name} for name in names_in(getattr(p, "mask1_actions", ""))},
+        "mask0": {name: {**actions, "mask0": name} for name in names_in(getattr(p, "mask0_actions", ""))},
         "conv_criteria": {
             name: dict(experiment="imp", network=p.criteria_conv, controls=(), criterion=name, **book.conv_settings())
             for name in (
-                _names(p.conv_criteria)
+                names_in(p.conv_criteria)
                 if book.images and getattr(p, "criteria_conv", "") not in ("", book.main_network)
                 else []
             )
@@ -175,7 +178,6 @@ def stops_at_deepest(frame: pd.DataFrame) -> str:
 NOT_CHECKED = "not stated in the parts of the paper checked here"
 CRITERIA_FIGURE = "yes (their mask-criteria figure)"
 MASK1_SIGNED = "yes: keeping the signs recovers it (their mask-1 figure)"
-SUPERMASK_FIGURE = "yes (their supermask figure)"
 MASK1_UNSIGNED = "no: below the ticket (their mask-1 figure)"
 
 # Each criterion against random, as Zhou et al.'s criteria figure shows it for the fully-connected network.
@@ -376,268 +378,6 @@ def headline_claims(criteria: pd.DataFrame, mask1: pd.DataFrame, mask0: pd.DataF
     return found
 
 
-# Supermasks: the networks are never trained, only masked.
-CHANCE = 0.1  # ten balanced classes
-
-
-def at_init(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with the accuracies before training (iteration 0) in the early-stop columns, for the claims' rules.
-
-    At iteration 0 nothing has trained, so no run "stopped at its last evaluation".
-    """
-    return frame.assign(
-        early_stop_test_acc=frame["init_test_acc"],
-        early_stop_val_acc=frame["init_val_acc"],
-        stopped_at_last_evaluation=False,
-    )
-
-
-def by_start(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The rows of an untrained-masks frame split by what kept weights start from, each ``arm`` the criterion:
-    ``{"initial values": ..., "signed constants": ...}``."""
-    constant = frame["arm"].str.endswith(CONSTANT_SUFFIX)
-    return {
-        "initial values": frame[~constant],
-        "signed constants": frame[constant].assign(arm=lambda f: f["arm"].str.removesuffix(CONSTANT_SUFFIX)),
-    }
-
-
-def best_level(frame: pd.DataFrame, arm: str, column: str = "early_stop_val_acc") -> int:
-    """The pruned level of ``arm`` with the highest mean validation accuracy (never chosen on the test set)."""
-    rows = summary.distinct(frame[(frame["arm"] == arm) & (frame["level"] > 0)])
-    return int(rows.groupby("level")[column].mean().idxmax())
-
-
-def learned_fields(book) -> dict[str, dict]:
-    """``{label: fields}`` of each learned supermask: every method of ``supermask_methods`` from every start."""
-    p = book.parameters
-    settings = {
-        name: value
-        for name, value in dict(iterations=p.supermask_iterations, eval_every=p.supermask_eval_every).items()
-        if value is not None
-    }
-    return {
-        f"{method}, {start}": dict(
-            experiment="supermask", network=book.main_network, supermask=method, mask1=start, **settings
-        )
-        for method in _names(p.supermask_methods)
-        for start in _names(p.supermask_starts)
-    }
-
-
-def learned_results(book) -> dict[str, dict]:
-    """``{label: record}`` of :func:`learned_fields`, from the store or trained (one record each)."""
-    return {label: book.result(**fields) for label, fields in learned_fields(book).items()}
-
-
-def learned_frame(records: dict[str, dict]) -> pd.DataFrame:
-    """One row per learned supermask: its ``arm`` the record's label, ``method`` and ``start`` split from it."""
-    frame = summary.combine({label: summary.runs_frame(record) for label, record in records.items()})
-    method, start = zip(*(label.split(", ") for label in frame["arm"])) if len(frame) else ((), ())
-    return frame.assign(method=list(method), start=list(start))
-
-
-def learned_curves(records: dict[str, dict]) -> pd.DataFrame:
-    """One row per evaluation point of each learned supermask's runs, ``arm`` the record's label."""
-    return summary.concat(
-        summary.curves_frame(record, arm="supermask").assign(arm=label) for label, record in records.items()
-    )
-
-
-def _trials_of(frame: pd.DataFrame, arm: str, level: int) -> pd.DataFrame:
-    rows = summary.distinct(frame[(frame["arm"] == arm) & (frame["level"] == level)])
-    return rows.set_index("trial").sort_index()
-
-
-def learned_percent(mine: pd.DataFrame) -> float:
-    """The share of weights (%) a learned supermask's mask keeps at its early stop, over its trials' rows ``mine``:
-    for a sampled mask the expected one (the mean of sigmoid(score)), else the stored mask's."""
-    measured = mine["early_stop_density"] if "early_stop_density" in mine else pd.Series(dtype=float)
-    if len(measured) and measured.notna().all():
-        return float(100 * measured.mean())
-    return float(mine["percent"].mean())
-
-
-def nearest_level(frame: pd.DataFrame, arm: str, percent: float) -> int:
-    """The pruned level of ``arm`` in ``frame`` whose mean share of weights is nearest ``percent``."""
-    pruned = summary.distinct(frame[(frame["arm"] == arm) & (frame["level"] > 0)])
-    return int(pruned.groupby("level")["percent"].mean().sub(percent).abs().idxmin())
-
-
-def best_learned_arm(learned: pd.DataFrame) -> str | None:
-    """The learned supermask with the best mean validation accuracy at its early stop (never chosen on test)."""
-    rows = summary.distinct(learned[learned["level"] == 0]).dropna(subset=["early_stop_val_acc"])
-    return None if rows.empty else str(rows.groupby("arm")["early_stop_val_acc"].mean().idxmax())
-
-
-def learned_table(learned: pd.DataFrame, criteria: pd.DataFrame) -> pd.DataFrame:
-    """Per learned supermask: density, accuracy, and paired differences with the trained dense network and with
-    the large_final ticket whose size is nearest that density (same trials, same θ0).
-
-    The density is the one at the early-stop evaluation the accuracy comes from: for a sampled mask, its expected
-    fraction of weights kept (the mean of sigmoid(score)); else the stored mask's.
-    """
-    rows = []
-    dense = _trials_of(criteria, REFERENCE, 0)
-    for label in dict.fromkeys(learned["arm"]):
-        mine = _trials_of(learned, label, 0)
-        percent = learned_percent(mine)
-        ticket = _trials_of(criteria, REFERENCE, nearest_level(criteria, REFERENCE, percent))
-        rows.append(
-            {
-                "supermask": label,
-                "weights kept (%)": f"{percent:.1f}",
-                "test accuracy (%)": f"{100 * mine['early_stop_test_acc'].mean():.2f}",
-                "minus trained dense (points)": claims.compare(mine, dense, claims.ACCURACY).text(100),
-                "ticket at": f"{float(ticket['percent'].mean()):.1f} %",
-                "minus that ticket (points)": claims.compare(mine, ticket, claims.ACCURACY).text(100),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def above_chance(init: pd.DataFrame, arm: str, paper: str) -> claims.Claim:
-    """``arm``'s untrained masked network, at the level chosen on validation, against chance (10 %)."""
-    level = best_level(init, arm)
-    mine = _trials_of(init, arm, level)
-    difference = stats.paired(mine[claims.ACCURACY], [CHANCE] * len(mine))
-    return claims.Claim(
-        f"an untrained network masked by {arm} is above chance ({100 * CHANCE:g} %)",
-        paper,
-        f"{100 * mine[claims.ACCURACY].mean():.1f} % at {mine['percent'].mean():.1f} % of the weights (the level "
-        f"chosen on validation); minus chance: {difference.text(100, ' points')}",
-        difference.n,
-        claims.with_reason(difference.verdict(), difference),
-        f"the level is the one with the best mean validation accuracy before training; supported when the 95 % "
-        f"interval of its test accuracy minus {100 * CHANCE:g} % lies above 0, not supported when below, "
-        f"else inconclusive",
-        kind="above chance",
-    )
-
-
-def best_untrained_sentence(init: pd.DataFrame) -> str:
-    """One sentence: for each start of :func:`by_start`, the criterion and size whose untrained network has the
-    best mean validation accuracy (never chosen on test), with its mean test accuracy there."""
-    parts = []
-    for start, frame in by_start(init).items():
-        pruned = summary.distinct(frame[frame["level"] > 0])
-        if pruned.empty:
-            continue
-        means = pruned.groupby(["arm", "level"])[["early_stop_val_acc", "early_stop_test_acc", "percent"]].mean()
-        means = means.dropna(subset=["early_stop_val_acc"])
-        if means.empty:
-            continue
-        arm, level = means["early_stop_val_acc"].idxmax()
-        best = means.loc[(arm, level)]
-        parts.append(
-            f"with {start}, {arm} at {best['percent']:.1f} % of the weights: "
-            f"{100 * best['early_stop_test_acc']:.1f} % test accuracy"
-        )
-    if not parts:
-        return "No untrained masked network was evaluated."
-    return (
-        "Chosen on validation, the best untrained masked networks are, "
-        + "; ".join(parts)
-        + f" (chance is {100 * CHANCE:g} %)."
-    )
-
-
-def best_learned_sentence(learned: pd.DataFrame) -> str:
-    """One sentence: the learned supermask with the best mean validation accuracy at early stop, its mean test
-    accuracy and the fraction of weights its mask keeps there."""
-    rows = summary.distinct(learned[learned["level"] == 0])
-    if rows.empty:
-        return "No supermask was learned."
-    if "early_stop_density" not in rows:
-        rows = rows.assign(early_stop_density=float("nan"))
-    means = rows.groupby("arm")[["early_stop_val_acc", "early_stop_test_acc", "early_stop_density", "percent"]].mean()
-    means = means.dropna(subset=["early_stop_val_acc"])
-    if means.empty:
-        return "No supermask was learned."
-    arm = means["early_stop_val_acc"].idxmax()
-    best = means.loc[arm]
-    kept = 100 * best["early_stop_density"] if pd.notna(best["early_stop_density"]) else best["percent"]
-    return (
-        f"Chosen on validation, the best learned supermask is {arm}: {100 * best['early_stop_test_acc']:.1f} % test "
-        f"accuracy, its mask keeping {kept:.1f} % of the weights."
-    )
-
-
-def learned_beats_init(learned: pd.DataFrame, init: pd.DataFrame, learned_arm: str, init_arm: str, paper: str):
-    """A learned supermask against the untrained masked network of ``init_arm`` at its validation-chosen level."""
-    level = best_level(init, init_arm)
-    mine, theirs = _trials_of(learned, learned_arm, 0), _trials_of(init, init_arm, level)
-    difference = claims.compare(mine, theirs, claims.ACCURACY)
-    return claims.Claim(
-        f"a learned supermask ({learned_arm}) beats the masked network {init_arm}",
-        paper,
-        f"{learned_arm} minus {init_arm} at {theirs['percent'].mean():.1f} %: {difference.text(100, ' points')}",
-        difference.n,
-        claims.with_reason(difference.verdict(), difference),
-        "supported when the 95 % interval of the learned supermask's test accuracy at early stop minus the "
-        "untrained masked network's (at the level chosen on validation) lies above 0, not supported when below, "
-        "else inconclusive",
-        kind="learned beats untrained",
-    )
-
-
-def supermask_claims(init: pd.DataFrame, learned: pd.DataFrame) -> list[claims.Claim]:
-    """Zhou et al.'s supermask conclusions, each judged where its arms were run."""
-    same_sign, constant = SAME_SIGN
-    found = []
-    arms = set(init["arm"])
-    if constant in arms:
-        found.append(above_chance(init, constant, "yes: 86 % on MNIST (their abstract)"))
-    if {same_sign, REFERENCE} <= arms:
-        found.append(
-            claims.arm_ahead(
-                init,
-                same_sign,
-                REFERENCE,
-                pruned_levels(init),
-                "before training, the same-sign mask beats large_final",
-                SUPERMASK_FIGURE,
-            )
-        )
-    if {same_sign, constant} <= arms:
-        found.append(
-            claims.arm_ahead(
-                init,
-                constant,
-                same_sign,
-                pruned_levels(init),
-                "before training, signed constants beat the initial values under the same mask",
-                SUPERMASK_FIGURE,
-            )
-        )
-    learned_arms = set(learned["arm"])
-    for start, init_arm in (("signed_constant", constant), ("original", same_sign)):
-        for method in supermask.MODES:
-            label = f"{method}, {start}"
-            if label in learned_arms and init_arm in arms:
-                paper = SUPERMASK_FIGURE if method.startswith("bernoulli") else NOT_CHECKED
-                found.append(learned_beats_init(learned, init, label, init_arm, paper))
-    for start in ("original", "signed_constant"):
-        plain, rescaled = f"bernoulli, {start}", f"bernoulli_rescaled, {start}"
-        if {plain, rescaled} <= learned_arms:
-            difference = claims.compare(
-                _trials_of(learned, rescaled, 0), _trials_of(learned, plain, 0), claims.ACCURACY
-            )
-            found.append(
-                claims.Claim(
-                    f"dynamic weight rescaling improves a learned supermask ({start})",
-                    NOT_CHECKED,
-                    f"rescaled minus plain: {difference.text(100, ' points')}",
-                    difference.n,
-                    claims.with_reason(difference.verdict(), difference),
-                    "supported when the 95 % interval of the rescaled supermask's test accuracy minus the plain "
-                    "one's (same trials) lies above 0, not supported when below, else inconclusive",
-                    kind="rescaling improves",
-                )
-            )
-    return found
-
-
 def verdicts(found: dict[str, dict[str, dict]], action_levels: int | None) -> dict[str, list[claims.Claim]]:
     """The deconstructing chapter's verdicts by section: ``criteria``, ``mask1``, ``mask0``, ``headline`` and
     ``conv criteria`` (empty when ``found`` has no convolutional criteria)."""
@@ -651,6 +391,19 @@ def verdicts(found: dict[str, dict[str, dict]], action_levels: int | None) -> di
         "mask0": actions_against(mask0, "zero", MASK0_FINDINGS),
         "headline": headline_claims(criteria, mask1, mask0),
         "conv criteria": conv_criteria_claims(frame(conv), network_name(conv)) if conv else [],
+    }
+
+
+def verdict_groups(book) -> dict[str, list[claims.Claim]]:
+    """The deconstructing chapter's verdicts by the groups the conclusions name
+    (:data:`lthlib.analysis.conclusions.POINTS`): its sweeps (:func:`results`) judged by :func:`verdicts`."""
+    sections = verdicts(results(book), book.parameters.action_levels)
+    return {
+        "zhou criteria": sections["criteria"],
+        "zhou mask-1": sections["mask1"],
+        "zhou mask-0": sections["mask0"],
+        "zhou headline": sections["headline"],
+        "zhou criteria conv": sections["conv criteria"],
     }
 
 

@@ -13,7 +13,6 @@ import sys
 
 from ..engine.config import (
     DEVICES,
-    EXPERIMENTS,
     PRECISIONS,
     ConfigError,
     ExperimentConfig,
@@ -22,6 +21,7 @@ from ..engine.config import (
     field_types,
     resolve_device,
 )
+from ..engine.kind import names as experiment_kinds
 from .arguments import Once, OnceFlag, Parser, UsageError
 
 
@@ -67,7 +67,7 @@ def _settings_parser(prog: str, grid: bool) -> Parser:
     """``EXPERIMENT --SETTING VALUE ...`` (one value each), or with ``grid`` one or more experiments and values."""
     parser = Parser(prog=prog, allow_abbrev=False)
     many = {"nargs": "+"} if grid else {}
-    parser.add_argument("experiment", help=f"one of: {', '.join(EXPERIMENTS)}", **many)
+    parser.add_argument("experiment", help=f"one of: {', '.join(experiment_kinds())}", **many)
     helps = field_help()
     for name in field_names():
         if name == "experiment":
@@ -108,8 +108,8 @@ def parse_run(args: list[str]) -> tuple[ExperimentConfig, dict]:
     from ..engine.store import Store
 
     options = vars(_parse(_run_parser(), args))
-    if options["experiment"] not in EXPERIMENTS:
-        raise UsageError(f"experiment {options['experiment']!r} is not valid; valid: {', '.join(EXPERIMENTS)}")
+    if options["experiment"] not in experiment_kinds():
+        raise UsageError(f"experiment {options['experiment']!r} is not valid; valid: {', '.join(experiment_kinds())}")
     settings = {name: options[name] for name in field_names() if name in options}
     config = ExperimentConfig(**settings)
     from ..engine.config import resolve
@@ -122,47 +122,17 @@ def parse_run(args: list[str]) -> tuple[ExperimentConfig, dict]:
     return config, extras
 
 
-class _Bar:
-    """A tqdm bar on stderr fed by an experiment's progress reports; drawn only once training starts."""
-
-    def __init__(self, total: int, iterations: int, description: str):
-        self.total, self.iterations, self.description = total, iterations, description
-        self.bar = None
-
-    def _open(self):
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(
-                total=self.total, desc=self.description, unit="step", file=sys.stderr, dynamic_ncols=True, miniters=1
-            )
-        return self.bar
-
-    def advance(self, steps: int) -> None:
-        self._open().update(steps)
-
-    def resumed(self, level: int) -> None:
-        self._open().write(f"resuming after finished level {level}", file=sys.stderr)
-        self.bar.update(min((level + 1) * self.iterations, self.total) - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def command_run(args: list[str]) -> int:
+    from ..analysis.progress import ProgressBar
     from ..engine import experiments
-    from ..engine.config import config_hash, resolve
+    from ..engine.config import resolve
 
     config, extras = parse_run(args)
     store, resolved = extras["store"], resolve(config)
-    bar = _Bar(experiments.total_steps(resolved), resolved.iterations, f"{resolved.experiment} {config_hash(resolved)}")
-    try:
+    with ProgressBar(resolved) as bar:
         record = experiments.result(resolved, store, extras["device"], allow_train=not store.read_only, progress=bar)
-    finally:
-        bar.close()
     path = store.directory(resolved) / "record.json"
-    print(f"computed {path}" if bar.bar is not None else f"already stored: {path}")
+    print(f"computed {path}" if bar.started else f"already stored: {path}")
     for line in summary_lines(record):
         print(line)
     return 0
@@ -216,9 +186,9 @@ def command_sweep(args: list[str]) -> int:
         "batched computation (one task each group)",
     )
     options = vars(_parse(parser, args))
-    bad = [name for name in options["experiment"] if name not in EXPERIMENTS]
+    bad = [name for name in options["experiment"] if name not in experiment_kinds()]
     if bad:
-        raise UsageError(f"experiment {bad[0]!r} is not valid; valid: {', '.join(EXPERIMENTS)}")
+        raise UsageError(f"experiment {bad[0]!r} is not valid; valid: {', '.join(experiment_kinds())}")
     settings = {name: options[name] for name in field_names() if name in options and name != "experiment"}
     configs = sweep.grid(options["experiment"], settings)
     device = options["device"]
@@ -308,7 +278,7 @@ EXPERIMENT is one of: {experiments}. `python -m lthlib run EXPERIMENT --help` li
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE.format(experiments=", ".join(EXPERIMENTS)))
+        print(USAGE.format(experiments=", ".join(experiment_kinds())))
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
@@ -316,10 +286,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from ..engine.data import DatasetUnavailable
     from ..engine.store import StoreError
+    from ..engine.train import Diverged
 
     try:
         return COMMANDS[command](rest)
-    except (UsageError, ConfigError, DatasetUnavailable, StoreError) as error:
+    except (UsageError, ConfigError, DatasetUnavailable, StoreError, Diverged) as error:
         message = " ".join(str(error).split())
         print(f"lthlib: error: {message}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""Experiment settings: one frozen dataclass, its defaults per scale, validation and hash.
+"""Experiment settings resolved: their defaults per scale, validation, one spelling per value, and hash.
 
 A config names *what* to compute. Fields left at ``None`` are filled by
 :func:`resolve` from the network's paper settings and the chosen scale, so a
@@ -11,21 +11,24 @@ later with a default that means "as before" does not orphan stored results.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
 import os
-from dataclasses import dataclass, fields
+from dataclasses import fields
 
-from . import actions, data, masks, models, supermask
+from . import actions, data, kind, masks, models, supermask
+from .settings import (  # noqa: F401  (the config's types, imported from here by most of the library)
+    ConfigError,
+    ExperimentConfig,
+    Resolved,
+    field_help,
+    field_names,
+    field_types,
+)
 
-EXPERIMENTS = ("dense", "imp", "oneshot", "untrained", "supermask", "swap", "transfer", "signs")
-# Experiments whose pruned levels do not depend on each other, so several train as one cohort of at most
-# MAX_COHORT members (to bound memory).
-LEVELS_TOGETHER = ("oneshot", "untrained", "swap", "transfer", "signs")
-# Experiments that train again the ticket masks of a stored iterative sweep (their source): no controls.
-BORROWING = ("swap", "transfer", "signs")
+# Kinds whose pruned levels do not depend on each other train several as one cohort of at most MAX_COHORT
+# members (to bound memory).
 MAX_COHORT = 48
 SCALES = ("smoke", "book", "paper")
 OPTIMIZERS = ("adam", "sgd")
@@ -75,103 +78,6 @@ SCALE_SETTINGS = {
 DEFAULT_LEVELS = {"lenet": 18, "conv2": 12, "conv4": 12, "conv6": 12}
 
 
-class ConfigError(ValueError):
-    """A setting has a bad value; the message names it and the valid ones."""
-
-
-def _setting(default, help: str):
-    """A config field with its help text (the command line's ``--help`` shows it)."""
-    return dataclasses.field(default=default, metadata={"help": help})
-
-
-@dataclass(frozen=True)
-class ExperimentConfig:
-    """Everything that determines one stored result.
-
-    Units: ``lr`` per step, ``iterations``/``eval_every``/``rewind``/``warmup``
-    in optimiser steps, rates as the fraction of live weights pruned per round.
-    ``None`` means "the paper's setting for the network, at the scale".
-    """
-
-    experiment: str = _setting("imp", "what to compute: " + ", ".join(EXPERIMENTS))
-    network: str = _setting("lenet", "lenet, conv2, conv4 or conv6")
-    dataset: str = _setting("fashion-mnist", "a dataset name (lthlib.engine.data.names()), or <name>:<variant>")
-    scale: str = _setting("book", "smoke (seconds), book (the committed results) or paper")
-    trials: int | None = _setting(None, "independent networks (seeds) per arm")
-    seed: int = _setting(0, "master seed of initialisation, data order, pruning ties and controls")
-    optimizer: str | None = _setting(None, "adam or sgd")
-    lr: float | None = _setting(None, "learning rate per step")
-    momentum: float = _setting(0.9, "SGD momentum (sgd only)")
-    warmup: int = _setting(0, "steps of linear learning-rate warm-up")
-    batch_size: int | None = _setting(None, "examples per step")
-    iterations: int | None = _setting(None, "optimiser steps per training run")
-    eval_every: int | None = _setting(None, "steps between evaluations on validation and test")
-    levels: int | None = _setting(None, "pruning rounds after the dense network")
-    conv_rate: float | None = _setting(None, "fraction of live conv weights pruned per round (conv networks)")
-    fc_rate: float | None = _setting(None, "fraction of live hidden fully-connected weights pruned per round")
-    output_rate: float | None = _setting(None, "fraction of live output-layer weights pruned per round")
-    pruning: str = _setting("layerwise", "layerwise or global")
-    criterion: str = _setting("large_final", "mask criterion (Zhou et al.)")
-    mask1: str = _setting("original", "what kept weights start from")
-    mask0: str = _setting("zero", "what pruned weights become")
-    rewind: int = _setting(0, "reset kept weights to their values at this step (0 = θ0)")
-    controls: tuple[str, ...] = _setting(("reinit", "random_prune"), "control arms, comma-separated, or none")
-    dropout: float = _setting(0.0, "dropout probability after each hidden fully-connected layer")
-    precision: str = _setting("float32", "float32 or bfloat16 products")
-    train_subset: int | None = _setting(None, "train on the first N training examples only")
-    test_subset: int | None = _setting(None, "test on the first N test examples only")
-    val_size: int | None = _setting(None, "validation examples carved from the training set")
-    split_seed: int = _setting(0, "seed of the train/validation split")
-    mask_from: str | None = _setting(
-        None, "transfer: the dataset (or variant) whose iterative sweep's ticket masks train on this dataset"
-    )
-    control_rewind: int | None = _setting(
-        None, "iteration the rewind control's kept weights come from (None: a twentieth of the iterations)"
-    )
-    data_seed: int | None = _setting(
-        None, "master seed of the data order, dropout and sampled masks (None: seed), to vary them alone"
-    )
-    supermask: str | None = _setting(
-        None, "how experiment supermask learns its mask: " + ", ".join(supermask.MODES) + " (default bernoulli)"
-    )
-    density: float | None = _setting(None, "edge_popup: fraction of each layer's weights kept (default 0.5)")
-    weight_decay: float | None = _setting(None, "L2 penalty on what the optimiser trains (None: the method's; 0)")
-    schedule: str | None = _setting(None, "learning-rate schedule: constant or cosine (None: the method's)")
-
-    def replace(self, **changes) -> ExperimentConfig:
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ExperimentConfig:
-        unknown = sorted(set(values) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ConfigError(f"unknown setting {unknown[0]!r}; valid: {', '.join(field_names())}")
-        values = dict(values)
-        if isinstance(values.get("controls"), list):
-            values["controls"] = tuple(values["controls"])
-        return cls(**values)
-
-
-def _jsonable(value):
-    return list(value) if isinstance(value, tuple) else value
-
-
-def field_names() -> list[str]:
-    return [f.name for f in fields(ExperimentConfig)]
-
-
-def field_types() -> dict[str, str]:
-    """Field name -> its annotation as written ("int | None", ...), for the command line."""
-    return {f.name: str(f.type) for f in fields(ExperimentConfig)}
-
-
-def field_help() -> dict[str, str]:
-    return {f.name: f.metadata.get("help", "") for f in fields(ExperimentConfig)}
-
-
 def _one_of(valid):
     def check(name, value):
         if value not in valid:
@@ -181,6 +87,13 @@ def _one_of(valid):
 
 
 # Upper bounds that no sensible run reaches; they stop overflowing or memory-exhausting values early.
+# Learning rates, per optimiser, for what a run trains. Adam's step is about lr per weight whatever the
+# gradient's scale, so lr > 1 moves weights of size ~0.1 by ten times their size each step; SGD's step
+# scales with the gradient, and 10 is a hundred times the largest rate the papers train weights with (0.1).
+# A learned mask (experiment supermask) trains scores whose gradients are tiny: Zhou et al. use SGD at
+# lr 100, so there the bounds are a hundred times wider. Values above diverge or overflow, wasting the run.
+MAX_LR = {"adam": 1.0, "sgd": 10.0}
+MAX_LR_MASK_SCORES = {"adam": 100.0, "sgd": 10_000.0}
 MAX_SEED = 2**63 - 1
 MAX_TRIALS = 10_000
 MAX_ITERATIONS = 10_000_000
@@ -234,6 +147,9 @@ def _controls(name, value):
     bad = [c for c in value if c not in CONTROLS]
     if bad:
         return f"{name} has {bad[0]!r}, which is not valid; valid: {', '.join(CONTROLS)}"
+    twice = [c for i, c in enumerate(value) if c in value[:i]]
+    if twice:
+        return f"{name} names {twice[0]!r} twice; valid: each control once, from {', '.join(CONTROLS)}"
 
 
 def _optional(check):
@@ -245,7 +161,7 @@ def _optional(check):
 
 
 VALIDATORS = {
-    "experiment": _one_of(EXPERIMENTS),
+    "experiment": lambda name, value: _one_of(kind.names())(name, value),
     "network": _one_of(tuple(models.ARCHITECTURES)),
     "dataset": lambda name, value: data.check_name(value),
     "scale": _one_of(SCALES),
@@ -317,18 +233,59 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
         )
     if config.optimizer == "adam" and config.momentum != ExperimentConfig().momentum:
         raise ConfigError(f"momentum={config.momentum!r} does not apply to optimizer='adam'; valid: optimizer='sgd'")
+    if config.lr is not None and config.optimizer is not None:
+        learned = kind.of(config).learned
+        most = (MAX_LR_MASK_SCORES if learned else MAX_LR)[config.optimizer]
+        if config.lr > most:
+            raise ConfigError(
+                f"lr={config.lr!r} cannot train with optimizer={config.optimizer!r} (it diverges); "
+                f"valid: a positive number up to {most:g}" + (" for learned mask scores" if learned else "")
+            )
     return config
 
 
-# Why pruning settings mean nothing for an experiment that trains one level only (its mask1 aside).
-UNPRUNED = {"dense": "it prunes nothing", "supermask": "it learns its mask instead of pruning"}
+FLOAT_FIELDS = tuple(name for name, annotation in field_types().items() if annotation.startswith("float"))
 
 
-def resolve(config: ExperimentConfig) -> ExperimentConfig:
-    """Fill every ``None`` from the network's (or the supermask method's) paper settings and the scale; validate."""
+def canonical(config: ExperimentConfig) -> ExperimentConfig:
+    """``config`` with one spelling per value, so that one computation has one hash: numbers of float settings as
+    floats with signed zero as 0.0 (-0.0 and 0 are 0.0), controls in the order of :data:`CONTROLS` (a set of
+    arms), dataset variants spelled one way (:func:`lthlib.engine.data.canonical_name`). Values of the wrong type
+    are left for :func:`validate` to refuse."""
+    changes = {}
+    for name in FLOAT_FIELDS:
+        value = getattr(config, name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                number = float(value)
+            except OverflowError:
+                continue
+            number = 0.0 if number == 0 else number
+            if repr(number) != repr(value):
+                changes[name] = number
+    controls = config.controls
+    if isinstance(controls, tuple) and all(c in CONTROLS for c in controls):
+        ordered = tuple(sorted(controls, key=CONTROLS.index))
+        if ordered != controls:
+            changes["controls"] = ordered
+    for name in ("dataset", "mask_from"):
+        spelled = data.canonical_name(getattr(config, name))
+        if spelled != getattr(config, name):
+            changes[name] = spelled
+    return config.replace(**changes) if changes else config
+
+
+def resolve(config: ExperimentConfig) -> Resolved:
+    """Fill every ``None`` from the network's (or the supermask method's) paper settings and the scale; validate.
+
+    A :class:`Resolved` config is returned as it is."""
+    if isinstance(config, Resolved):
+        return config
     validate(config)
+    config = canonical(config)
+    own = kind.of(config)
     paper = dict(PAPER_SETTINGS[config.network])
-    learned = config.experiment == "supermask"
+    learned = own.learned
     if learned:
         method = config.supermask or "bernoulli"
         paper.update(supermask.PAPER_SETTINGS[method])
@@ -364,13 +321,11 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
     if config.data_seed == config.seed:
         changes.update(data_seed=None)  # the same computation as leaving it out, so the same record
     _check_mask_from(config)
-    if config.experiment in BORROWING:
+    if own.borrows:
         _check_borrowing(config)
         changes.update(controls=())
-    if config.experiment == "untrained":
-        _check_untrained(config)
-        changes.update(controls=())
-    if config.experiment in UNPRUNED:
+    changes.update(own.settle(config))
+    if own.unpruned:
         _refuse_settings(
             config, PRUNING_ONLY if not learned else tuple(n for n in PRUNING_ONLY if n != "mask1"), filled
         )
@@ -401,7 +356,7 @@ def resolve(config: ExperimentConfig) -> ExperimentConfig:
             f"valid: 0..{resolved.iterations - 1}"
         )
     _check_against_data(resolved)
-    return resolved
+    return Resolved(**{f.name: getattr(resolved, f.name) for f in fields(ExperimentConfig)})
 
 
 def _scale_subsets_that_fit(config: ExperimentConfig, changes: dict) -> dict:
@@ -445,15 +400,17 @@ def _resolve_control_rewind(config: ExperimentConfig) -> ExperimentConfig:
 
 def _check_mask_from(config: ExperimentConfig) -> None:
     """``mask_from`` names another dataset with networks of the same shape, for experiment transfer only."""
-    if config.experiment != "transfer":
+    if not kind.of(config).takes_mask_from:
         if config.mask_from is not None:
+            takers = " or ".join(repr(own.name) for own in kind.KINDS.values() if own.takes_mask_from)
             raise ConfigError(
-                f"mask_from={config.mask_from!r} applies only to experiment='transfer'; valid: leave it out"
+                f"mask_from={config.mask_from!r} applies only to experiment={takers}; valid: leave it out"
             )
         return
     if config.mask_from is None or config.mask_from == config.dataset:
         raise ConfigError(
-            f"experiment='transfer' trains on dataset={config.dataset!r} the masks found on another dataset; "
+            f"experiment={config.experiment!r} trains on dataset={config.dataset!r} the masks found on another "
+            f"dataset; "
             f"mask_from={config.mask_from!r}; valid: another dataset or variant, e.g. "
             f"mask_from='{config.dataset.partition(':')[0]}:half=a'"
         )
@@ -463,26 +420,6 @@ def _check_mask_from(config: ExperimentConfig) -> None:
             f"mask_from={config.mask_from!r} has {theirs.num_classes} classes of shape {theirs.input_shape}, "
             f"dataset={config.dataset!r} {mine.num_classes} of shape {mine.input_shape}: their networks differ, so "
             f"masks cannot move between them; valid: a dataset with the same example shape and class count"
-        )
-
-
-def _check_untrained(config: ExperimentConfig) -> None:
-    """Zhou et al.'s supermasks at initialisation evaluate each mask on the untrained network: no controls, and
-    pruned weights at zero."""
-    if config.controls not in ((), ExperimentConfig().controls):
-        raise ConfigError(
-            f"controls={','.join(config.controls)!r} does not apply to experiment='untrained' (it evaluates each "
-            f"mask without training); valid: leave it out"
-        )
-    if config.mask0 != "zero":
-        raise ConfigError(
-            f"mask0={config.mask0!r} does not apply to experiment='untrained' (its pruned weights are zero); "
-            f"valid: zero"
-        )
-    if config.rewind:
-        raise ConfigError(
-            f"rewind={config.rewind} does not apply to experiment='untrained' (its kept weights are the untrained "
-            f"θ0); valid: 0"
         )
 
 
@@ -518,7 +455,7 @@ def _refuse_settings(config: ExperimentConfig, names, filled: dict) -> None:
                 f"valid: leave it out, or experiment='supermask'"
             )
         raise ConfigError(
-            f"{name}={value!r} does not apply to experiment={config.experiment!r} ({UNPRUNED[config.experiment]}); "
+            f"{name}={value!r} does not apply to experiment={config.experiment!r} ({kind.of(config).unpruned}); "
             f"valid: leave it out, or experiment='imp' or 'oneshot'"
         )
 
@@ -556,7 +493,7 @@ def _check_against_data(config: ExperimentConfig) -> None:
 def cohort_size(config: ExperimentConfig) -> int:
     """Networks trained at once by the resolved ``config`` (one-shot trains several levels together)."""
     per_level = config.trials * (1 + len(config.controls))
-    if config.experiment in LEVELS_TOGETHER:
+    if kind.of(config).levels_together:
         return per_level * max(1, min(config.levels, MAX_COHORT // per_level))
     return per_level
 

@@ -28,6 +28,14 @@ Normalisation
     per-channel mean subtracted and is divided by the per-channel standard
     deviation, both computed on the returned training split only. Sequences
     (N, L) are one channel.
+
+Verification
+    The built-in files are checked against pinned digests before they are read
+    (:mod:`lthlib.engine.sources`); what is read is then checked against the
+    table: sizes, example shape, dtypes, and labels in 0..num_classes-1, or
+    :class:`DatasetUnavailable` in one line before any training. A registered
+    dataset is digested at registration and again at each read.
+    :func:`digest` names the data a record is trained on.
 """
 
 from __future__ import annotations
@@ -38,12 +46,14 @@ import os
 import pathlib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import torch
 
 from . import sources
+from .datasets import CLASS_NAMES, Dataset, DatasetInfo, Entry, Split
 from .sources import DatasetUnavailable, default_root
+from .variants import TILT_DEGREES, VARIANT_HELP, VARIANTS  # noqa: F401  (TILT_DEGREES: the book cites it)
+from .variants import canonical as canonical_variant
 
 __all__ = [
     "CLASS_NAMES",
@@ -52,8 +62,10 @@ __all__ = [
     "DatasetUnavailable",
     "Split",
     "Dataset",
+    "canonical_name",
     "check_sizes",
     "clear_cache",
+    "digest",
     "default_root",
     "info",
     "load",
@@ -70,92 +82,7 @@ _NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 _RAW_FIELDS = ("x_train", "y_train", "x_test", "y_test")
 
 
-@dataclass(frozen=True)
-class Split:
-    """One split of a dataset.
-
-    x: float32, normalised; (N, C, H, W) for images, (N, L) for sequences.
-    y: int64 class indices, (N,).
-    """
-
-    x: torch.Tensor
-    y: torch.Tensor
-
-    def __post_init__(self) -> None:
-        if len(self.x) != len(self.y):
-            raise ValueError(f"x has {len(self.x)} examples but y has {len(self.y)}")
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A dataset with three disjoint splits, all on the same device.
-
-    input_shape is the shape of one example, e.g. (1, 28, 28) or (40,).
-    """
-
-    name: str
-    train: Split
-    val: Split
-    test: Split
-    num_classes: int
-    input_shape: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What a dataset is, known without loading it.
-
-    train_size: examples in the training set *before* the validation split is
-    carved from it; test_size: examples in the test set; input_shape: one
-    example, (C, H, W) for images or (L,) for sequences; default_val_size:
-    validation examples when ``load`` gets ``val_size=None``; class_names: one
-    per class index 0..num_classes-1; builtin: False for a registered dataset.
-    """
-
-    name: str
-    train_size: int
-    test_size: int
-    input_shape: tuple[int, ...]
-    num_classes: int
-    default_val_size: int
-    class_names: tuple[str, ...]
-    builtin: bool = True
-
-    @property
-    def unit(self) -> str:
-        """What one example is called in messages: "images" or "sequences"."""
-        return "images" if len(self.input_shape) == 3 else "sequences"
-
-
-@dataclass(frozen=True)
-class _Entry:
-    read: Callable[[pathlib.Path], sources.Raw]
-    info: Callable[[], DatasetInfo]
-
-
-CLASS_NAMES: dict[str, tuple[str, ...]] = {
-    "fashion-mnist": (
-        "T-shirt/top",
-        "Trouser",
-        "Pullover",
-        "Dress",
-        "Coat",
-        "Sandal",
-        "Shirt",
-        "Sneaker",
-        "Bag",
-        "Ankle boot",
-    ),
-    "mnist": tuple(str(d) for d in range(10)),
-    "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
-    "mnist1d": tuple(str(d) for d in range(10)),
-}
-
-
-def _builtin(name: str, sizes: Callable[[], tuple[int, int, tuple[int, ...]]], val_size: int) -> _Entry:
+def _builtin(name: str, sizes: Callable[[], tuple[int, int, tuple[int, ...]]], val_size: int) -> Entry:
     """A built-in dataset: ``sizes()`` gives (train_size, test_size, input_shape) of its files."""
 
     def read(root: pathlib.Path) -> sources.Raw:
@@ -167,7 +94,7 @@ def _builtin(name: str, sizes: Callable[[], tuple[int, int, tuple[int, ...]]], v
             name, train_size, test_size, input_shape, len(CLASS_NAMES[name]), val_size, CLASS_NAMES[name]
         )
 
-    return _Entry(read=read, info=describe)
+    return Entry(read=read, info=describe)
 
 
 def _mnist1d_sizes() -> tuple[int, int, tuple[int, ...]]:
@@ -175,7 +102,10 @@ def _mnist1d_sizes() -> tuple[int, int, tuple[int, ...]]:
     return n_train, sources.MNIST1D_NUM_SAMPLES - n_train, (sources.MNIST1D_LENGTH,)
 
 
-_TABLE: dict[str, _Entry] = {
+# Registered dataset -> the SHA-256 of its tensors at registration (see :func:`_raw_sha256`).
+_REGISTERED_DIGESTS: dict[str, str] = {}
+
+_TABLE: dict[str, Entry] = {
     "fashion-mnist": _builtin("fashion-mnist", lambda: (60_000, 10_000, (1, 28, 28)), _IMAGE_VAL_SIZE),
     "mnist": _builtin("mnist", lambda: (60_000, 10_000, (1, 28, 28)), _IMAGE_VAL_SIZE),
     "cifar10": _builtin("cifar10", lambda: (50_000, 10_000, (3, 32, 32)), _IMAGE_VAL_SIZE),
@@ -194,126 +124,18 @@ def names() -> tuple[str, ...]:
     return tuple(_TABLE)
 
 
-# ---------------------------------------------------------------- variants
-
-# A variant of a dataset is named "<dataset>:<variant>", e.g. "fashion-mnist:classes=0-4": the same files,
-# changed by one small function of the raw tensors. The review's transfer and overfitting questions use them.
-VARIANT_HELP = (
-    "classes=A-B or classes=A,B,... (those classes, relabelled 0..), inverted, rotated, tilted, half=a, half=b"
-)
-TILT_DEGREES = 30.0
-_HALF_SEED = 20190801  # the halves of a training set are fixed, whatever the experiment's seeds
-
-
-def _class_list(argument: str, meta: DatasetInfo) -> list[int]:
-    """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"1,3,5"`` -> [1, 3, 5]; at least two distinct classes of ``meta``."""
-    try:
-        if "-" in argument:
-            low, high = (int(part) for part in argument.split("-"))
-            chosen = list(range(low, high + 1))
-        else:
-            chosen = [int(part) for part in argument.split(",")]
-    except ValueError:
-        chosen = []
-    if len(chosen) < 2 or len(set(chosen)) < len(chosen) or not all(0 <= c < meta.num_classes for c in chosen):
-        raise ValueError(
-            f"classes={argument!r} of {meta.name} is not valid; valid: two or more distinct classes from 0 to "
-            f"{meta.num_classes - 1}, as A-B or A,B,..."
-        )
-    return chosen
-
-
-def _keep_classes(raw: sources.Raw, chosen: list[int]) -> sources.Raw:
-    lookup = torch.full((max(chosen) + 1,), -1, dtype=torch.int64)
-    lookup[chosen] = torch.arange(len(chosen))
-    keep_train, keep_test = torch.isin(raw.y_train, torch.tensor(chosen)), torch.isin(raw.y_test, torch.tensor(chosen))
-    return sources.Raw(
-        raw.x_train[keep_train], lookup[raw.y_train[keep_train]], raw.x_test[keep_test], lookup[raw.y_test[keep_test]]
-    )
-
-
-def _half(raw: sources.Raw, which: str) -> sources.Raw:
-    order = torch.randperm(len(raw.y_train), generator=torch.Generator().manual_seed(_HALF_SEED))
-    half = order[: len(order) // 2] if which == "a" else order[len(order) // 2 :]
-    return sources.Raw(raw.x_train[half], raw.y_train[half], raw.x_test, raw.y_test)
-
-
-def _images_only(kind: str, meta: DatasetInfo) -> None:
-    if len(meta.input_shape) != 3:
-        raise ValueError(f"variant {kind!r} needs images; {meta.name}'s examples are sequences; valid: classes, half")
-
-
-def _classes_variant(argument: str, meta: DatasetInfo, base: _Entry):
-    chosen = _class_list(argument, meta)
-
-    @functools.cache
-    def described() -> tuple[int, int]:
-        raw = base.read(sources.resolve_root(None))
-        return int(torch.isin(raw.y_train, torch.tensor(chosen)).sum()), int(
-            torch.isin(raw.y_test, torch.tensor(chosen)).sum()
-        )
-
-    return (
-        lambda raw: _keep_classes(raw, chosen),
-        lambda: (*described(), tuple(meta.class_names[c] for c in chosen)),
-    )
-
-
-def _half_variant(argument: str, meta: DatasetInfo, base: _Entry):
-    if argument not in ("a", "b"):
-        raise ValueError(f"half={argument!r} of {meta.name} is not valid; valid: half=a, half=b")
-    size = meta.train_size // 2 if argument == "a" else meta.train_size - meta.train_size // 2
-    return (lambda raw: _half(raw, argument), lambda: (size, meta.test_size, meta.class_names))
-
-
-def _pixel_variant(kind: str, change):
-    def variant(argument: str, meta: DatasetInfo, base: _Entry):
-        _images_only(kind, meta)
-        if argument:
-            raise ValueError(f"variant {kind!r} takes no value; got {kind}={argument}; valid: {kind}")
-        return (
-            lambda raw: sources.Raw(change(raw.x_train), raw.y_train, change(raw.x_test), raw.y_test),
-            lambda: (meta.train_size, meta.test_size, meta.class_names),
-        )
-
-    return variant
-
-
-def _tilted(x: torch.Tensor) -> torch.Tensor:
-    """Images rotated by :data:`TILT_DEGREES` counter-clockwise about their centre, bilinear, corners filled with 0."""
-    from torchvision.transforms.v2 import InterpolationMode
-    from torchvision.transforms.v2.functional import rotate
-
-    return rotate(x, TILT_DEGREES, interpolation=InterpolationMode.BILINEAR).contiguous()
-
-
-# Each variant: a function of (argument, the base's info, the base's entry) that checks the argument and returns
-# (how the raw tensors change, a function giving the variant's train size, test size and class names).
-# For a fully-connected network trained with Adam, "inverted" and "rotated" are exact symmetries: after the
-# per-channel standardisation, inverted images are the negated originals and a quarter turn permutes the pixels,
-# so training on them equals training on the originals with the first layer's weights negated or its inputs
-# permuted. "tilted" (a rotation that interpolates) is a shift no reparametrisation of the first layer undoes.
-VARIANTS = {
-    "classes": _classes_variant,
-    "half": _half_variant,
-    "inverted": _pixel_variant("inverted", lambda x: 1.0 - x),
-    "rotated": _pixel_variant("rotated", lambda x: torch.rot90(x, 1, dims=(2, 3)).contiguous()),
-    "tilted": _pixel_variant("tilted", _tilted),
-}
-
-
 # Variant entries made so far, by full name, so that a variant's described sizes are computed once; register and
 # unregister empty it, since a variant of a re-registered base must be derived anew.
-_MADE_VARIANTS: dict[str, _Entry] = {}
+_MADE_VARIANTS: dict[str, Entry] = {}
 
 
-def _variant(name: str) -> _Entry:
+def _variant(name: str) -> Entry:
     if name not in _MADE_VARIANTS:
         _MADE_VARIANTS[name] = _make_variant(name)
     return _MADE_VARIANTS[name]
 
 
-def _make_variant(name: str) -> _Entry:
+def _make_variant(name: str) -> Entry:
     base_name, _, spec = name.partition(":")
     base = _entry(base_name)
     meta = base.info()
@@ -335,10 +157,10 @@ def _make_variant(name: str) -> _Entry:
             meta.builtin,
         )
 
-    return _Entry(read=lambda root: change(base.read(root)), info=describe)
+    return Entry(read=lambda root: change(base.read(root)), info=describe)
 
 
-def _entry(name: str) -> _Entry:
+def _entry(name: str) -> Entry:
     if isinstance(name, str) and ":" in name:
         return _variant(name)
     entry = _TABLE.get(name) if isinstance(name, str) else None
@@ -357,6 +179,32 @@ def check_name(name) -> str | None:
     except ValueError as error:
         return str(error)
     return None
+
+
+def canonical_name(name):
+    """The one spelling of a dataset or variant name, so that one computation has one config hash:
+    ``fashion-mnist:classes=0,1,2,3,4`` -> ``fashion-mnist:classes=0-4``, ``fashion-mnist:rotated=`` ->
+    ``fashion-mnist:rotated``. A name that is not a known variant's is returned as it is (:func:`check_name`
+    refuses what is invalid)."""
+    if not isinstance(name, str) or ":" not in name:
+        return name
+    base, _, spec = name.partition(":")
+    kind, _, argument = spec.partition("=")
+    if kind not in VARIANTS:
+        return name
+    argument = canonical_variant(kind, argument)
+    return f"{base}:{kind}={argument}" if argument else f"{base}:{kind}"
+
+
+def digest(name: str) -> str:
+    """The SHA-256 of the data dataset ``name`` is made from: a built-in dataset's pinned files
+    (:func:`lthlib.engine.sources.data_sha256`), a registered one's tensors as registered; a variant's is its base's
+    (the variant is a function of the base data named in the config). ``ValueError`` for an unknown name."""
+    _entry(name)
+    base = name.partition(":")[0]
+    if base in _REGISTERED_DIGESTS:
+        return _REGISTERED_DIGESTS[base]
+    return sources.data_sha256(base)
 
 
 def info(name: str) -> DatasetInfo:
@@ -496,6 +344,11 @@ def _checked_raw(name: str, out, num_classes: int) -> sources.Raw:
     return sources.Raw(x_train, y_train.to("cpu", torch.int64), x_test, y_test.to("cpu", torch.int64))
 
 
+def _raw_sha256(raw: sources.Raw) -> str:
+    """The SHA-256 of raw tensors (each one's dtype, shape and bytes, in the order of :class:`sources.Raw`)."""
+    return sources.arrays_sha256(*(tensor.detach().cpu().contiguous().numpy() for tensor in raw))
+
+
 def register(
     name: str,
     loader: Callable[[], tuple],
@@ -540,6 +393,7 @@ def register(
         if len(labels) != num_classes:
             raise _refuse(name, f"class_names has {len(labels)} names for num_classes={num_classes}")
     raw = _checked_raw(name, loader(), num_classes)
+    registered_digest = _raw_sha256(raw)
     n_train = len(raw.y_train)
     if isinstance(val_size, bool) or not isinstance(val_size, int) or not 1 <= val_size < n_train:
         raise _refuse(
@@ -567,12 +421,19 @@ def register(
                 f"of shape {shapes[2]}, but {described.train_size:,} and {described.test_size:,} of shape "
                 f"{described.input_shape} at registration; register changed data under a new name"
             )
+        now = _raw_sha256(again)
+        if now != registered_digest:
+            raise ValueError(
+                f"dataset {name!r}: the loader now returns data with SHA-256 {now}, but {registered_digest} at "
+                f"registration; register changed data under a new name"
+            )
         return again
 
     if name in _TABLE:
         clear_cache()
     _MADE_VARIANTS.clear()
-    _TABLE[name] = _Entry(read=read, info=lambda: described)
+    _TABLE[name] = Entry(read=read, info=lambda: described)
+    _REGISTERED_DIGESTS[name] = registered_digest
     CLASS_NAMES[name] = labels
     return described
 
@@ -583,6 +444,7 @@ def unregister(name: str) -> None:
         raise ValueError(f"cannot unregister {name!r}: it is a built-in dataset")
     _entry(name)
     del _TABLE[name]
+    _REGISTERED_DIGESTS.pop(name, None)
     _MADE_VARIANTS.clear()
     CLASS_NAMES.pop(name, None)
     clear_cache()
@@ -602,6 +464,28 @@ def _standardise(train: torch.Tensor, *others: torch.Tensor) -> list[torch.Tenso
     return [(t - mean) / std for t in (train, *others)]
 
 
+def _check_read(name: str, raw: sources.Raw, meta: DatasetInfo) -> None:
+    """Raise :class:`DatasetUnavailable` (one line) unless ``raw`` is what the table says of ``name``: float32 examples
+    of its shape, one int64 label each, in 0..num_classes-1. (The counts of a built-in dataset's examples are its
+    pinned files'; :func:`load` checks the split sizes against them.)"""
+    base = name.partition(":")[0]
+    how = f"get a good copy with `python -m lthlib data {base}`" if meta.builtin else "register good data"
+    for split, x, y in (("train", raw.x_train, raw.y_train), ("test", raw.x_test, raw.y_test)):
+        expected = tuple(meta.input_shape)
+        problem = None
+        if x.dtype != torch.float32 or tuple(x.shape[1:]) != expected:
+            problem = f"{split} examples are {x.dtype} of shape {tuple(x.shape[1:])}, expected torch.float32 {expected}"
+        elif y.dtype != torch.int64 or tuple(y.shape) != (len(x),):
+            problem = f"{split} labels are {y.dtype} {tuple(y.shape)}, expected torch.int64 ({len(x)},), one each"
+        elif len(y) and not (0 <= int(y.min()) and int(y.max()) < meta.num_classes):
+            problem = (
+                f"{split} labels lie in {int(y.min())}..{int(y.max())}, outside 0..{meta.num_classes - 1} for its "
+                f"{meta.num_classes} classes"
+            )
+        if problem:
+            raise DatasetUnavailable(f"{name}: the data read does not match the dataset's table: {problem}; {how}")
+
+
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _load_cached(
     name: str,
@@ -615,6 +499,7 @@ def _load_cached(
     entry = _entry(name)
     meta = entry.info()
     raw = entry.read(pathlib.Path(root))
+    _check_read(name, raw, meta)
     n_train, n_test = len(raw.y_train), len(raw.y_test)
     _check_counts(name, meta.unit, n_train, n_test, val_size, train_subset, test_subset)
 

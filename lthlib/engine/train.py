@@ -439,11 +439,17 @@ def train(
     return Trained(weights, biases, curves, snapshot, final_masks)
 
 
-def check_finite(trained: Trained) -> None:
-    """Raise if any member's validation loss became NaN or infinite (a diverged run is not a result)."""
+class Diverged(FloatingPointError):
+    """A member's validation loss became NaN or infinite; the message is one line naming the member and its level."""
+
+
+def check_finite(trained: Trained, levels: list | None = None) -> None:
+    """Raise :class:`Diverged` if any member's validation loss became NaN or infinite (a diverged run is not a
+    result). ``levels``: the level of each member, to name it."""
     for k, curve in enumerate(trained.curves):
         if not all(math.isfinite(v) for v in curve["val_loss"]):
-            raise FloatingPointError(f"member {k} diverged: validation loss {curve['val_loss'][-1]}")
+            at = f" at level {levels[k]}" if levels is not None and k < len(levels) else ""
+            raise Diverged(f"member {k}{at} diverged: validation loss {curve['val_loss'][-1]}")
 
 
 def members(cohort: Cohort, chosen: range) -> Cohort:

@@ -17,9 +17,21 @@ from __future__ import annotations
 import pathlib
 from dataclasses import dataclass
 
-from . import actions, experiments, models
+from . import actions, kind, models, provenance
 from .config import ExperimentConfig
-from .store import MASKS, RECORD, Store, StoreError, unpack_masks
+from .levels import (
+    ARM_STARTS,
+    architecture,
+    cohort_levels,
+    concat_cohorts,
+    first_level,
+    level_cohort,
+    load_data,
+    stored_tickets,
+    train_cohort,
+    with_controls,
+)
+from .store import MASKS, RECORD, Store, StoreError, check_data, read_masks
 
 TOLERANCE = 1e-3
 ACROSS_PROCESSORS = 1e-1
@@ -86,11 +98,11 @@ def _deviation(stored_runs, fresh_curves: list, steps) -> tuple[list, float, flo
 
 def bound(record: dict) -> tuple[float, str]:
     """The tolerance for the trained evaluations of ``record`` here, and the note that says why when it is looser."""
-    if record["provenance"].get("processor") == experiments.processor():
+    if record["provenance"].get("processor") == provenance.processor():
         return TOLERANCE, ""
     where = record["provenance"].get("processor", "a processor it does not name")
     return ACROSS_PROCESSORS, (
-        f" (computed on {where}, not on {experiments.processor()}: training is held to {ACROSS_PROCESSORS:.0e}, "
+        f" (computed on {where}, not on {provenance.processor()}: training is held to {ACROSS_PROCESSORS:.0e}, "
         f"the untrained start to {TOLERANCE:.0e})"
     )
 
@@ -105,39 +117,37 @@ def record_path(path) -> pathlib.Path:
     return path
 
 
-# The experiments whose trials are independent of how many there are, so that the first few re-train alone to
-# the same curves (a swap's trial t borrows the masks of trial t + 1 modulo their number).
-TRIAL_SUBSETS = ("dense", "imp", "oneshot")
-
-
 def verify(path, steps: int = 200, device="cpu", all_levels: bool = False, trials: int | None = None) -> Report:
     """Re-train each checked level for ``steps`` iterations; levels 0 and the last unless ``all_levels``.
 
     ``steps`` is raised to the record's first evaluation after iteration 0
     when it falls short of it, so that something trained is always compared.
     ``trials`` checks only the first ``trials`` trials of an experiment of
-    :data:`TRIAL_SUBSETS` (all of them when ``None``): each trial has its own
+    a kind whose trials are independent (``trials_independent``: a swap's trial t borrows the masks of
+    trial t + 1 modulo their number; all trials when ``None``): each trial has its own
     seeds, so they re-train alone. A bfloat16 cohort trained in pairs on a CPU
     pairs its members differently then, which may move its sums in their last bits.
 
     Every level is rebuilt through the experiment's own steps
-    (:func:`experiments.first_level`, :func:`experiments.with_controls`,
-    :func:`experiments.level_cohort`), the pruned ones from the stored ticket masks.
+    (:func:`lthlib.engine.levels.first_level`, :func:`with_controls`,
+    :func:`level_cohort`), the pruned ones from the stored ticket masks.
     """
     path = record_path(path)
     record = Store.read_record(path)
     config = ExperimentConfig.from_dict(record["config"])
+    check_data(path, record, config, path.parent.parent.parent)
     scope = ""
-    if trials is not None and trials < config.trials and config.experiment in TRIAL_SUBSETS:
+    independent = [own.name for own in kind.KINDS.values() if own.trials_independent]
+    if trials is not None and trials < config.trials and kind.of(config).trials_independent:
         scope = f" (trials 0 to {trials - 1} of {config.trials})"
         config = config.replace(trials=trials)
     elif trials is not None and trials < config.trials:
-        scope = f" (all {config.trials} trials: only {', '.join(TRIAL_SUBSETS)} records re-train a few trials alone)"
+        scope = f" (all {config.trials} trials: only {', '.join(independent)} records re-train a few trials alone)"
     tolerance, note = bound(record)
     steps = min(max(steps, config.eval_every), config.iterations)
-    dataset = experiments.load_data(config, device)
-    arch = experiments.architecture(config, dataset)
-    stored_masks = unpack_masks((path.parent / MASKS).read_bytes())
+    dataset = load_data(config, device)
+    arch = architecture(config, dataset)
+    stored_masks = read_masks(path.parent / MASKS, record["masks_sha256"]) if record.get("masks_sha256") else {}
     runs_by_level = {}
     for run in record["runs"]:
         if run["trial"] < config.trials:
@@ -146,12 +156,10 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False, trial
     if not all_levels:
         levels = sorted({levels[0], levels[-1]})
 
-    dense = experiments.first_level(
-        config, arch, dataset, device, iterations=max(steps, config.rewind, config.control_rewind or 0)
-    )
-    fine_tuned = [arm for arm in config.controls if experiments.ARM_STARTS[arm][0] == "final"]
+    dense = first_level(config, arch, dataset, device, iterations=max(steps, config.rewind, config.control_rewind or 0))
+    fine_tuned = [arm for arm in config.controls if ARM_STARTS[arm][0] == "final"]
     checks = []
-    for group in experiments.cohort_levels(config):
+    for group in cohort_levels(config):
         wanted = [level for level in group if level in levels]
         if not wanted:
             continue
@@ -164,14 +172,12 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False, trial
             skipped = f" (skipped: {', '.join(needs_training)} needs the trained weights the mask came from)"
             checks += [LevelCheck(level, [], 0.0, skipped) for level in wanted]
             continue
-        cohort = experiments.concat_cohorts(
+        cohort = concat_cohorts(
             [
-                experiments.level_cohort(
+                level_cohort(
                     config,
                     level,
-                    experiments.with_controls(
-                        config, level, experiments.stored_tickets(stored_masks, config, level, dense.layers, device)
-                    ),
+                    with_controls(config, level, stored_tickets(stored_masks, config, level, dense.layers, device)),
                     dense.reset,
                     None,
                     {key: value for key, value in dense.starts().items() if key == "rewound"},
@@ -179,7 +185,7 @@ def verify(path, steps: int = 200, device="cpu", all_levels: bool = False, trial
                 for level in group
             ]
         )
-        fresh = experiments.train_cohort(config, arch, dataset, cohort, iterations=steps)
+        fresh = train_cohort(config, arch, dataset, cohort, iterations=steps)
         per_level = len(runs_by_level[group[0]])
         for index, level in enumerate(group):
             if level in wanted:
