@@ -84,7 +84,7 @@ def provenance(device, state, clock: float, finished: float | None = None) -> di
         extended["trained_with"] = state.trained_with
     return {
         "lthlib": __version__,
-        "git_commit": _git_commit(),
+        "git_commit": code_version()["git_commit"],  # of the source this process loaded, not of the files now
         "torch": torch.__version__,
         "python": platform.python_version(),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",
