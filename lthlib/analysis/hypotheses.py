@@ -19,7 +19,7 @@ wholly on that side of the margin: the interval printed beside a verdict
 can be checked against it. The tests of one table form a family: Holm's
 method corrects the supporting p-values of all its rows together, and the
 contradicting ones together (:func:`judge`). A verdict is inconclusive
-whatever the tests say with fewer than :data:`MIN_TRIALS` trials, or when
+whatever the tests say with fewer than :data:`lthlib.analysis.stats.MIN_TRIALS` trials, or when
 most runs compared stop at their last evaluation (training too short).
 
 An equivalence or not-worse margin is fixed before the data are read and
@@ -39,9 +39,10 @@ from scipy import stats as scipy_stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
 
+from .stats import unjudgeable
+
 ALPHA = 0.025  # one-sided, so that the 95 % two-sided interval agrees with every lone verdict
 CONFIDENCE = 0.95
-MIN_TRIALS = 5
 POWER = 0.8
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 UNINFORMATIVE = "not judged: the margin is as large as the effect"
@@ -109,11 +110,7 @@ class Test:
 
     def why_inconclusive(self) -> str:
         """The reason no verdict can be given whatever the tests say, or ``""``."""
-        if self.n < MIN_TRIALS:
-            return f"only {self.n} trials (at least {MIN_TRIALS} needed)"
-        if self.at_end > 0.5:
-            return f"training too short to judge ({100 * self.at_end:.0f} % of runs stop at their last evaluation)"
-        return ""
+        return unjudgeable(self.n, self.at_end)
 
     @property
     def verdict(self) -> str:
@@ -217,7 +214,7 @@ def judge(tests: list[Test]) -> list[Test]:
     """``tests`` as one family (one claims table): Holm's correction of the supporting p-values together and of the
     contradicting ones together, over the tests that are judged at all (not :data:`UNINFORMATIVE`, enough trials,
     training long enough). Returns the tests with ``p_for_holm`` / ``p_against_holm`` set, in the same order."""
-    judged = [i for i, t in enumerate(tests) if not t.hypothesis.uninformative and not t.why_inconclusive()]
+    judged = _judged(tests)
     out = list(tests)
     if not judged:
         return out
@@ -230,4 +227,10 @@ def judge(tests: list[Test]) -> list[Test]:
 
 def family_size(tests: list[Test]) -> int:
     """How many tests of a family Holm's correction counts (those judged at all)."""
-    return sum(1 for t in tests if not t.hypothesis.uninformative and not t.why_inconclusive())
+    return len(_judged(tests))
+
+
+def _judged(tests: list[Test]) -> list[int]:
+    """The indices of the tests that are judged at all: not :data:`UNINFORMATIVE`, enough trials, training long
+    enough."""
+    return [i for i, t in enumerate(tests) if not t.hypothesis.uninformative and not t.why_inconclusive()]

@@ -56,11 +56,7 @@ class Paired:
 
     def why_inconclusive(self) -> str:
         """The reason a verdict is inconclusive before any interval is read, or ``""``."""
-        if self.n < MIN_TRIALS:
-            return f"only {self.n} trials (at least {MIN_TRIALS} needed)"
-        if self.at_end > 0.5:
-            return f"training too short to judge ({100 * self.at_end:.0f} % of runs stop at their last evaluation)"
-        return ""
+        return unjudgeable(self.n, self.at_end)
 
     def text(self, scale: float = 1.0, unit: str = "", digits: int = 2) -> str:
         """``+1.23 [+0.80, +1.66] unit``, the values multiplied by ``scale`` (the interval left out below 2 trials)."""
@@ -69,6 +65,16 @@ class Paired:
         return (
             f"{self.mean * scale:+.{digits}f} [{self.low * scale:+.{digits}f}, {self.high * scale:+.{digits}f}]{unit}"
         )
+
+
+def unjudgeable(n: int, at_end: float) -> str:
+    """Why ``n`` paired trials, of which a fraction ``at_end`` of runs stop at their last evaluation, can give no
+    verdict whatever their interval says, or ``""``."""
+    if n < MIN_TRIALS:
+        return f"only {n} trials (at least {MIN_TRIALS} needed)"
+    if at_end > 0.5:
+        return f"training too short to judge ({100 * at_end:.0f} % of runs stop at their last evaluation)"
+    return ""
 
 
 def paired(a, b, a_at_end=None, b_at_end=None) -> Paired:

@@ -410,8 +410,7 @@ def _check_mask_from(config: ExperimentConfig) -> None:
     if config.mask_from is None or config.mask_from == config.dataset:
         raise ConfigError(
             f"experiment={config.experiment!r} trains on dataset={config.dataset!r} the masks found on another "
-            f"dataset; "
-            f"mask_from={config.mask_from!r}; valid: another dataset or variant, e.g. "
+            f"dataset; mask_from={config.mask_from!r}; valid: another dataset or variant, e.g. "
             f"mask_from='{config.dataset.partition(':')[0]}:half=a'"
         )
     mine, theirs = data.info(config.dataset), data.info(config.mask_from)
