@@ -5,84 +5,115 @@ from __future__ import annotations
 import pandas as pd
 from frames import GOOD, ROWS, frame
 
-from lthlib.analysis import claims, stats
+from lthlib.analysis import claims, hypotheses, stats
+
+ABOVE = hypotheses.Hypothesis("greater")
+MATCHES = hypotheses.Hypothesis("equivalent", margin=0.005, why="half a point, fixed before the data")
 
 
-def test_tickets_exist_below_reads_the_deepest_matching_level_and_where_tickets_fall():
-    verdict = claims.tickets_exist_below(GOOD)
-    assert verdict.verdict == "supported" and verdict.n == 5
-    assert verdict.ours.startswith("match dense down to 7.0 %; fall below at 3.6 % (-1.99 [-2.0")
-    assert verdict.ours.endswith("] points)")
-    shallow = frame([r if r[:2] != (2, "ticket") else (2, "ticket", 21.1, 600, 0.80) for r in ROWS])
-    assert claims.tickets_exist_below(shallow).verdict == "not supported"
-    assert claims.tickets_exist_below(frame(ROWS, trials=3)).verdict.startswith("inconclusive: only 3 trials")
+def paper_claim(a="ticket", b=claims.DENSE, measure=claims.ACCURACY, hypothesis=ABOVE, levels=(), **more):
+    return claims.PaperClaim("a says", "Paper, §2, Fig. 4", "+0.3 points", a, b, measure, hypothesis, levels, **more)
 
 
-def noisy(frame_, level, spread=(-0.02, 0.02, -0.015, 0.015, 0.0)):
-    """``frame_`` with the tickets of ``level`` scattered so much that their interval straddles the margin."""
-    out = frame_.copy()
-    rows = (out["level"] == level) & (out["arm"] == "ticket")
-    out.loc[rows, "early_stop_test_acc"] += [spread[t] for t in out.loc[rows, "trial"]]
-    return out
+def two_arms(a_values, b_values, percent=21.1, at_end=False):
+    """A frame whose arms ``a`` and ``b`` hold the given per-trial accuracies at one level (``percent``)."""
+    rows = [
+        {
+            "level": 1,
+            "arm": arm,
+            "trial": t,
+            "percent": percent,
+            "early_stop_iteration": 500,
+            "early_stop_test_acc": value,
+            "stopped_at_last_evaluation": at_end,
+            "run": f"1/{arm}/{t}",
+        }
+        for arm, values in (("a", a_values), ("b", b_values))
+        for t, value in enumerate(values)
+    ]
+    return pd.DataFrame(rows)
 
 
-def test_an_inconclusive_shallow_level_neither_matches_nor_ends_the_search():
-    assert claims.matching(noisy(GOOD, 1))[1] == "inconclusive"
-    verdict = claims.tickets_exist_below(noisy(GOOD, 1))
-    assert verdict.verdict == "supported"
-    assert verdict.ours.startswith("match dense down to 7.0 %; fall below at 3.6 %")
-    assert verdict.ours.endswith("; 1 shallower level inconclusive")
-    unfinished = claims.tickets_exist_below(frame([r for r in ROWS if r[0] != 4]))
-    assert unfinished.verdict == "supported"
-    assert unfinished.ours.endswith("still not below dense at the deepest level pruned, so the sweep ended first")
+def test_a_claim_is_tested_at_each_of_the_papers_sizes_that_the_runs_reach():
+    judged = claims.test_claim(paper_claim(levels=(51.3, 21.1, 13.5, 7.0, 1.9)), GOOD)
+    assert [j.percent for j in judged] == [51.3, 21.1, 7.0]  # 13.5 and 1.9 % are more than 10 % from any level
+    assert [j.verdict for j in judged] == ["supported"] * 3
+    assert judged[1].difference() == "+1.48 [+1.44, +1.51] points" and judged[1].test.n == 5
+    everywhere = claims.test_claim(paper_claim(), GOOD)  # no sizes named: every pruned level
+    assert [j.percent for j in everywhere] == [51.3, 21.1, 7.0, 3.6]
+    assert everywhere[-1].verdict == "contradicted"  # 3.6 %: the ticket is 2 points below dense
 
 
-def test_faster_and_better_and_a_reinit_control_that_must_lose():
-    faster = claims.faster_and_better_at(GOOD, 2)
-    assert faster.verdict == "supported"
-    assert faster.ours.startswith("39 % sooner (+400 [+400, +400] iterations); +1.4")  # 400 of 1,020 iterations
-    assert faster.ours.endswith("] points")
-    assert claims.reinit_loses(GOOD, 2).verdict == "supported"
-    named = claims.faster_and_better_at(GOOD, 2, "conv2 (dropout 0.5)", "faster (abstract)")
-    assert named.claim.startswith("conv2 (dropout 0.5) tickets at about") and named.paper == "faster (abstract)"
-    assert claims.reinit_loses(GOOD, 2, "conv4").claim.startswith("conv4: randomly reinitialised tickets lose")
-    better_reinit = frame([(level, arm, p, i, 0.95 if arm == "reinit" else a) for level, arm, p, i, a in ROWS])
-    assert claims.reinit_loses(better_reinit, 2).verdict == "not supported"
-    short = frame(ROWS, at_end=True)
-    assert claims.faster_and_better_at(short, 2).verdict == (
+def test_a_control_that_must_lose_and_a_claim_that_it_matches_is_contradicted():
+    loses = claims.test_claim(paper_claim(b="reinit", levels=(21.1, 7.0)), GOOD)
+    assert [j.verdict for j in loses] == ["supported", "supported"]
+    assert loses[0].ours == "tickets − reinitialised tickets at 21.1 %: +3.50 [+3.50, +3.50] points"
+    matches = claims.test_claim(paper_claim(b="reinit", hypothesis=MATCHES, levels=(21.1,)), GOOD)
+    assert matches[0].verdict == "contradicted"
+    assert matches[0].row()["margin"] == "0.50 points: half a point, fixed before the data"
+
+
+def test_an_interval_wider_than_the_margin_is_inconclusive_and_says_how_many_trials_would_settle_it():
+    wide = two_arms([0.90, 0.88, 0.91, 0.87, 0.89], [0.89, 0.89, 0.89, 0.89, 0.89])
+    judged = claims.test_claim(paper_claim("a", "b", hypothesis=MATCHES, effect=0.0), wide)[0]
+    assert judged.verdict == "inconclusive"
+    assert judged.test.low < -0.005 and judged.test.high > 0.005
+    assert judged.trials_needed().isdigit() and int(judged.trials_needed()) > 5
+
+
+def test_sooner_is_a_difference_in_iterations_and_the_dense_network_may_come_from_another_record():
+    sooner = claims.test_claim(paper_claim(measure=claims.ITERATION, hypothesis=hypotheses.Hypothesis("less")), GOOD)
+    assert sooner[1].difference() == "-400 [-400, -400] iterations" and sooner[1].verdict == "supported"
+    plain = frame([(level, arm, p, i, a - 0.01) for level, arm, p, i, a in ROWS])
+    dropout = paper_claim(claims.DENSE, claims.DENSE, levels=(100.0,), compared="with dropout − without")
+    judged = claims.test_claim(dropout, GOOD, plain)
+    assert len(judged) == 1 and judged[0].ours.startswith("with dropout − without at 100.0 %: +1.00")
+
+
+def test_holm_turns_a_borderline_verdict_inconclusive_in_a_larger_table():
+    borderline = two_arms([0.902, 0.904, 0.901, 0.903, 0.902], [0.900, 0.900, 0.900, 0.900, 0.900])
+    alone = claims.judge(claims.test_claim(paper_claim("a", "b"), borderline))
+    assert alone[0].verdict == "supported"
+    null = two_arms([0.90, 0.91, 0.89, 0.90, 0.90], [0.90, 0.90, 0.90, 0.90, 0.90])
+    others = [j for _ in range(6) for j in claims.test_claim(paper_claim("a", "b"), null)]
+    family = claims.judge(alone + others)
+    assert family[0].verdict == "inconclusive"
+    assert "one family of 7 judged tests" in claims.family_note(family)
+    assert "turned 1 verdict that a lone test would give into inconclusive ones" in claims.family_note(family)
+
+
+def test_smoke_trials_and_runs_stopped_at_the_end_give_neither_supported_nor_contradicted():
+    two = claims.judge(claims.test_claim(paper_claim(), frame(ROWS, trials=2)))
+    assert {j.verdict for j in two} == {"inconclusive: only 2 trials (at least 5 needed)"}
+    short = claims.judge(claims.test_claim(paper_claim(b="reinit"), frame(ROWS, at_end=True)))
+    assert {j.verdict for j in short} == {
         "inconclusive: training too short to judge (100 % of runs stop at their last evaluation)"
-    )
+    }
+    assert all(j.trials_needed() == "" for j in two + short)
 
 
-def test_dropout_and_pruning_pairs_the_dense_networks_across_the_two_runs():
-    dropped = frame([(level, arm, p, i, a + (0.02 if level == 2 else 0.01)) for level, arm, p, i, a in ROWS])
-    together = claims.dropout_and_pruning(GOOD, dropped, 2, "conv2", 0.5)
-    assert together.verdict == "supported"
-    assert together.claim == (
-        "conv2: dropout 0.5 raises the dense network's accuracy, and tickets at about 21 % raise it further"
-    )
-    assert together.ours.startswith("dense with dropout +1.00 [+1.00, +1.00] points; its tickets over it +2.")
-    assert together.n == 5
-    no_gain = frame([(level, arm, p, i, a - 0.01 if level == 0 else a) for level, arm, p, i, a in ROWS])
-    assert claims.dropout_and_pruning(GOOD, no_gain, 2, "conv2", 0.5).verdict == "not supported"
-    three = frame(ROWS, trials=3)
-    assert claims.dropout_and_pruning(three, three, 2, "conv2", 0.5).verdict.startswith("inconclusive: only 3 trials")
+def test_the_glance_gives_each_claim_once_with_where_it_holds():
+    claim = paper_claim(levels=(51.3, 21.1, 7.0, 3.6), at=21.1)
+    judged = claims.judge(claims.test_claim(claim, GOOD))
+    assert claims.where_it_holds(judged, claim) == "supported at 51.3, 21.1 and 7.0 %; contradicted at 3.6 %"
+    glance = claims.glance(judged)
+    assert len(glance) == 1
+    assert glance.iloc[0]["paper"] == "+0.3 points (Paper, §2, Fig. 4)"
+    assert glance.iloc[0]["this book"].startswith("tickets − the dense network at 21.1 %: +1.48")
+    assert list(claims.claims_table(judged).columns) == [
+        "claim",
+        "where the paper says it",
+        "paper",
+        "weights remaining",
+        "this book: difference (95 % interval)",
+        "margin",
+        "n",
+        "verdict",
+        "trials for 80 % power",
+    ]
 
 
-def test_iterative_against_oneshot_shares_the_dense_baseline():
-    oneshot = frame([(0, "ticket", 100, 1000, 0.88), (1, "ticket", 51.3, 800, 0.885), (2, "ticket", 21.1, 700, 0.86)])
-    verdict = claims.iterative_beats_oneshot(GOOD, oneshot)
-    assert verdict.verdict == "supported" and "one-shot down to 51.3 %" in verdict.ours
-    assert claims.iterative_beats_oneshot(oneshot, GOOD).verdict == "not supported"
-    neither_falls = frame([r for r in ROWS if r[0] < 3])
-    assert claims.iterative_beats_oneshot(neither_falls, neither_falls).verdict == (
-        "inconclusive: no level where one matches dense and the other surely falls below"
-    )
-    assert list(claims.table([verdict]).columns) == ["claim", "paper", "this book (95 % interval)", "n", "verdict"]
-    assert claims.rules([verdict]) == [f"{verdict.claim}: {verdict.rule}."]
-
-
-def test_the_lead_over_a_control_grows_shrinks_or_holds_with_training_length():
+def test_the_lead_over_a_control_grows_or_shrinks_with_training_length_or_shows_no_change():
     short = frame([(0, "ticket", 100, 1000, 0.88), (2, "ticket", 21.1, 600, 0.89), (2, "reinit", 21.1, 900, 0.88)])
     longer = frame([(0, "ticket", 100, 3000, 0.88), (2, "ticket", 21.1, 2000, 0.90), (2, "reinit", 21.1, 2500, 0.88)])
     labels = ("5,000 iterations", "20,000 iterations")
@@ -91,12 +122,13 @@ def test_the_lead_over_a_control_grows_shrinks_or_holds_with_training_length():
     assert grew["5,000 iterations"] == "+1.00" and grew["20,000 iterations"] == "+2.00"
     assert grew["weights remaining"] == "21.1 %"
     assert claims.lead_change(longer, short, 2, "reinit", labels)["the lead"] == "shrank"
-    assert claims.lead_change(short, short, 2, "dense", labels)["the lead"].startswith("held")
+    assert claims.lead_change(short, short, 2, "dense", labels)["the lead"] == "no change shown"
     few = claims.lead_change(frame(ROWS, trials=3), frame(ROWS, trials=3), 2, "reinit", labels)
     assert few["the lead"] == "inconclusive: only 3 trials (at least 5 needed)"
     leads = pd.DataFrame([grew, claims.lead_change(longer, short, 2, "reinit", labels), few])
     assert claims.lead_sentence(leads, labels) == (
-        "Of these 3 comparisons, the tickets' lead shrank in 1, grew in 1 and held in 0 from 5,000 iterations to "
+        "Of these 3 comparisons, the tickets' lead shrank in 1, grew in 1 and showed no change either way in 0 from "
+        "5,000 iterations to "
         "20,000 iterations; 1 could not be judged."
     )
 

@@ -275,7 +275,9 @@ def test_killed_process_resumes_from_its_last_finished_level(fashion, tmp_path):
         "--scale",
         "smoke",
         "--levels",
-        "6",
+        "4",
+        "--iterations",
+        "100",
         "--controls",
         "reinit",
         "--store",
@@ -296,13 +298,13 @@ def test_killed_process_resumes_from_its_last_finished_level(fashion, tmp_path):
     process.wait()
     directory = found[0].parent
     level = max(int(p.stem.split("-")[1]) for p in directory.glob("checkpoint-*.pt"))
-    assert 0 <= level < 6
+    assert 0 <= level < 4
     finished = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     assert f"resuming after finished level {level}" in finished.stderr
     record = Store.read_record(directory / "record.json")
-    assert sorted({r["level"] for r in record["runs"]}) == list(range(7))
-    assert set(unpack_masks((directory / "masks.npz").read_bytes())) >= {"level6/ticket/0/fc1"}
+    assert sorted({r["level"] for r in record["runs"]}) == list(range(5))
+    assert set(unpack_masks((directory / "masks.npz").read_bytes())) >= {"level4/ticket/0/fc1"}
 
 
 def trained_cohort_sizes(monkeypatch) -> list[int]:

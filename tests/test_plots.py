@@ -115,19 +115,3 @@ def test_a_narrow_panel_labels_fewer_sizes_and_always_the_sparsest():
     assert all(shown[0] == 100 and shown[-1] == round(sizes[-1], 1) for shown in labels.values())
     ratios = [a / b for shown in labels.values() for a, b in zip(shown, shown[1:])]
     assert min(ratios) > 1.5  # no two labels crowd each other on the log axis
-
-
-def test_the_verdict_bars_stack_each_point_s_counts_in_the_verdicts_colours():
-    from lthlib.analysis import plots
-
-    counts = pd.DataFrame(
-        {stats.SUPPORTED: [2, 0], stats.NOT_SUPPORTED: [1, 0], stats.INCONCLUSIVE: [0, 3]}, index=["Signs", "Zeros"]
-    )
-    ax = plots.verdict_counts(counts)
-    bars = {container.get_label(): container for container in ax.containers}
-    assert list(bars) == list(plots.VERDICT_COLOURS)
-    # the first point on top: barh draws its rows bottom-up, so "Signs" is the second bar of each verdict
-    assert [bar.get_width() for bar in bars[stats.SUPPORTED]] == [0, 2]
-    assert [bar.get_x() for bar in bars[stats.NOT_SUPPORTED]] == [0, 2]  # stacked after the supported
-    assert [bar.get_x() for bar in bars[stats.INCONCLUSIVE]] == [0, 3]
-    assert [label.get_text() for label in ax.get_yticklabels()] == ["Zeros", "Signs"]

@@ -1,21 +1,25 @@
-"""The papers' claims, each judged on stored results by a stated rule.
+"""The papers' claims, judged on stored results.
 
-Every function takes tidy frames from :func:`lthlib.analysis.summary.runs_frame` and
-returns a :class:`Claim`. Arms are compared trial by trial (the arms of a
-trial share their initialisation and data order), with a 95 % t-interval
-over the trials and the three-valued verdict of :mod:`lthlib.analysis.stats`:
-supported, not supported, inconclusive. Accuracies are early-stop test
-accuracies (the test set is read at the iteration the validation loss chose,
-never used to choose).
+Every function takes tidy frames from :func:`lthlib.analysis.summary.runs_frame`. Arms are compared trial by trial
+(the arms of a trial share their initialisation and data order). Accuracies are early-stop test accuracies (the
+test set is read at the iteration the validation loss chose, never used to choose).
+
+A :class:`PaperClaim` is a claim as its paper makes it: its words and direction, where the paper makes it and its
+number, and the hypothesis it states about the paired differences (:mod:`lthlib.analysis.hypotheses`: a
+difference in the claimed direction, or equivalence within a stated margin). :func:`test_claim` tests it at each
+of the paper's sizes that the runs reach, and :func:`judge` corrects one table's tests together with Holm's method.
+
+The chapters not yet judged this way still use the older rule of :class:`Claim` (an interval against a fixed
+margin, :mod:`lthlib.analysis.stats`): :func:`arm_ahead`, :func:`lead_change` and the helpers after them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from . import stats
+from . import hypotheses, stats
 from .summary import distinct
 
 ACCURACY, ITERATION = "early_stop_test_acc", "early_stop_iteration"
@@ -69,160 +73,256 @@ def _dense(frame: pd.DataFrame) -> pd.DataFrame:
     return _trials(frame, "ticket", 0)
 
 
-def matching(frame: pd.DataFrame, dense: pd.DataFrame | None = None, arm: str = "ticket") -> dict[int, str]:
-    """Per pruned level, the verdict of "``arm`` matches the dense accuracy" (within :data:`MATCH_MARGIN`)."""
-    dense = _dense(frame) if dense is None else dense
-    levels = sorted(set(frame[(frame["arm"] == arm) & (frame["level"] > 0)]["level"]))
-    return {
-        level: compare(_trials(frame, arm, level), dense, ACCURACY).verdict(margin=-MATCH_MARGIN) for level in levels
-    }
+# --- Claims as the papers make them, judged level by level -------------------------------------------------------
+
+DENSE = "dense"  # the arm name that stands for the unpruned network: level 0's ticket
+LEVEL_TOLERANCE = 0.1  # a level of ours stands for a paper's size when its share of weights is within 10 % of it
+UNITS = {ACCURACY: (100.0, " points", 2), ITERATION: (1.0, " iterations", 0)}  # scale, unit, digits shown
+MANY_TRIALS = 100  # beyond this many trials, the number needed for 80 % power is shown as "over 100"
+ARM_WORDS = {
+    "ticket": "tickets",
+    DENSE: "the dense network",
+    "reinit": "reinitialised tickets",
+    "random_prune": "randomly pruned networks",
+}
 
 
-def deepest_match(verdicts: dict[int, str]) -> tuple[int | None, int | None]:
-    """(deepest matching level shallower than the fall, first level that surely falls below); ``None`` if absent.
+@dataclass(frozen=True)
+class PaperClaim:
+    """A claim in the direction and words its paper makes it, with where it makes it and the paper's number.
 
-    The fall is the shallowest level whose ticket is surely more than the
-    margin below dense. The deepest match is the deepest level before it whose
-    ticket surely matches; inconclusive levels in between neither count as a
-    match nor stop the search (with five trials a single noisy level can
-    leave an interval straddling the margin).
+    The claim is about the paired differences ``a - b`` of ``measure``
+    (:data:`ACCURACY`, a fraction, or :data:`ITERATION`) between two arms of
+    the same trials at each of the paper's sizes ``levels`` (% of the weights
+    remaining; empty: every pruned level the runs hold). ``b`` may be
+    :data:`DENSE`, the unpruned network of the same trial. ``number`` is the
+    number the paper states, or what its figure shows when it states none
+    (said so); ``effect`` the same in the measure's units, when there is one,
+    for the trials an inconclusive verdict would need. ``kind`` names the
+    claim for code that picks claims (the conclusions), so that rewording it
+    changes no selection.
     """
-    fall = next((level for level in sorted(verdicts) if verdicts[level] == stats.NOT_SUPPORTED), None)
-    before = [level for level in verdicts if (fall is None or level < fall) and verdicts[level] == stats.SUPPORTED]
-    return (max(before) if before else None), fall
+
+    says: str
+    where: str
+    number: str
+    a: str
+    b: str
+    measure: str
+    hypothesis: hypotheses.Hypothesis
+    levels: tuple[float, ...] = ()
+    effect: float | None = None
+    at: float | None = None
+    compared: str = ""
+    kind: str = ""
+    relative_to: tuple[str, str] | None = None
+
+    def arms(self) -> str:
+        """What is subtracted from what, in words: ``compared``, or the two arms' names."""
+        return self.compared or f"{ARM_WORDS.get(self.a, self.a)} − {ARM_WORDS.get(self.b, self.b)}"
 
 
-def tickets_exist_below(frame: pd.DataFrame, bound: float = 20.0) -> Claim:
-    verdicts = matching(frame)
-    deepest, fall = deepest_match(verdicts)
-    dense = _dense(frame)
-    n = len(dense)
-    unsettled = sum(v == stats.INCONCLUSIVE for level, v in verdicts.items() if fall is None or level < fall)
-    if deepest is None:
-        ours = "no level surely matches dense"
-    else:
-        ours = f"match dense down to {_percent(frame, deepest):.1f} %"
-    if fall is not None:
-        below = compare(_trials(frame, "ticket", fall), dense, ACCURACY)
-        ours += f"; fall below at {_percent(frame, fall):.1f} % ({below.text(100, ' points')})"
-    else:
-        ours += "; still not below dense at the deepest level pruned, so the sweep ended first"
-    if unsettled:
-        ours += f"; {unsettled} shallower level{'s' if unsettled > 1 else ''} inconclusive"
-    if deepest is not None and _percent(frame, deepest) < bound:
-        verdict = stats.SUPPORTED
-    elif fall is not None and _percent(frame, fall) >= bound:
-        verdict = stats.NOT_SUPPORTED
-    else:
-        first = compare(_trials(frame, "ticket", min(verdicts)), dense, ACCURACY)
-        verdict = with_reason(stats.INCONCLUSIVE, first)
-    return Claim(
-        "winning tickets exist below 10-20 % of the weights",
-        "under 10-20 % (LeNet, Conv-2/4/6)",
-        ours,
-        n,
-        verdict,
-        f"a level matches when the 95 % interval of ticket minus dense accuracy lies above "
-        f"-{100 * MATCH_MARGIN:g} points and falls below when it lies under it; supported when a level under "
-        f"{bound:g} % matches before the first fall, not supported when tickets fall below at {bound:g} % or "
-        f"more, else inconclusive",
-        kind="tickets exist",
-    )
+@dataclass(frozen=True)
+class Judged:
+    """A :class:`PaperClaim` tested at one of our levels (``percent``: its share of the weights remaining)."""
+
+    claim: PaperClaim
+    percent: float
+    test: hypotheses.Test
+
+    @property
+    def verdict(self) -> str:
+        """Supported, contradicted or inconclusive (with its reason when the trials cannot be judged at all)."""
+        verdict, reason = self.test.verdict, self.test.why_inconclusive()
+        return f"{verdict}: {reason}" if verdict == hypotheses.INCONCLUSIVE and reason else verdict
+
+    @property
+    def kind(self) -> str:
+        return self.claim.kind
+
+    @property
+    def ours(self) -> str:
+        """What this book measured: ``"tickets − reinitialised tickets at 3.6 %: +0.79 [+0.58, +1.00] points"``."""
+        return f"{self.claim.arms()} at {self.percent:.1f} %: {self.difference()}"
+
+    def difference(self) -> str:
+        """``+0.74 [+0.61, +0.87] points``: the mean paired difference a - b and its 95 % interval."""
+        scale, unit, digits = UNITS[self.claim.measure]
+        return self.test.text(scale, unit, digits)
+
+    def trials_needed(self) -> str:
+        """For an inconclusive verdict on judgeable trials, the trials that would show the paper's effect (or
+        the observed one) at 80 % power with the observed spread; ``""`` otherwise."""
+        if self.test.verdict != hypotheses.INCONCLUSIVE or self.test.why_inconclusive():
+            return ""
+        needed = self.test.trials_for_power(self.claim.effect)
+        if needed is None:
+            return "none: the observed effect is on the other side"
+        return f"{needed}" if needed <= MANY_TRIALS else f"over {MANY_TRIALS}"
+
+    def row(self) -> dict:
+        claim = self.claim
+        scale, unit, digits = UNITS[claim.measure]
+        hypothesis = self.test.hypothesis
+        return {
+            "claim": claim.says,
+            "where the paper says it": claim.where,
+            "paper": claim.number,
+            "weights remaining": f"{self.percent:.1f} %",
+            "this book: difference (95 % interval)": f"{claim.arms()}: {self.difference()}",
+            "margin": _margin_text(hypothesis, scale, unit, digits),
+            "n": self.test.n,
+            "verdict": self.verdict,
+            "trials for 80 % power": self.trials_needed(),
+        }
 
 
-def faster_and_better_at(
-    frame: pd.DataFrame,
-    level: int,
-    subject: str = "LeNet",
-    paper: str = "38 % sooner and more accurate (LeNet at 21.1 %)",
-) -> Claim:
-    """``subject``'s tickets at ``level`` against its dense networks; ``paper``: the paper's finding, as checked."""
-    ticket, dense = _trials(frame, "ticket", level), _dense(frame)
-    sooner, better, verdict = _sooner_and_better(ticket, dense)
-    relative = 100 * sooner.mean / dense[ITERATION].mean()
-    return Claim(
-        f"{subject} tickets at about {_percent(frame, level):.0f} % stop earlier and are more accurate",
-        paper,
-        f"{relative:.0f} % sooner ({sooner.text(1, ' iterations', 0)}); {better.text(100, ' points')}",
-        sooner.n,
-        verdict,
-        "supported when the 95 % intervals of the paired differences show the ticket stopping sooner "
-        "and reaching a higher accuracy than its own dense network; not supported when either is surely "
-        "the other way",
-        kind="sooner and better",
-    )
+def _margin_text(hypothesis: hypotheses.Hypothesis, scale: float, unit: str, digits: int) -> str:
+    """An equivalence or not-worse margin and its justification; only the justification when the claim is not
+    judged (the margin as large as the effect); nothing for a difference claim."""
+    if hypothesis.form not in ("equivalent", "not_worse"):
+        return ""
+    if hypothesis.uninformative:
+        return hypothesis.why
+    return f"{hypothesis.margin * scale:.{digits}f}{unit}: {hypothesis.why}"
 
 
-def reinit_loses(frame: pd.DataFrame, level: int, subject: str = "") -> Claim:
-    """Random reinitialisation against the ticket of the same trial at ``level`` (``subject``: whose, if not LeNet)."""
-    slower, worse, verdict = _sooner_and_better(_trials(frame, "ticket", level), _trials(frame, "reinit", level))
-    whose = f"{subject}: " if subject else ""
-    return Claim(
-        f"{whose}randomly reinitialised tickets lose both advantages (at {_percent(frame, level):.1f} %)",
-        "reinit learns slower and is less accurate",
-        f"reinit later by {slower.text(1, ' iterations', 0)}; ticket ahead by {worse.text(100, ' points')}",
-        slower.n,
-        verdict,
-        "supported when the 95 % intervals show reinit stopping later and less accurate than the ticket "
-        "of the same trial; not supported when either is surely the other way",
-        kind="reinit loses",
-    )
+def _level_rows(frame: pd.DataFrame, arm: str, percent: float | None) -> tuple[pd.DataFrame, float] | None:
+    """``arm``'s runs (indexed by trial) at the level of ``frame`` standing for ``percent`` % of the weights, and
+    that level's own share; ``None`` when no level is within :data:`LEVEL_TOLERANCE` of it. ``arm``
+    :data:`DENSE`, or ``percent`` ``None``: level 0."""
+    if arm == DENSE:
+        return _dense(frame), 100.0
+    shares = distinct(frame[frame["arm"] == arm]).groupby("level")["percent"].mean()
+    if percent is not None:
+        shares = shares[(shares / percent - 1).abs() <= LEVEL_TOLERANCE]
+    if shares.empty:
+        return None
+    level = int((shares - (percent or 0)).abs().idxmin())
+    return _trials(frame, arm, level), float(shares[level])
 
 
-def dropout_and_pruning(plain: pd.DataFrame, dropped: pd.DataFrame, level: int, subject: str, dropout: float) -> Claim:
-    """Dropout and iterative pruning together: ``dropped`` (trained with ``dropout``) against ``plain`` (without),
-    two records of one network whose trials share θ0 and data order. The dense network with dropout against the
-    one without, paired by trial; then, within ``dropped``, its tickets at ``level`` against its dense network."""
-    dense_gain = compare(_dense(dropped), _dense(plain), ACCURACY)
-    ticket_gain = compare(_trials(dropped, "ticket", level), _dense(dropped), ACCURACY)
-    verdict = with_reason(stats.combine([dense_gain.verdict(), ticket_gain.verdict()]), dense_gain, ticket_gain)
-    return Claim(
-        f"{subject}: dropout {dropout:g} raises the dense network's accuracy, and tickets at about "
-        f"{_percent(dropped, level):.0f} % raise it further",
-        "dropout and pruning complement each other: dropout +2.1, +3.0, +2.4 points on dense Conv-2/4/6, pruning "
-        "up to +2.3, +4.6, +4.7 more",
-        f"dense with dropout {dense_gain.text(100, ' points')}; its tickets over it {ticket_gain.text(100, ' points')}",
-        min(dense_gain.n, ticket_gain.n),
-        verdict,
-        "supported when the 95 % intervals show the dense network more accurate with dropout than without (paired "
-        "by trial: both start from the same θ0) and, with dropout, the tickets more accurate than the dense "
-        "network; not supported when either is surely the other way",
-        kind="dropout and pruning",
-    )
+def _pruned_percents(frame: pd.DataFrame, arm: str) -> list[float]:
+    rows = distinct(frame[(frame["arm"] == arm) & (frame["level"] > 0)])
+    return [float(p) for p in rows.groupby("level")["percent"].mean().sort_values(ascending=False)]
 
 
-def iterative_beats_oneshot(iterative: pd.DataFrame, oneshot: pd.DataFrame) -> Claim:
-    dense = _dense(iterative)  # one shared dense baseline: the iterative experiment's
-    deep_iterative, fall_iterative = deepest_match(matching(iterative, dense))
-    deep_oneshot, fall_oneshot = deepest_match(matching(oneshot, dense))
-    n = len(dense.index.intersection(_trials(oneshot, "ticket", max(oneshot["level"])).index))
-    if deep_iterative is None or deep_oneshot is None:
-        first = compare(_trials(oneshot if deep_iterative is not None else iterative, "ticket", 1), dense, ACCURACY)
-        ours = f"{'one-shot' if deep_oneshot is None else 'iterative'} tickets surely match dense at no level"
-        verdict = with_reason(stats.INCONCLUSIVE, first)
-    else:
-        ours = (
-            f"iterative matches dense down to {_percent(iterative, deep_iterative):.1f} %, one-shot down to "
-            f"{_percent(oneshot, deep_oneshot):.1f} %"
+def test_claim(claim: PaperClaim, frame: pd.DataFrame, other: pd.DataFrame | None = None) -> list[Judged]:
+    """``claim`` tested at each of its levels that ``frame`` reaches (arm ``a`` from ``frame``, arm ``b`` from
+    ``other``, default ``frame``), paired over the trials both hold, uncorrected (:func:`judge` corrects a
+    table)."""
+    other = frame if other is None else other
+    judged = []
+    for wanted in claim.levels or _pruned_percents(frame, claim.a):
+        a, b = _level_rows(frame, claim.a, wanted), _level_rows(other, claim.b, wanted)
+        if a is None or b is None:
+            continue
+        (a, percent), (b, _) = a, b
+        trials = a.index.intersection(b.index)
+        if len(trials) == 0:
+            continue
+        a, b = a.loc[trials], b.loc[trials]
+        test = hypotheses.paired_test(
+            a[claim.measure],
+            b[claim.measure],
+            _hypothesis_at(claim, frame, wanted, trials),
+            a["stopped_at_last_evaluation"],
+            b["stopped_at_last_evaluation"],
         )
-        if deep_iterative > deep_oneshot and fall_oneshot is not None and fall_oneshot <= deep_iterative:
-            verdict = stats.SUPPORTED
-        elif deep_oneshot >= deep_iterative and fall_iterative is not None:
-            verdict = stats.NOT_SUPPORTED
-        else:
-            verdict = f"{stats.INCONCLUSIVE}: no level where one matches dense and the other surely falls below"
-    return Claim(
-        "iterative pruning finds smaller tickets than one-shot pruning",
-        "iterative tickets match dense at smaller sizes",
-        ours,
-        n,
-        verdict,
-        "each level matches or falls below by the rule of the first claim, against the same dense networks; "
-        "supported when iterative tickets match at a level where one-shot tickets have already fallen below, "
-        "not supported when one-shot tickets match as deep as iterative ones and iterative ones then fall "
-        "below, else inconclusive",
-        kind="iterative against one-shot",
+        judged.append(Judged(claim, percent, test))
+    return judged
+
+
+def _hypothesis_at(claim: PaperClaim, frame: pd.DataFrame, percent: float, trials) -> hypotheses.Hypothesis:
+    """``claim``'s hypothesis at the level standing for ``percent``: its own, or with the margin a fraction of the
+    gap ``relative_to`` names, measured there over ``trials``."""
+    if claim.relative_to is None:
+        return claim.hypothesis
+    x, y = (_level_rows(frame, arm, percent)[0].loc[trials, claim.measure] for arm in claim.relative_to)
+    gap = float((x - y).mean())
+    scale, unit, digits = UNITS[claim.measure]
+    named = " − ".join(ARM_WORDS.get(arm, arm) for arm in claim.relative_to)
+    if gap <= 0:  # nothing to recover: a margin as large as the effect, which the claim is not judged by
+        return replace(
+            claim.hypothesis,
+            margin=claim.hypothesis.margin * abs(gap) or claim.hypothesis.margin,
+            why=f"none: {named} is {gap * scale:+.{digits}f}{unit} here, nothing to recover",
+            effect=0.0,
+        )
+    return replace(
+        claim.hypothesis,
+        margin=claim.hypothesis.margin * gap,
+        why=f"{claim.hypothesis.why} ({named}: {gap * scale:+.{digits}f}{unit} here)",
+        effect=gap,
     )
+
+
+def judge(judged: list[Judged]) -> list[Judged]:
+    """The tests of one claims table as one family: Holm's correction over all of them (levels and claims)."""
+    corrected = hypotheses.judge([j.test for j in judged])
+    return [replace(j, test=test) for j, test in zip(judged, corrected)]
+
+
+def claims_table(judged: list[Judged]) -> pd.DataFrame:
+    """One row per claim and level, in order."""
+    return pd.DataFrame([j.row() for j in judged])
+
+
+def family_note(judged: list[Judged]) -> str:
+    """What the table's correction for multiplicity did, in one sentence."""
+    size = hypotheses.family_size([j.test for j in judged])
+    uncorrected = [replace(j, test=replace(j.test, p_for_holm=None, p_against_holm=None)) for j in judged]
+    changed = sum(u.test.verdict != j.test.verdict for u, j in zip(uncorrected, judged))
+    return (
+        f"The table is one family of {size} judged tests: Holm's method corrects their p-values together, so that "
+        f"the chance of any false verdict in it stays under 5 %; the correction turned "
+        f"{changed} verdict{'s' if changed != 1 else ''} that a lone test would give into inconclusive ones."
+    )
+
+
+def power_note(judged: list[Judged], affordable: int = 10) -> str:
+    """How many of the inconclusive verdicts (on judgeable trials) more trials would settle: those that would
+    show the paper's effect, or the observed one, at 80 % power with at most ``affordable`` trials."""
+    needs = [j.test.trials_for_power(j.claim.effect) for j in judged if j.trials_needed()]
+    if not needs:
+        return "No verdict here is left inconclusive by too few trials alone."
+    few = sum(n is not None and n <= affordable for n in needs)
+    return (
+        f"Of the {len(needs)} inconclusive verdict{'s' if len(needs) != 1 else ''} here, {few} would need at most "
+        f"{affordable} trials to show the paper's effect (or, where the paper states none, the observed one) at "
+        f"80 % power, before the correction."
+    )
+
+
+def where_it_holds(judged: list[Judged], claim: PaperClaim) -> str:
+    """The verdicts of ``claim`` by level, e.g. ``"supported at 21.1 and 7.0 %; inconclusive at 3.6 %"``."""
+    groups: dict[str, list[str]] = {}
+    for j in judged:
+        if j.claim == claim:
+            groups.setdefault(j.verdict, []).append(f"{j.percent:.1f}")
+    parts = []
+    for verdict, percents in groups.items():
+        word, _, reason = verdict.partition(": ")
+        parts.append(f"{word} at {_listed(percents)} %" + (f", {reason}" if reason else ""))
+    return "; ".join(parts) or "not reached"
+
+
+def glance(judged: list[Judged]) -> pd.DataFrame:
+    """One row per claim: what it says, the paper's number and where, ours at the size the paper states its number
+    (or the claim's first size), and where it holds."""
+    rows = []
+    for claim in dict.fromkeys(j.claim for j in judged):
+        mine = [j for j in judged if j.claim == claim]
+        shown = min(mine, key=lambda j: abs(j.percent - claim.at)) if claim.at else mine[0]
+        rows.append(
+            {
+                "claim": claim.says,
+                "paper": f"{claim.number} ({claim.where})",
+                "this book": shown.ours,
+                "verdict, by level": where_it_holds(judged, claim),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def over_levels(frame: pd.DataFrame, arm: str, levels, column: str = ACCURACY) -> pd.DataFrame:
@@ -298,7 +398,7 @@ def arms_ahead(frame: pd.DataFrame, wanted) -> list[Claim]:
 
 CONTROLS_BEATEN = {"reinit": "random reinit", "random_prune": "random pruning", "dense": "the dense network"}
 CHANGE_WORDS = {stats.SUPPORTED: "grew", stats.NOT_SUPPORTED: "shrank"}
-HELD = "held"
+NOT_SHOWN = "no change shown"
 
 
 def _lead(frame: pd.DataFrame, level: int, against: str) -> tuple[pd.Series, pd.Series]:
@@ -316,7 +416,7 @@ def lead_change(short: pd.DataFrame, long: pd.DataFrame, level: int, against: st
 
     The two runs share their trials' seeds, so the lead is compared trial by
     trial: long minus short, with its 95 % t-interval. The verdict is "grew"
-    or "shrank" when the interval excludes zero, "held" when it does not,
+    or "shrank" when the interval excludes zero, "no change shown" when it does not,
     and "inconclusive" with fewer than five trials or when most of the runs
     stop at their last evaluation. ``labels`` name the two columns.
     """
@@ -326,7 +426,7 @@ def lead_change(short: pd.DataFrame, long: pd.DataFrame, level: int, against: st
     change = stats.paired(long_lead.loc[trials], short_lead.loc[trials], long_end.loc[trials], short_end.loc[trials])
     verdict = change.verdict()
     if verdict == stats.INCONCLUSIVE and not change.why_inconclusive():
-        word = f"{HELD} (the interval includes no change)"
+        word = NOT_SHOWN
     else:
         word = CHANGE_WORDS.get(verdict) or with_reason(verdict, change)
     return {
@@ -348,23 +448,16 @@ def lead_table(short: pd.DataFrame, long: pd.DataFrame, levels, labels: tuple[st
 
 
 def lead_sentence(leads: pd.DataFrame, labels: tuple[str, str]) -> str:
-    """How many of :func:`lead_table`'s comparisons saw the tickets' lead shrink, grow or hold from the shorter run
-    (``labels[0]``) to the longer; comparisons the rule could not judge are counted apart."""
-    kinds = leads["the lead"].str.split().str[0]
-    counted = {word: int((kinds == word).sum()) for word in ("shrank", "grew", HELD)}
+    """How many of :func:`lead_table`'s comparisons saw the tickets' lead shrink or grow from the shorter run
+    (``labels[0]``) to the longer, and how many showed no change; comparisons the rule could not judge are counted
+    apart."""
+    counted = {word: int((leads["the lead"] == word).sum()) for word in ("shrank", "grew", NOT_SHOWN)}
     unjudged = len(leads) - sum(counted.values())
     sentence = (
         f"Of these {len(leads)} comparisons, the tickets' lead shrank in {counted['shrank']}, grew in "
-        f"{counted['grew']} and held in {counted[HELD]} from {labels[0]} to {labels[1]}"
+        f"{counted['grew']} and showed no change either way in {counted[NOT_SHOWN]} from {labels[0]} to {labels[1]}"
     )
     return sentence + (f"; {unjudged} could not be judged." if unjudged else ".")
-
-
-def _sooner_and_better(ahead: pd.DataFrame, behind: pd.DataFrame) -> tuple[stats.Paired, stats.Paired, str]:
-    """How much sooner ``ahead`` stops than ``behind`` (iterations), how much more accurate, and the joint verdict."""
-    sooner = compare(behind, ahead, ITERATION)
-    better = compare(ahead, behind, ACCURACY)
-    return sooner, better, with_reason(stats.combine([sooner.verdict(), better.verdict()]), sooner, better)
 
 
 def with_reason(verdict: str, *parts: stats.Paired) -> str:

@@ -3,8 +3,8 @@
 A :class:`Point` names the sections whose verdicts answer it (keys of the
 verdict groups the chapters compute: each chapter's ``verdicts`` in
 :mod:`lthlib.analysis.chapters`, e.g. :func:`lthlib.analysis.lottery.verdict_groups`,
-which :func:`gather` collects); :func:`tally`, :func:`point_table` and
-:func:`overview` show them.
+which :func:`gather` collects); :func:`point_table` and :func:`overview` show them. The verdicts are
+not counted: a count would add up claims of opposite direction, of different levels and of both papers.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import chapter, chapters, claims, papers, stats, zhou
+from . import chapter, chapters, claims, papers, zhou
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,20 @@ POINTS = (
         ("lth-claims",),
         f"more trials (an inconclusive interval is wide at five, and Conv-6 has fewer than the rule accepts) and "
         f"{CPU_SCALE}",
-        only=(("lottery", ("tickets exist", "sooner and better", "dropout and pruning")),),
+        only=(
+            (
+                "lottery",
+                (
+                    "sooner",
+                    "more accurate",
+                    "back at dense",
+                    "fall below dense",
+                    "conv sooner",
+                    "conv more accurate",
+                    "dropout helps",
+                ),
+            ),
+        ),
     ),
     Point(
         "Iterative pruning is the key advance",
@@ -105,7 +118,7 @@ POINTS = (
         ("lth-claims", "zhou-mask1", "zhou-claims"),
         "a training length where the reinitialised controls stop well inside training at every level",
         only=(
-            ("lottery", ("reinit loses",)),
+            ("lottery", ("reinit less accurate", "reinit slower", "conv reinit less accurate", "conv reinit slower")),
             (
                 "zhou headline",
                 ("signed_reinit against reinit", "signed_reinit against original", "signed_constant against original"),
@@ -152,45 +165,30 @@ POINTS = (
 )
 
 
-VERDICTS = (stats.SUPPORTED, stats.NOT_SUPPORTED, stats.INCONCLUSIVE)
-
-
-def _counts(point: Point, verdicts: dict[str, list[claims.Claim]]) -> dict[str, int]:
-    """``{verdict: number of the claims answering point}`` for each of :data:`VERDICTS` (an inconclusive verdict
-    whatever its reason)."""
-    counts = dict.fromkeys(VERDICTS, 0)
-    for claim in point.claims(verdicts):
-        counts[claim.verdict.split(":")[0]] += 1
-    return counts
-
-
-def tally(point: Point, verdicts: dict[str, list[claims.Claim]]) -> str:
-    """How the verdicts that answer ``point`` came out, e.g. ``"2 supported, 1 inconclusive"``, or
-    ``"not judged here"``. ``verdicts``: ``{group: claims}``."""
-    counts = _counts(point, verdicts)
-    return ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n) or "not judged here"
-
-
-def counts(verdicts: dict[str, list[claims.Claim]], points=POINTS) -> pd.DataFrame:
-    """Per point (index, in order), the number of its claims with each verdict (columns :data:`VERDICTS`)."""
-    return pd.DataFrame([_counts(p, verdicts) for p in points], index=[p.point for p in points])
-
-
 def point_table(point: Point, verdicts: dict[str, list[claims.Claim]]) -> pd.DataFrame:
     """The verdicts that answer ``point``, as the chapters show them (claim, paper, this book, n, verdict)."""
     found = point.claims(verdicts)
     return claims.table(found) if found else pd.DataFrame([{"claim": "not judged here"}])
 
 
-def overview(verdicts: dict[str, list[claims.Claim]], points=POINTS) -> pd.DataFrame:
-    """One row per point: what it says and who says it, how its verdicts came out (:func:`tally`), and what would
-    change them."""
+def finding(verdicts: dict, group: str, kind: str, percent: float, subject: str = "") -> str:
+    """One claim of ``group`` judged level by level (:class:`lthlib.analysis.claims.Judged`) in a phrase: its effect
+    and interval at the level nearest ``percent``, and its verdict, e.g. ``"+0.79 [+0.58, +1.00] points at 3.6 %
+    (supported)"``. ``subject``: only claims whose words start with it (e.g. ``"Conv-2:"``)."""
+    judged = [j for j in verdicts[group] if j.kind == kind and j.claim.says.startswith(subject)]
+    if not judged:
+        raise KeyError(f"group {group!r} has no judged claim of kind {kind!r} about {subject or 'anything'!r}")
+    nearest = min(judged, key=lambda j: abs(j.percent - percent))
+    return f"{nearest.difference()} at {nearest.percent:.1f} % ({nearest.verdict})"
+
+
+def overview(points=POINTS) -> pd.DataFrame:
+    """One row per point: what it says and who says it, and what would change the verdicts that answer it."""
     return pd.DataFrame(
         [
             {
                 "point": p.point,
                 "who says it": p.says,
-                "verdicts": tally(p, verdicts),
                 "what would change them": p.would_change,
             }
             for p in points

@@ -9,7 +9,6 @@ claims' verdicts use; nothing random goes into a figure.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-import numpy as np
 import seaborn as sns
 from matplotlib.ticker import FixedLocator, NullLocator, PercentFormatter
 
@@ -261,25 +260,6 @@ def scatter(frame, x: str, y: str, xlabel: str, ylabel: str, hue: str, ax=None, 
 
 
 # The three verdicts in the colours of a traffic light: supported green, not supported red, inconclusive grey.
-VERDICT_COLOURS = {stats.SUPPORTED: "#1b9e77", stats.NOT_SUPPORTED: "#d95f02", stats.INCONCLUSIVE: "#999999"}
-
-
-def verdict_counts(counts, ax=None):
-    """Horizontal stacked bars, one per row of ``counts`` (index: what was judged, top to bottom; columns: the
-    verdicts of :data:`VERDICT_COLOURS`, numbers of claims)."""
-    ax = ax or plt.subplots()[1]
-    rows = counts.iloc[::-1]  # barh draws the first row at the bottom
-    left = np.zeros(len(rows))
-    for verdict, colour in VERDICT_COLOURS.items():
-        values = rows[verdict].to_numpy(dtype=float)
-        ax.barh(list(rows.index), values, left=left, color=colour, label=verdict)
-        left += values
-    ax.set_xlabel("verdicts (claims)")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(title=None)
-    return ax
-
-
 def side_by_side(n: int = 2, width: float = 10.0, height: float = 4.0):
     """A figure with a row of ``n`` panels (inches; constrained layout); returns the figure and its ``n`` axes.
 
