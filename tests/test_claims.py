@@ -102,14 +102,13 @@ def test_the_glance_gives_each_claim_once_with_where_it_holds():
     assert glance.iloc[0]["this book"].startswith("tickets − the dense network at 21.1 %: +1.48")
     assert list(claims.claims_table(judged).columns) == [
         "claim",
-        "where the paper says it",
         "paper",
-        "weights remaining",
-        "this book: difference (95 % interval)",
+        "size",
+        "this book (95 % interval)",
         "margin",
         "n",
         "verdict",
-        "trials for 80 % power",
+        "trials needed",
     ]
 
 

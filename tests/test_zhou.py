@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from lthlib.analysis import chapter, parameters, stats, summary, supermasks, zhou
+from lthlib.analysis import chapter, claims, parameters, stats, summary, supermasks, zhou
 from lthlib.analysis.parameters import ParameterError
 from lthlib.engine import joint, levels, train
 
@@ -240,46 +240,95 @@ def test_the_level_of_a_masked_init_is_chosen_on_validation_never_on_test():
     assert supermasks.above_chance(at_chance, "a", "yes").verdict == stats.INCONCLUSIVE
 
 
-def test_criteria_are_judged_against_random_trial_by_trial():
-    noise = [0.0, 0.004, -0.003, 0.002, -0.001]
-    base = [0.80 + n for n in noise]
+NOISE = [0.0, 0.004, -0.003, 0.002, -0.001]
+
+
+def judged(wanted, runs):
+    return claims.judge([j for claim in wanted for j in claims.test_claim(claim, runs)])
+
+
+def test_the_criteria_zhou_et_al_find_to_work_are_judged_against_random_at_the_deepest_size():
+    base = [0.80 + n for n in NOISE]
     runs = frame(
         {
             "random": [base, base, base],
-            "large_final": [base, [b + 0.02 for b in base], [b + 0.03 + n for b, n in zip(base, noise)]],
+            "large_final": [base, [b + 0.02 for b in base], [b + 0.03 + n for b, n in zip(base, NOISE)]],
             "small_final": [base, [b - 0.05 for b in base], [b - 0.04 for b in base]],
         }
     )
-    verdicts = {claim.claim: claim.verdict for claim in zhou.criteria_against_random(runs)}
-    assert verdicts == {"large_final beats random": stats.SUPPORTED, "small_final beats random": stats.NOT_SUPPORTED}
-    headline = zhou.headline_claims(runs, frame({"original": [base]}), frame({"zero": [base]}))
-    assert [claim.claim for claim in headline] == [
-        "the lottery ticket's criterion beats a random mask",
-        "keeping the smallest final weights loses to a random mask",
-    ]  # claims whose arms were not run are left out
-    assert [claim.verdict for claim in headline] == [stats.SUPPORTED, stats.SUPPORTED]
+    assert zhou.judged_sizes(runs) == (64.0,)  # no size of Frankle & Carbin's figures within reach: the deepest
+    found = judged(zhou.criteria_claims(runs), runs)
+    assert [(j.claim.a, j.percent, j.verdict) for j in found] == [("large_final", 64.0, "supported")]
+    assert found[0].kind == zhou.AGAINST_RANDOM  # small_final: the paper makes no claim, and neither does the book
 
 
-def test_the_criteria_on_a_convolutional_network_name_it_and_judge_magnitude_increase_too():
-    noise = [0.0, 0.004, -0.003, 0.002, -0.001]
-    base = [0.70 + n for n in noise]
+def test_magnitude_increase_is_judged_not_worse_within_half_of_what_large_final_gains_over_random():
+    base = [0.80 + n for n in NOISE]
+    close = [b + 0.028 for b in base]  # 0.2 points below large_final, whose gain over random is 3 points
+    runs = frame(
+        {
+            "random": [base] * 3,
+            "large_final": [base, base, [b + 0.03 for b in base]],
+            "magnitude_increase": [base, base, close],
+        }
+    )
+    found = {j.kind: j for j in judged(zhou.criteria_claims(runs), runs)}
+    verdict = found["magnitude_increase against large_final"]
+    assert verdict.verdict == "supported"
+    assert verdict.row()["margin"] == "1.50 points: half of large_final − random (+3.00 here)"
+    far = frame(
+        {
+            "random": [base] * 3,
+            "large_final": [base, base, [b + 0.03 for b in base]],
+            "magnitude_increase": [base, base, base],
+        }
+    )
+    assert {j.kind: j for j in judged(zhou.criteria_claims(far), far)}[
+        "magnitude_increase against large_final"
+    ].verdict == "contradicted"  # 3 points below it: surely worse than the margin allows
+    nothing = frame({"random": [base] * 3, "large_final": [base] * 3, "magnitude_increase": [base] * 3})
+    assert {j.kind: j for j in judged(zhou.criteria_claims(nothing), nothing)}[
+        "magnitude_increase against large_final"
+    ].verdict.startswith("not judged")  # large_final gains nothing over random: nothing to be as good at
+
+
+def test_the_criteria_on_a_convolutional_network_name_it_and_are_judged_at_every_level():
+    base = [0.70 + n for n in NOISE]
     runs = frame(
         {
             "large_final": [base, [b + 0.02 for b in base], [b + 0.02 for b in base]],
-            "magnitude_increase": [base, [b + 0.021 + n for b, n in zip(base, noise)], [b + 0.02 for b in base]],
+            "magnitude_increase": [base, [b + 0.021 + n for b, n in zip(base, NOISE)], [b + 0.02 for b in base]],
             "random": [base, base, base],
         }
     )
-    found = zhou.conv_criteria_claims(runs, "Conv-2")
-    assert {claim.claim: claim.verdict for claim in found} == {
-        "large_final beats random on Conv-2": stats.SUPPORTED,
-        "magnitude_increase beats random on Conv-2": stats.SUPPORTED,
-        "magnitude_increase is as good as large_final on Conv-2": stats.SUPPORTED,
-    }
-    assert {claim.paper for claim in found[:2]} == {zhou.CONV_CRITERIA_FINDING}  # the FC findings are not reused
-    assert [c.claim for c in zhou.conv_criteria_claims(runs[runs["arm"] != "large_final"], "Conv-4")] == [
-        "magnitude_increase beats random on Conv-4"
+    found = judged(zhou.criteria_claims(runs, "Conv-2"), runs)
+    assert all(j.claim.says.startswith("On Conv-2, ") for j in found)
+    assert [(j.claim.a, j.percent) for j in found] == [
+        ("large_final", 80.0),
+        ("large_final", 64.0),
+        ("magnitude_increase", 80.0),
+        ("magnitude_increase", 64.0),
+        ("magnitude_increase", 80.0),
+        ("magnitude_increase", 64.0),
     ]
+    assert {j.verdict for j in found if j.kind == zhou.AGAINST_RANDOM} == {"supported"}
+
+
+def test_starts_without_the_signs_must_lose_and_starts_with_them_are_judged_against_both():
+    base = [0.80 + n for n in NOISE]
+    runs = frame(
+        {
+            "original": [base, [b + 0.01 for b in base], [b + 0.01 for b in base]],
+            "reinit": [base, [b - 0.02 for b in base], [b - 0.02 for b in base]],
+            "signed_reinit": [base, [b + 0.009 for b in base], [b + 0.0095 for b in base]],
+        }
+    )
+    tables = {name: judged(wanted, runs) for name, wanted in zhou.mask1_claims(runs).items()}
+    assert {j.verdict for j in tables["mask-1 without signs"]} == {"supported"}  # the reinit control loses
+    by_kind = {}
+    for j in tables["mask-1 with signs"]:
+        by_kind.setdefault(j.kind, []).append(j.verdict)
+    assert by_kind == {"signed_reinit against original": ["supported"], "signed_reinit against reinit": ["supported"]}
 
 
 def test_a_learned_supermask_is_set_beside_the_ticket_nearest_its_density():
@@ -356,10 +405,10 @@ def test_the_settings_box_names_the_chapters_paper(tmp_path):
 def test_the_chapters_verdicts_come_grouped_by_section(trained):
     book, found = trained
     groups = zhou.verdicts(found, book.parameters.action_levels)
-    assert set(groups) == {"criteria", "mask1", "mask0", "headline", "conv criteria"}
+    assert set(groups) == {"criteria", "mask-1 without signs", "mask-1 with signs", "mask-0", "conv criteria"}
     assert groups["conv criteria"] == []  # no convolutional network named
-    assert [c.claim for c in groups["criteria"]] == ["large_final beats random"]
-    assert [c.claim for c in groups["mask1"]] == ["signed_constant is as good as original"]
+    assert {j.kind for j in groups["criteria"]} == {zhou.AGAINST_RANDOM}
+    assert groups["mask-1 with signs"] == []  # signed_constant alone: no start without the signs to set it against
 
 
 def test_the_criteria_run_on_a_convolutional_network_only_when_named_and_with_images(tmp_path):

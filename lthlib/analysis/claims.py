@@ -50,6 +50,10 @@ class Claim:
             "verdict": self.verdict,
         }
 
+    def brief(self) -> dict:
+        """The row in the conclusions' columns (those of :meth:`Judged.brief`)."""
+        return {"claim": self.claim, "paper": self.paper, "this book": self.ours, "n": self.n, "verdict": self.verdict}
+
 
 def _trials(frame: pd.DataFrame, arm: str, level: int) -> pd.DataFrame:
     rows = distinct(frame[(frame["arm"] == arm) & (frame["level"] == level)])
@@ -76,6 +80,8 @@ def _dense(frame: pd.DataFrame) -> pd.DataFrame:
 # --- Claims as the papers make them, judged level by level -------------------------------------------------------
 
 DENSE = "dense"  # the arm name that stands for the unpruned network: level 0's ticket
+# The sizes of Frankle & Carbin's LeNet figures (% of all weights after 3, 7, 9, 12, 15, 16 and 18 rounds).
+PAPER_SIZES = (51.3, 21.1, 13.5, 7.0, 3.6, 2.9, 1.9)
 LEVEL_TOLERANCE = 0.1  # a level of ours stands for a paper's size when its share of weights is within 10 % of it
 UNITS = {ACCURACY: (100.0, " points", 2), ITERATION: (1.0, " iterations", 0)}  # scale, unit, digits shown
 MANY_TRIALS = 100  # beyond this many trials, the number needed for 80 % power is shown as "over 100"
@@ -160,20 +166,30 @@ class Judged:
             return "none: the observed effect is on the other side"
         return f"{needed}" if needed <= MANY_TRIALS else f"over {MANY_TRIALS}"
 
+    def brief(self) -> dict:
+        """The row in five columns, for the conclusions: the claim, the paper's number and where, ours with its
+        size, the trials and the verdict."""
+        return {
+            "claim": self.claim.says,
+            "paper": f"{self.claim.number} ({self.claim.where})",
+            "this book": self.ours,
+            "n": self.test.n,
+            "verdict": self.verdict,
+        }
+
     def row(self) -> dict:
         claim = self.claim
         scale, unit, digits = UNITS[claim.measure]
         hypothesis = self.test.hypothesis
         return {
             "claim": claim.says,
-            "where the paper says it": claim.where,
-            "paper": claim.number,
-            "weights remaining": f"{self.percent:.1f} %",
-            "this book: difference (95 % interval)": f"{claim.arms()}: {self.difference()}",
+            "paper": f"{claim.number}; {claim.where}",
+            "size": f"{self.percent:.1f} %",
+            "this book (95 % interval)": f"{claim.arms()}: {self.difference()}",
             "margin": _margin_text(hypothesis, scale, unit, digits),
             "n": self.test.n,
             "verdict": self.verdict,
-            "trials for 80 % power": self.trials_needed(),
+            "trials needed": self.trials_needed(),
         }
 
 
@@ -246,13 +262,13 @@ def _hypothesis_at(claim: PaperClaim, frame: pd.DataFrame, percent: float, trial
         return replace(
             claim.hypothesis,
             margin=claim.hypothesis.margin * abs(gap) or claim.hypothesis.margin,
-            why=f"none: {named} is {gap * scale:+.{digits}f}{unit} here, nothing to recover",
+            why=f"none: {named} is {gap * scale:+.{digits}f}{unit} here",
             effect=0.0,
         )
     return replace(
         claim.hypothesis,
         margin=claim.hypothesis.margin * gap,
-        why=f"{claim.hypothesis.why} ({named}: {gap * scale:+.{digits}f}{unit} here)",
+        why=f"{claim.hypothesis.why} ({gap * scale:+.{digits}f} here)",
         effect=gap,
     )
 
@@ -294,6 +310,14 @@ def power_note(judged: list[Judged], affordable: int = 10) -> str:
     )
 
 
+def at_size(judged: list[Judged], claim: PaperClaim, percent: float) -> str:
+    """``claim``'s difference at the judged size standing for ``percent``, or why there is none."""
+    for j in judged:
+        if j.claim == claim and abs(j.percent / percent - 1) <= LEVEL_TOLERANCE:
+            return j.difference()
+    return f"not measured (the runs do not reach {percent:g} %)"
+
+
 def where_it_holds(judged: list[Judged], claim: PaperClaim) -> str:
     """The verdicts of ``claim`` by level, e.g. ``"supported at 21.1 and 7.0 %; inconclusive at 3.6 %"``."""
     groups: dict[str, list[str]] = {}
@@ -303,8 +327,22 @@ def where_it_holds(judged: list[Judged], claim: PaperClaim) -> str:
     parts = []
     for verdict, percents in groups.items():
         word, _, reason = verdict.partition(": ")
-        parts.append(f"{word} at {_listed(percents)} %" + (f", {reason}" if reason else ""))
+        parts.append(f"{word} at {listed(percents)} %" + (f", {reason}" if reason else ""))
     return "; ".join(parts) or "not reached"
+
+
+def in_words(judged: list[Judged]) -> str:
+    """Every claim of ``judged`` with where it holds, in order: ``"<claim>: supported at …; <claim>: …"``."""
+    return "; ".join(
+        f"{claim.says}: {where_it_holds(judged, claim)}" for claim in dict.fromkeys(j.claim for j in judged)
+    )
+
+
+def spread(judged: list[Judged]) -> str:
+    """The range of the mean differences in ``judged``, e.g. ``"+0.09 to +0.89 points"`` (one measure)."""
+    scale, unit, digits = UNITS[judged[0].claim.measure]
+    means = [j.test.mean * scale for j in judged]
+    return f"{min(means):+.{digits}f} to {max(means):+.{digits}f}{unit}"
 
 
 def glance(judged: list[Judged]) -> pd.DataFrame:
@@ -488,9 +526,7 @@ def by_verdict(found: list[Claim], subject, phrases: dict[str, str]) -> str:
         verdict = claim.verdict.split(":")[0]
         if verdict in groups:
             groups[verdict].append(subject(claim))
-    parts = [
-        f"{_listed(names)} {_agreeing(phrases[verdict], len(names))}" for verdict, names in groups.items() if names
-    ]
+    parts = [f"{listed(names)} {_agreeing(phrases[verdict], len(names))}" for verdict, names in groups.items() if names]
     return ("; ".join(parts) + ".") if parts else "No comparison could be made."
 
 
@@ -498,5 +534,6 @@ def _agreeing(phrase, subjects: int) -> str:
     return phrase if isinstance(phrase, str) else phrase[subjects > 1]
 
 
-def _listed(names: list[str]) -> str:
+def listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

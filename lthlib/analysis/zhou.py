@@ -36,7 +36,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..engine import models
-from . import claims, summary
+from . import claims, hypotheses, summary
 
 # What each criterion keeps, layer by layer among the weights still alive (w_i: initial value, w_f: trained).
 CRITERION_RULES = {
@@ -172,238 +172,251 @@ def stops_at_deepest(frame: pd.DataFrame) -> str:
     )
 
 
-# Zhou et al.'s finding for each comparison, in words, with the figure it is read from. The figures are named by
-# what they show: their numbers in the final version of the paper were not checked here, and no number is
-# quoted from them.
+# Where Zhou et al. make each claim. The abstract states the three conclusions the chapter judges ("why setting
+# weights to zero is important, how signs are all you need to make the reinitialized network train"); the body's
+# figures were not read here, so they are named by what they show, not numbered, and no number is quoted from them.
+ZHOU = "Zhou et al."
+CRITERIA_WHERE = f"{ZHOU}, their mask-criteria section and figure"
+MASK1_WHERE = f"{ZHOU}, abstract; their mask-1 section and figure"
+MASK0_WHERE = f"{ZHOU}, abstract; their mask-0 section and figure"
+FIGURE_ONLY = "shown in their figure; no number checked here"
 NOT_CHECKED = "not stated in the parts of the paper checked here"
-CRITERIA_FIGURE = "yes (their mask-criteria figure)"
-MASK1_SIGNED = "yes: keeping the signs recovers it (their mask-1 figure)"
-MASK1_UNSIGNED = "no: below the ticket (their mask-1 figure)"
 
-# Each criterion against random, as Zhou et al.'s criteria figure shows it for the fully-connected network.
-CRITERION_FINDINGS = {
-    "large_final": CRITERIA_FIGURE,
-    "magnitude_increase": CRITERIA_FIGURE,
-    "large_init_large_final": CRITERIA_FIGURE,
-    "movement": CRITERIA_FIGURE,
+# The criteria Zhou et al.'s figure shows beating random masks on their fully-connected network.
+BEAT_RANDOM = ("large_final", "magnitude_increase", "large_init_large_final", "movement")
+# Each start that keeps the original signs, and the start that drops them it is set against.
+SIGNED_PARTNERS = {
+    "signed_reinit": "reinit",
+    "signed_reshuffle": "reshuffle",
+    "signed_constant": "rand_signed_constant",
+}
+UNSIGNED = tuple(SIGNED_PARTNERS.values())
+ABOVE = hypotheses.Hypothesis("greater")
+# Equivalence and not-worse margins relative to the effect the section studies (claims.PaperClaim.relative_to).
+HALF_OF = 0.5
+AGAINST_RANDOM = "against random"  # the kind of every claim of a criterion against random masks
+
+
+# The criteria and starts the claims name, in words for the chapter's prose (the code names follow in brackets).
+CRITERION_WORDS = {
+    "large_final": "the largest final weights",
+    "magnitude_increase": "the weights whose magnitude grew most",
+    "large_init_large_final": "the weights large both at the start and at the end",
+    "movement": "the weights that moved most",
+}
+START_WORDS = {
+    "reinit": "new random values",
+    "reshuffle": "their initial values shuffled",
+    "rand_signed_constant": "a constant with random signs",
+    "signed_reinit": "new random values with the original signs",
+    "signed_reshuffle": "their initial values shuffled, with the original signs",
+    "signed_constant": "a constant with the original signs",
 }
 
-# Their criteria figure shows the convolutional networks on CIFAR-10 too; how it ranks each criterion there was not
-# read here, so no finding is claimed for them.
-CONV_CRITERIA_FINDING = "their mask-criteria figure shows Conv-2 on CIFAR-10 too; not checked criterion by criterion"
-MAGNITUDE_INCREASE_FINDING = "yes: as good or better (their mask-criteria figure)"
 
-# Each start against the ticket's original values, as their mask-1 figure shows it.
-MASK1_FINDINGS = {
-    "reinit": MASK1_UNSIGNED,
-    "reshuffle": MASK1_UNSIGNED,
-    "rand_signed_constant": MASK1_UNSIGNED,
-    "signed_reinit": MASK1_SIGNED,
-    "signed_reshuffle": MASK1_SIGNED,
-    "signed_constant": MASK1_SIGNED,
-}
-
-# Each value of the pruned weights against zero, as their mask-0 figure shows it.
-MASK0_FINDINGS = {
-    "freeze_init": "no: below zeroing (their mask-0 figure)",
-    "freeze_init_zero_mask": "yes (their mask-0 figure)",
-}
+def _kept(name: str) -> str:
+    return f"masks keeping {CRITERION_WORDS[name]} ({name})"
 
 
-# The kind of every claim of a criterion against random pruning (:class:`lthlib.analysis.claims.Claim`).
-AGAINST_RANDOM = "against random"
+def _start(name: str) -> str:
+    return f"kept weights starting from {START_WORDS[name]} ({name})"
 
 
-def criteria_against_random(frame: pd.DataFrame, network: str = "") -> list[claims.Claim]:
-    """Each criterion's tickets against random pruning in the same trials, accuracy averaged over the levels.
+def judged_sizes(frame: pd.DataFrame) -> tuple[float, ...]:
+    """The sizes (% of weights remaining) the chapter judges a sweep at: Frankle & Carbin's reference sizes it
+    reaches, and its deepest level, where Zhou et al.'s curves separate most."""
+    pruned = summary.distinct(frame[frame["level"] > 0]).groupby("level")["percent"].mean()
+    near = lambda size: bool(((pruned / size - 1).abs() <= claims.LEVEL_TOLERANCE).any())  # noqa: E731
+    sizes = [size for size in claims.PAPER_SIZES if near(size)]
+    deepest = float(pruned.min())
+    if not any(abs(deepest / size - 1) <= claims.LEVEL_TOLERANCE for size in sizes):
+        sizes.append(deepest)
+    return tuple(sizes)
 
-    ``network``: the display name of a network other than the fully-connected one of Zhou et al.'s findings
-    (e.g. ``"Conv-2"``); each claim then names it, and the paper's column is :data:`CONV_CRITERIA_FINDING`.
-    """
-    levels = pruned_levels(frame)
-    names = [name for name in dict.fromkeys(frame["arm"]) if name != "random"]
-    suffix = f" on {network}" if network else ""
-    return [
-        claims.arm_ahead(
-            frame,
+
+def criteria_claims(frame: pd.DataFrame, network: str = "") -> list[claims.PaperClaim]:
+    """Zhou et al.'s criteria against random masks, and the review's magnitude_increase against large_final, for the
+    criteria ``frame`` holds, at :func:`judged_sizes` (every pruned level on a network other than theirs: ``network``
+    names it, e.g. ``"Conv-2"``)."""
+    arms = set(frame["arm"])
+    on = f"On {network}, " if network else ""
+    sizes = () if network else judged_sizes(frame)
+    found = [
+        claims.PaperClaim(
+            f"{on}{_kept(name)} reach a higher test accuracy than random masks",
+            CRITERIA_WHERE,
+            FIGURE_ONLY if not network else "their figure shows Conv-2 on CIFAR-10; not checked criterion by criterion",
             name,
             "random",
-            levels,
-            f"{name} beats random{suffix}",
-            CONV_CRITERIA_FINDING if network else CRITERION_FINDINGS.get(name, NOT_CHECKED),
+            claims.ACCURACY,
+            ABOVE,
+            levels=sizes,
+            compared=f"{name} − random",
             kind=AGAINST_RANDOM,
         )
-        for name in names
+        for name in BEAT_RANDOM
+        if {name, "random"} <= arms
     ]
-
-
-# How the chapter words each verdict of a criterion against random: (after one criterion, after several).
-AGAINST_RANDOM_PHRASES = {
-    "supported": ("beats random", "beat random"),
-    "not supported": ("falls below it", "fall below it"),
-    "inconclusive": "cannot be told from it",
-}
-
-
-def conv_criteria_summary(book, records: dict[str, dict]) -> str:
-    """The conv criteria section in sentences: which criteria beat random on the convolutional network by the rule,
-    and where its deepest tickets stop; or, when ``records`` (the ``conv_criteria`` group) is empty, why."""
-    if not records:
-        p = book.parameters
-        if not book.images:
-            reason = f"the convolutional networks need images; the examples of {book.dataset} are not"
-        elif getattr(p, "criteria_conv", ""):
-            reason = f"the chapter's network is already {p.criteria_conv}: the criteria above ran on it"
-        else:
-            reason = "the parameter criteria_conv is empty (-p criteria_conv conv2 runs the criteria on Conv-2)"
-        return f"This section is skipped: {reason}."
-    runs = frame(records)
-    against = criteria_against_random(runs, network_name(records))
-    verdicts = claims.by_verdict(against, lambda claim: claim.claim.split()[0], AGAINST_RANDOM_PHRASES)
-    return f"On {network_name(records)}, by this rule: {verdicts} {stops_at_deepest(runs)}"
-
-
-def conv_criteria_claims(frame: pd.DataFrame, network: str) -> list[claims.Claim]:
-    """The criteria on the convolutional network ``network`` (its display name): each against random, then
-    magnitude_increase against large_final within the matching margin, as on the fully-connected network."""
-    found = criteria_against_random(frame, network)
-    if {"magnitude_increase", "large_final"} <= set(frame["arm"]):
+    if {"magnitude_increase", "large_final", "random"} <= arms:
         found.append(
-            claims.arm_ahead(
-                frame,
+            claims.PaperClaim(
+                f"{on}{_kept('magnitude_increase')} are at least as accurate as {_kept('large_final')}",
+                f"the review, reading {CRITERIA_WHERE}",
+                "as good or better (the review); " + FIGURE_ONLY,
                 "magnitude_increase",
                 "large_final",
-                pruned_levels(frame),
-                f"magnitude_increase is as good as large_final on {network}",
-                MAGNITUDE_INCREASE_FINDING,
-                at_least_as_good=True,
+                claims.ACCURACY,
+                hypotheses.Hypothesis("not_worse", margin=HALF_OF, why="half of large_final − random"),
+                levels=sizes,
+                compared="magnitude_increase − large_final",
+                relative_to=("large_final", "random"),
+                effect=0.0,
+                kind="magnitude_increase against large_final",
             )
         )
     return found
 
 
-def actions_against(frame: pd.DataFrame, reference: str, findings: dict[str, str]) -> list[claims.Claim]:
-    """Each action's tickets against ``reference``'s (within the matching margin), accuracy averaged over the levels.
-
-    ``findings``: ``{action: paper's finding in words}``.
-    """
-    levels = pruned_levels(frame)
-    names = [name for name in dict.fromkeys(frame["arm"]) if name != reference]
-    return [
-        claims.arm_ahead(
-            frame,
+def mask1_claims(frame: pd.DataFrame) -> dict[str, list[claims.PaperClaim]]:
+    """Zhou et al.'s mask-1 claims for the starts ``frame`` holds, two tables: the starts that drop the original
+    signs lose the ticket's accuracy; those that keep them recover it (within half of what the unsigned start
+    loses) and beat the unsigned start."""
+    arms, sizes = set(frame["arm"]), judged_sizes(frame)
+    unsigned = [
+        claims.PaperClaim(
+            f"tickets with {_start(name)} reach a lower test accuracy than the ticket",
+            MASK1_WHERE,
+            FIGURE_ONLY,
+            "original",
             name,
-            reference,
-            levels,
-            f"{name} is as good as {reference}",
-            findings.get(name, NOT_CHECKED),
-            at_least_as_good=True,
+            claims.ACCURACY,
+            ABOVE,
+            levels=sizes,
+            compared=f"original − {name}",
+            kind=f"{name} against original",
         )
-        for name in names
+        for name in UNSIGNED
+        if name in arms
     ]
+    signed = []
+    for name, partner in SIGNED_PARTNERS.items():
+        if {name, partner} <= arms:
+            signed += [
+                claims.PaperClaim(
+                    f"tickets with {_start(name)} keep the ticket's accuracy",
+                    MASK1_WHERE,
+                    "signs are all you need (abstract); " + FIGURE_ONLY,
+                    name,
+                    "original",
+                    claims.ACCURACY,
+                    hypotheses.Hypothesis("equivalent", margin=HALF_OF, why=f"half of original − {partner}"),
+                    levels=sizes,
+                    compared=f"{name} − original",
+                    relative_to=("original", partner),
+                    effect=0.0,
+                    kind=f"{name} against original",
+                ),
+                claims.PaperClaim(
+                    f"tickets with {_start(name)} are more accurate than with {START_WORDS[partner]} ({partner})",
+                    MASK1_WHERE,
+                    FIGURE_ONLY,
+                    name,
+                    partner,
+                    claims.ACCURACY,
+                    ABOVE,
+                    levels=sizes,
+                    compared=f"{name} − {partner}",
+                    kind=f"{name} against {partner}",
+                ),
+            ]
+    return {"mask-1 without signs": unsigned, "mask-1 with signs": signed}
 
 
-def headline_claims(criteria: pd.DataFrame, mask1: pd.DataFrame, mask0: pd.DataFrame) -> list[claims.Claim]:
-    """Zhou et al.'s main conclusions on criteria, starts and zeros, each judged where its arms were run."""
-    wanted = [
-        (
-            criteria,
-            "large_final",
-            "random",
-            "the lottery ticket's criterion beats a random mask",
-            CRITERIA_FIGURE,
-            False,
-        ),
-        (
-            criteria,
-            "magnitude_increase",
-            "large_final",
-            "magnitude_increase is as good as large_final",
-            MAGNITUDE_INCREASE_FINDING,
-            True,
-        ),
-        (
-            criteria,
-            "random",
-            "small_final",
-            "keeping the smallest final weights loses to a random mask",
-            NOT_CHECKED,
-            False,
-        ),
-        (
-            mask1,
-            "signed_reinit",
-            "reinit",
-            "reinitialising with the original signs beats reinitialising",
-            MASK1_SIGNED,
-            False,
-        ),
-        (
-            mask1,
-            "signed_reinit",
-            "original",
-            "reinitialising with the original signs is as good as the initial values",
-            MASK1_SIGNED,
-            True,
-        ),
-        (
-            mask1,
-            "signed_constant",
-            "original",
-            "a signed constant is as good as the initial values",
-            MASK1_SIGNED,
-            True,
-        ),
-        (
-            mask0,
-            "zero",
-            "freeze_init",
-            "pruned weights set to zero beat pruned weights frozen at their initial values",
-            MASK0_FINDINGS["freeze_init"].replace("no: below zeroing", "yes"),
-            False,
-        ),
-        (
-            mask0,
-            "freeze_init_zero_mask",
-            "zero",
-            "zeroing only the weights that moved toward zero is as good as zeroing all pruned weights",
-            MASK0_FINDINGS["freeze_init_zero_mask"],
-            True,
-        ),
-    ]
+def mask0_claims(frame: pd.DataFrame) -> list[claims.PaperClaim]:
+    """Zhou et al.'s mask-0 claims for the actions ``frame`` holds: zero beats freezing at the initial values, and
+    zeroing only the weights that moved toward zero recovers it (within half of what freezing loses)."""
+    arms, sizes = set(frame["arm"]), judged_sizes(frame)
     found = []
-    for frame, ahead, behind, claim, paper, as_good in wanted:
-        if {ahead, behind} <= set(frame["arm"]):
-            found.append(claims.arm_ahead(frame, ahead, behind, pruned_levels(frame), claim, paper, as_good))
+    if "freeze_init" in arms:
+        found.append(
+            claims.PaperClaim(
+                "pruned weights set to zero give a higher test accuracy than pruned weights frozen at their initial "
+                "values (freeze_init)",
+                MASK0_WHERE,
+                "setting weights to zero is important (abstract); " + FIGURE_ONLY,
+                "zero",
+                "freeze_init",
+                claims.ACCURACY,
+                ABOVE,
+                levels=sizes,
+                compared="zero − freeze_init",
+                kind="zero against freeze_init",
+            )
+        )
+        if "freeze_init_zero_mask" in arms:
+            found.append(
+                claims.PaperClaim(
+                    "zeroing only the pruned weights that moved toward zero, the others frozen at their initial values "
+                    "(freeze_init_zero_mask), keeps the accuracy of zeroing them all",
+                    MASK0_WHERE,
+                    FIGURE_ONLY,
+                    "freeze_init_zero_mask",
+                    "zero",
+                    claims.ACCURACY,
+                    hypotheses.Hypothesis("equivalent", margin=HALF_OF, why="half of zero − freeze_init"),
+                    levels=sizes,
+                    compared="freeze_init_zero_mask − zero",
+                    relative_to=("zero", "freeze_init"),
+                    effect=0.0,
+                    kind="freeze_init_zero_mask against zero",
+                )
+            )
     return found
 
 
-def verdicts(found: dict[str, dict[str, dict]], action_levels: int | None) -> dict[str, list[claims.Claim]]:
-    """The deconstructing chapter's verdicts by section: ``criteria``, ``mask1``, ``mask0``, ``headline`` and
-    ``conv criteria`` (empty when ``found`` has no convolutional criteria)."""
+def conv_criteria_note(book, records: dict[str, dict]) -> str:
+    """Where the convolutional network's tickets stop at its deepest level; or, when ``records`` (the
+    ``conv_criteria`` group) is empty, why the section is skipped."""
+    if records:
+        return f"On {network_name(records)}: {stops_at_deepest(frame(records))}"
+    p = book.parameters
+    if not book.images:
+        reason = f"the convolutional networks need images; the examples of {book.dataset} are not"
+    elif getattr(p, "criteria_conv", ""):
+        reason = f"the chapter's network is already {p.criteria_conv}: the criteria above ran on it"
+    else:
+        reason = "the parameter criteria_conv is empty (-p criteria_conv conv2 runs the criteria on Conv-2)"
+    return f"This section is skipped: {reason}."
+
+
+def _judged(wanted: list[claims.PaperClaim], frame: pd.DataFrame) -> list[claims.Judged]:
+    return claims.judge([j for claim in wanted for j in claims.test_claim(claim, frame)])
+
+
+def verdicts(found: dict[str, dict[str, dict]], action_levels: int | None) -> dict[str, list[claims.Judged]]:
+    """The deconstructing chapter's claims tables, each one family: ``criteria``, ``mask-1 without signs``,
+    ``mask-1 with signs``, ``mask-0`` and ``conv criteria`` (empty when ``found`` has no convolutional criteria)."""
     criteria = frame(found["criteria"])
     mask1 = frame(with_reference(found, "mask1", "original"), levels=action_levels)
     mask0 = frame(with_reference(found, "mask0", "zero"), levels=action_levels)
     conv = found.get("conv_criteria", {})
-    return {
-        "criteria": criteria_against_random(criteria),
-        "mask1": actions_against(mask1, "original", MASK1_FINDINGS),
-        "mask0": actions_against(mask0, "zero", MASK0_FINDINGS),
-        "headline": headline_claims(criteria, mask1, mask0),
-        "conv criteria": conv_criteria_claims(frame(conv), network_name(conv)) if conv else [],
-    }
+    tables = {"criteria": _judged(criteria_claims(criteria), criteria)}
+    tables.update({name: _judged(wanted, mask1) for name, wanted in mask1_claims(mask1).items()})
+    tables["mask-0"] = _judged(mask0_claims(mask0), mask0)
+    conv_runs = frame(conv) if conv else None
+    tables["conv criteria"] = _judged(criteria_claims(conv_runs, network_name(conv)), conv_runs) if conv else []
+    return tables
 
 
-def verdict_groups(book) -> dict[str, list[claims.Claim]]:
+def verdict_groups(book) -> dict[str, list[claims.Judged]]:
     """The deconstructing chapter's verdicts by the groups the conclusions name
     (:data:`lthlib.analysis.conclusions.POINTS`): its sweeps (:func:`results`) judged by :func:`verdicts`."""
-    sections = verdicts(results(book), book.parameters.action_levels)
+    tables = verdicts(results(book), book.parameters.action_levels)
     return {
-        "zhou criteria": sections["criteria"],
-        "zhou mask-1": sections["mask1"],
-        "zhou mask-0": sections["mask0"],
-        "zhou headline": sections["headline"],
-        "zhou criteria conv": sections["conv criteria"],
+        "zhou criteria": tables["criteria"],
+        "zhou mask-1": tables["mask-1 without signs"] + tables["mask-1 with signs"],
+        "zhou mask-0": tables["mask-0"],
+        "zhou criteria conv": tables["conv criteria"],
     }
 
 
