@@ -62,6 +62,10 @@ CASES = [
     (["verify", "<tmp>/garbage.json"], ["garbage.json", "JSON"]),
     (["verify", "<tmp>/other.json"], ["other.json", "not an lthlib record"]),
     (["verify", "<tmp>/other.json", "--steps", "0"], ["--steps 0", "positive"]),
+    # a Ray cluster that is malformed or does not answer (Ray itself would retry it for minutes)
+    (["sweep", "dense", "--scale", "smoke", "--address", "cluster"], ["--address 'cluster'", "host:port"]),
+    (["sweep", "dense", "--scale", "smoke", "--address", "host:99999"], ["--address 'host:99999'", "host:port"]),
+    (["sweep", "dense", "--scale", "smoke", "--address", "127.0.0.1:1"], ["'127.0.0.1:1'", "nothing answers"]),
     # data and chapters
     (["data", "imagenet"], ["'imagenet'", "fashion-mnist"]),
     (["chapter", "nope"], ["'nope'", "lottery-ticket"]),

@@ -62,18 +62,34 @@ def test_exit_code_two_from_a_real_process():
 
 
 def test_run_then_verify_from_the_command_line(fashion, tmp_path):
-    run = cli("run", "imp", "--dataset", "fashion-mnist", "--scale", "smoke", "--levels", "1", "--store", str(tmp_path))
+    short = ("--iterations", "100")  # a smoke run at half its length: the command line is what is tested
+    run = cli(
+        "run",
+        "imp",
+        "--dataset",
+        "fashion-mnist",
+        "--scale",
+        "smoke",
+        "--levels",
+        "1",
+        *short,
+        "--store",
+        str(tmp_path),
+    )
     assert run.returncode == 0, run.stderr
     assert "level  1 ticket" in run.stdout
     records = list(tmp_path.glob("imp/*/record.json"))
     assert len(records) == 1
-    again = cli("run", "imp", "--scale", "smoke", "--levels", "1", "--store", str(tmp_path))
+    again = cli("run", "imp", "--scale", "smoke", "--levels", "1", *short, "--store", str(tmp_path))
     assert "already stored" in again.stdout
     check = cli("verify", str(records[0]), "--steps", "100")
     assert check.returncode == 0, check.stdout + check.stderr
     assert "reproduced over the first 100 iterations" in check.stdout
-    missing = cli("run", "imp", "--scale", "smoke", "--levels", "3", "--store", str(tmp_path), "--read-only")
-    assert missing.returncode == 2 and "python -m lthlib run imp --scale smoke --levels 3" in missing.stderr
+    missing = cli("run", "imp", "--scale", "smoke", "--levels", "3", *short, "--store", str(tmp_path), "--read-only")
+    assert (
+        missing.returncode == 2
+        and "python -m lthlib run imp --scale smoke --iterations 100 --levels 3" in missing.stderr
+    )
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])

@@ -111,6 +111,7 @@ def test_the_short_run_is_parsed_into_experiment_settings():
         ("criteria", "random,random", "parameter criteria='random,random' names one twice"),
         ("shift_target", "imagenet", "parameter shift_target='imagenet' is not valid: "),
         ("probe_run", "50000", "parameter probe_run='50000' is not valid; valid: '' (none) or ITERATIONS/EVAL_EVERY"),
+        ("short_run", "100/50/²", "parameter short_run='100/50/²' is not valid; valid: '' (none) or ITERATIONS/"),
     ],
 )
 def test_every_check_returns_a_message_naming_the_value_and_what_is_valid(name, value, expected):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from lthlib.analysis import chapter, claims, parameters, stats, summary, supermasks, zhou
+from lthlib.analysis import chapter, claims, parameters, summary, supermasks, zhou
 from lthlib.analysis.parameters import ParameterError
 from lthlib.engine import joint, levels, train
 
@@ -230,14 +230,19 @@ def frame(accuracies: dict, validation: dict | None = None, percents=(100.0, 80.
     return pd.DataFrame(rows)
 
 
+NO_LEARNED = pd.DataFrame(columns=["arm", "level"])
+
+
 def test_the_level_of_a_masked_init_is_chosen_on_validation_never_on_test():
-    test = {"a": [[0.1] * 5, [0.9, 0.91, 0.9, 0.92, 0.9], [0.5] * 5]}
-    validation = {"a": [[0.1] * 5, [0.5] * 5, [0.8] * 5]}
-    assert supermasks.best_level(frame(test, validation), "a") == 2
-    claim = supermasks.above_chance(frame(test, validation), "a", "yes")
-    assert "64.0 % of the weights" in claim.ours and claim.verdict == stats.SUPPORTED  # 50 % at the validation's level
-    at_chance = frame({"a": [[0.1] * 5, [0.11, 0.09, 0.1, 0.12, 0.08], [0.1, 0.1, 0.11, 0.09, 0.1]]})
-    assert supermasks.above_chance(at_chance, "a", "yes").verdict == stats.INCONCLUSIVE
+    _, constant = supermasks.SAME_SIGN
+    test = {constant: [[0.1] * 5, [0.9, 0.91, 0.9, 0.92, 0.9], [0.5, 0.52, 0.49, 0.5, 0.51]]}
+    validation = {constant: [[0.1] * 5, [0.5] * 5, [0.8] * 5]}
+    assert supermasks.best_level(frame(test, validation), constant) == 2
+    (above,) = supermasks.supermask_claims(frame(test, validation), NO_LEARNED)
+    assert above.kind == "above chance" and above.percent == 64.0  # the validation's level, not the test's 90 %
+    assert above.verdict == "supported" and above.difference().startswith("+40.")
+    at_chance = frame({constant: [[0.1] * 5, [0.11, 0.09, 0.1, 0.12, 0.08], [0.1, 0.1, 0.11, 0.09, 0.1]]})
+    assert supermasks.supermask_claims(at_chance, NO_LEARNED)[0].verdict == "inconclusive"
 
 
 NOISE = [0.0, 0.004, -0.003, 0.002, -0.001]
@@ -450,27 +455,23 @@ def test_the_supermask_sentences_name_the_best_mask_chosen_on_validation():
 def test_every_learned_supermask_is_judged_against_the_untrained_mask_of_its_start():
     same_sign, constant = supermasks.SAME_SIGN
     init = frame({same_sign: [[0.1] * 5, [0.30] * 5, [0.25] * 5], constant: [[0.1] * 5, [0.40] * 5, [0.45] * 5]})
-    noise = [0.0, 0.004, -0.003, 0.002, -0.001]
     learned = frame(
         {
-            "bernoulli, original": [[0.80 + n for n in noise]],
-            "edge_popup, original": [[0.85 + n for n in noise]],
-            "bernoulli_rescaled, signed_constant": [[0.90 + n for n in noise]],
+            "bernoulli, original": [[0.80 + n for n in NOISE]],
+            "edge_popup, original": [[0.85 + n for n in NOISE]],
+            "bernoulli_rescaled, signed_constant": [[0.90 + n for n in NOISE]],
         },
         percents=(50.0,),
     )
-    judged = {
-        c.claim: c for c in supermasks.supermask_claims(init, learned) if c.claim.startswith("a learned supermask")
+    judged = {j.claim.a: j for j in supermasks.supermask_claims(init, learned) if j.kind == "learned beats untrained"}
+    assert {name: j.claim.b for name, j in judged.items()} == {
+        "bernoulli_rescaled, signed_constant": constant,
+        "bernoulli, original": same_sign,
+        "edge_popup, original": same_sign,
     }
-    assert set(judged) == {
-        f"a learned supermask (bernoulli_rescaled, signed_constant) beats the masked network {constant}",
-        f"a learned supermask (bernoulli, original) beats the masked network {same_sign}",
-        f"a learned supermask (edge_popup, original) beats the masked network {same_sign}",
-    }
-    assert all(claim.verdict == stats.SUPPORTED for claim in judged.values())
-    assert judged[f"a learned supermask (edge_popup, original) beats the masked network {same_sign}"].paper == (
-        zhou.NOT_CHECKED
-    )
+    assert {j.verdict for j in judged.values()} == {"supported"}
+    assert judged["bernoulli_rescaled, signed_constant"].percent == 64.0  # the untrained mask's validation level
+    assert judged["edge_popup, original"].claim.where.startswith("the book's question")  # not Zhou et al.'s
 
 
 def test_the_stop_sentence_ranks_the_arms_by_their_mean_early_stop_at_the_deepest_level():

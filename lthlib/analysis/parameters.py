@@ -19,6 +19,7 @@ those checks passed, and refuse any other with the check's message.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from ..engine import actions, data, masks, supermask
@@ -341,7 +342,8 @@ def _read_run(name: str, text, fields: tuple[str, ...], example: str) -> tuple[d
     if not text.strip():
         return None, None
     parts = text.strip().split("/")
-    if len(parts) != len(fields) or not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+    # ASCII digits only: str.isdigit admits "²", which int() then refuses
+    if len(parts) != len(fields) or not all(re.fullmatch(r"[0-9]+", part.strip()) and int(part) > 0 for part in parts):
         return None, f"parameter {name}={text!r} is not valid; valid: {valid}"
     run = dict(zip(fields, map(int, parts)))
     if run["eval_every"] > run["iterations"]:

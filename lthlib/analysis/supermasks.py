@@ -11,9 +11,12 @@ from __future__ import annotations
 import pandas as pd
 
 from ..engine import supermask
-from . import claims, stats, summary, zhou
+from . import claims, hypotheses, summary, zhou
 
-SUPERMASK_FIGURE = "yes (their supermask figure)"
+SUPERMASK_WHERE = f"{zhou.ZHOU}, abstract; their supermask section and figure"
+LEARNED_WHERE = f"{zhou.ZHOU}, their learned-supermask section"
+ABOVE = hypotheses.Hypothesis("greater")
+CHANCE_ARM = "chance"  # the accuracy of guessing, set beside a masked network's trials for the paired test
 SAME_SIGN_CONSTANT = "large_final_same_sign" + zhou.CONSTANT_SUFFIX
 SAME_SIGN = {"large_final_same_sign": "original", SAME_SIGN_CONSTANT: "signed_constant"}
 
@@ -137,25 +140,6 @@ def learned_table(learned: pd.DataFrame, criteria: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def above_chance(init: pd.DataFrame, arm: str, paper: str) -> claims.Claim:
-    """``arm``'s untrained masked network, at the level chosen on validation, against chance (10 %)."""
-    level = best_level(init, arm)
-    mine = trials_of(init, arm, level)
-    difference = stats.paired(mine[claims.ACCURACY], [CHANCE] * len(mine))
-    return claims.Claim(
-        f"an untrained network masked by {arm} is above chance ({100 * CHANCE:g} %)",
-        paper,
-        f"{100 * mine[claims.ACCURACY].mean():.1f} % at {mine['percent'].mean():.1f} % of the weights (the level "
-        f"chosen on validation); minus chance: {difference.text(100, ' points')}",
-        difference.n,
-        claims.with_reason(difference.verdict(), difference),
-        f"the level is the one with the best mean validation accuracy before training; supported when the 95 % "
-        f"interval of its test accuracy minus {100 * CHANCE:g} % lies above 0, not supported when below, "
-        f"else inconclusive",
-        kind="above chance",
-    )
-
-
 def best_untrained_sentence(init: pd.DataFrame) -> str:
     """One sentence: for each start of :func:`by_start`, the criterion and size whose untrained network has the
     best mean validation accuracy (never chosen on test), with its mean test accuracy there."""
@@ -204,80 +188,105 @@ def best_learned_sentence(learned: pd.DataFrame) -> str:
     )
 
 
-def learned_beats_init(learned: pd.DataFrame, init: pd.DataFrame, learned_arm: str, init_arm: str, paper: str):
-    """A learned supermask against the untrained masked network of ``init_arm`` at its validation-chosen level."""
-    level = best_level(init, init_arm)
-    mine, theirs = trials_of(learned, learned_arm, 0), trials_of(init, init_arm, level)
-    difference = claims.compare(mine, theirs, claims.ACCURACY)
-    return claims.Claim(
-        f"a learned supermask ({learned_arm}) beats the masked network {init_arm}",
-        paper,
-        f"{learned_arm} minus {init_arm} at {theirs['percent'].mean():.1f} %: {difference.text(100, ' points')}",
-        difference.n,
-        claims.with_reason(difference.verdict(), difference),
-        "supported when the 95 % interval of the learned supermask's test accuracy at early stop minus the "
-        "untrained masked network's (at the level chosen on validation) lies above 0, not supported when below, "
-        "else inconclusive",
-        kind="learned beats untrained",
-    )
+def _beside(init: pd.DataFrame, arm: str, level: int, rows: pd.DataFrame, label: str) -> pd.DataFrame:
+    """``rows`` (one value per trial) as arm ``label`` at ``arm``'s ``level`` in ``init``: a level and size to be
+    compared at, the arm's own share of weights kept."""
+    at = summary.distinct(init[(init["arm"] == arm) & (init["level"] == level)])
+    placed = rows.assign(arm=label, level=level, percent=float(at["percent"].mean()), copy_of_dense=False)
+    return pd.concat([init, placed], ignore_index=True)
 
 
-def supermask_claims(init: pd.DataFrame, learned: pd.DataFrame) -> list[claims.Claim]:
-    """Zhou et al.'s supermask conclusions, each judged where its arms were run."""
+def supermask_claims(init: pd.DataFrame, learned: pd.DataFrame) -> list[claims.Judged]:
+    """Zhou et al.'s supermask conclusions, each tested where its arms were run; one table, one family.
+
+    A comparison between masks at initialisation is made at each size :func:`lthlib.analysis.zhou.judged_sizes`
+    names; one with a single mask at initialisation (against chance, against a learned supermask) at the size
+    whose untrained network has the best mean validation accuracy, never chosen on test.
+    """
     same_sign, constant = SAME_SIGN
-    found = []
-    arms = set(init["arm"])
+    arms, learned_arms = set(init["arm"]), set(learned["arm"])
+    sizes = zhou.judged_sizes(init) if len(init[init["level"] > 0]) else ()
+    judged = []
     if constant in arms:
-        found.append(above_chance(init, constant, "yes: 86 % on MNIST (their abstract)"))
-    if {same_sign, zhou.REFERENCE} <= arms:
-        found.append(
-            claims.arm_ahead(
-                init,
-                same_sign,
-                zhou.REFERENCE,
-                zhou.pruned_levels(init),
-                "before training, the same-sign mask beats large_final",
-                SUPERMASK_FIGURE,
-            )
+        level = best_level(init, constant)
+        chance = summary.distinct(init[(init["arm"] == constant) & (init["level"] == level)])
+        frame = _beside(init, constant, level, chance.assign(early_stop_test_acc=CHANCE), CHANCE_ARM)
+        claim = claims.PaperClaim(
+            "an untrained network under the same-sign mask with signed constants is above chance",
+            SUPERMASK_WHERE,
+            "86 % on MNIST (abstract)",
+            constant,
+            CHANCE_ARM,
+            claims.ACCURACY,
+            ABOVE,
+            levels=(float(chance["percent"].mean()),),
+            compared=f"masked untrained network − chance ({100 * CHANCE:g} %)",
+            kind="above chance",
         )
-    if {same_sign, constant} <= arms:
-        found.append(
-            claims.arm_ahead(
-                init,
-                constant,
-                same_sign,
-                zhou.pruned_levels(init),
-                "before training, signed constants beat the initial values under the same mask",
-                SUPERMASK_FIGURE,
+        judged += claims.test_claim(claim, frame)
+    pairs = (
+        (same_sign, zhou.REFERENCE, "before training, the same-sign mask beats large_final's"),
+        (constant, same_sign, "before training, signed constants beat the initial values under the same-sign mask"),
+    )
+    for a, b, says in pairs:
+        if {a, b} <= arms:
+            claim = claims.PaperClaim(
+                says,
+                SUPERMASK_WHERE,
+                zhou.FIGURE_ONLY,
+                a,
+                b,
+                claims.ACCURACY,
+                ABOVE,
+                levels=sizes,
+                compared=f"{a} − {b}",
+                kind=f"{a} against {b}",
             )
-        )
-    learned_arms = set(learned["arm"])
+            judged += claims.test_claim(claim, init)
     for start, init_arm in (("signed_constant", constant), ("original", same_sign)):
         for method in supermask.MODES:
             label = f"{method}, {start}"
-            if label in learned_arms and init_arm in arms:
-                paper = SUPERMASK_FIGURE if method.startswith("bernoulli") else zhou.NOT_CHECKED
-                found.append(learned_beats_init(learned, init, label, init_arm, paper))
+            if label not in learned_arms or init_arm not in arms:
+                continue
+            level = best_level(init, init_arm)
+            frame = _beside(init, init_arm, level, trials_of(learned, label, 0).reset_index(), label)
+            ours = not method.startswith("bernoulli")  # edge-popup is Ramanujan et al.'s, not Zhou et al.'s
+            claim = claims.PaperClaim(
+                f"a learned supermask ({label}) beats the untrained same-sign mask with the same start",
+                "the book's question (edge-popup is not in Zhou et al.)" if ours else LEARNED_WHERE,
+                "" if ours else zhou.NOT_CHECKED,
+                label,
+                init_arm,
+                claims.ACCURACY,
+                ABOVE,
+                levels=(float(frame.loc[frame["arm"] == label, "percent"].mean()),),
+                compared=f"{label} − {init_arm}",
+                kind="learned beats untrained",
+            )
+            judged += claims.test_claim(claim, frame)
     for start in ("original", "signed_constant"):
         plain, rescaled = f"bernoulli, {start}", f"bernoulli_rescaled, {start}"
         if {plain, rescaled} <= learned_arms:
-            difference = claims.compare(trials_of(learned, rescaled, 0), trials_of(learned, plain, 0), claims.ACCURACY)
-            found.append(
-                claims.Claim(
-                    f"dynamic weight rescaling improves a learned supermask ({start})",
-                    zhou.NOT_CHECKED,
-                    f"rescaled minus plain: {difference.text(100, ' points')}",
-                    difference.n,
-                    claims.with_reason(difference.verdict(), difference),
-                    "supported when the 95 % interval of the rescaled supermask's test accuracy minus the plain "
-                    "one's (same trials) lies above 0, not supported when below, else inconclusive",
-                    kind="rescaling improves",
-                )
+            # each learns its own share of the weights: the size shown is the plain one's, at its early stop
+            size = learned_percent(trials_of(learned, plain, 0))
+            pair = learned[learned["arm"].isin([plain, rescaled])].assign(percent=size)
+            claim = claims.PaperClaim(
+                f"dynamic weight rescaling improves a learned supermask ({start}; each learns its own size)",
+                LEARNED_WHERE,
+                zhou.NOT_CHECKED,
+                rescaled,
+                plain,
+                claims.ACCURACY,
+                ABOVE,
+                levels=(size,),
+                compared=f"{rescaled} − {plain}",
+                kind="rescaling improves",
             )
-    return found
+            judged += claims.test_claim(claim, pair)
+    return claims.judge(judged)
 
 
-def verdict_groups(book) -> dict[str, list[claims.Claim]]:
+def verdict_groups(book) -> dict[str, list[claims.Judged]]:
     """The supermask chapter's verdicts by the groups the conclusions name
     (:data:`lthlib.analysis.conclusions.POINTS`): its untrained masks and learned supermasks, judged by
     :func:`supermask_claims`."""

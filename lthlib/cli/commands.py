@@ -194,6 +194,9 @@ def command_sweep(args: list[str]) -> int:
     device = options["device"]
     if device not in DEVICES:  # resolved on each worker: the driver need not have the workers' GPUs
         raise UsageError(f"--device {device!r} is not valid; valid: {', '.join(DEVICES)}")
+    problem = sweep.address_problem(options["address"])
+    if problem:
+        raise UsageError(problem)
     store = Store(options["store"])
     store.check_writable()
     try:

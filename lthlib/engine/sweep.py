@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
+import socket
 import time
 from dataclasses import dataclass
 
@@ -129,6 +131,32 @@ def compute_group(configs: list[dict], root: str, device: str) -> list[Outcome]:
 
 class SweepError(RuntimeError):
     """Ray cannot run the sweep as asked (no cluster at the address, a task larger than any machine)."""
+
+
+ADDRESS_FORMS = "host:port, ray://host:port or auto"
+CONNECT_SECONDS = 5.0  # how long an address may take to answer before it is refused as unreachable
+
+
+def address_problem(address: str | None) -> str | None:
+    """Why ``address`` cannot be a Ray cluster to join (malformed, or nothing answers there within
+    :data:`CONNECT_SECONDS`), or ``None``. ``None`` and ``"auto"`` are left to Ray: no address starts a local
+    instance, and ``auto`` finds one on this machine. Checked before any work, since Ray itself retries an
+    unreachable address for minutes."""
+    if address is None or address == "auto":
+        return None
+    match = re.fullmatch(r"(?:ray://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})", address)
+    if not match or not 0 < int(match.group(2)) < 65536:
+        return f"--address {address!r} is not valid; valid: {ADDRESS_FORMS}"
+    host, port = match.group(1).strip("[]"), int(match.group(2))
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_SECONDS):
+            return None
+    except OSError as error:
+        why = error.strerror or type(error).__name__
+        return (
+            f"--address {address!r} is not valid: nothing answers there ({why}); "
+            f"valid: {ADDRESS_FORMS} of a running Ray cluster"
+        )
 
 
 def run(
