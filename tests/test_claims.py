@@ -35,47 +35,47 @@ def two_arms(a_values, b_values, percent=21.1, at_end=False):
 
 
 def test_a_claim_is_tested_at_each_of_the_papers_sizes_that_the_runs_reach():
-    judged = claims.test_claim(paper_claim(levels=(51.3, 21.1, 13.5, 7.0, 1.9)), GOOD)
+    judged = claims.tested(paper_claim(levels=(51.3, 21.1, 13.5, 7.0, 1.9)), GOOD)
     assert [j.percent for j in judged] == [51.3, 21.1, 7.0]  # 13.5 and 1.9 % are more than 10 % from any level
     assert [j.verdict for j in judged] == ["supported"] * 3
     assert judged[1].difference() == "+1.48 [+1.44, +1.51] points" and judged[1].test.n == 5
-    everywhere = claims.test_claim(paper_claim(), GOOD)  # no sizes named: every pruned level
+    everywhere = claims.tested(paper_claim(), GOOD)  # no sizes named: every pruned level
     assert [j.percent for j in everywhere] == [51.3, 21.1, 7.0, 3.6]
     assert everywhere[-1].verdict == "contradicted"  # 3.6 %: the ticket is 2 points below dense
 
 
 def test_a_control_that_must_lose_and_a_claim_that_it_matches_is_contradicted():
-    loses = claims.test_claim(paper_claim(b="reinit", levels=(21.1, 7.0)), GOOD)
+    loses = claims.tested(paper_claim(b="reinit", levels=(21.1, 7.0)), GOOD)
     assert [j.verdict for j in loses] == ["supported", "supported"]
     assert loses[0].ours == "tickets − reinitialised tickets at 21.1 %: +3.50 [+3.50, +3.50] points"
-    matches = claims.test_claim(paper_claim(b="reinit", hypothesis=MATCHES, levels=(21.1,)), GOOD)
+    matches = claims.tested(paper_claim(b="reinit", hypothesis=MATCHES, levels=(21.1,)), GOOD)
     assert matches[0].verdict == "contradicted"
     assert matches[0].row()["margin"] == "0.50 points: half a point, fixed before the data"
 
 
 def test_an_interval_wider_than_the_margin_is_inconclusive_and_says_how_many_trials_would_settle_it():
     wide = two_arms([0.90, 0.88, 0.91, 0.87, 0.89], [0.89, 0.89, 0.89, 0.89, 0.89])
-    judged = claims.test_claim(paper_claim("a", "b", hypothesis=MATCHES, effect=0.0), wide)[0]
+    judged = claims.tested(paper_claim("a", "b", hypothesis=MATCHES, effect=0.0), wide)[0]
     assert judged.verdict == "inconclusive"
     assert judged.test.low < -0.005 and judged.test.high > 0.005
     assert judged.trials_needed().isdigit() and int(judged.trials_needed()) > 5
 
 
 def test_sooner_is_a_difference_in_iterations_and_the_dense_network_may_come_from_another_record():
-    sooner = claims.test_claim(paper_claim(measure=claims.ITERATION, hypothesis=hypotheses.Hypothesis("less")), GOOD)
+    sooner = claims.tested(paper_claim(measure=claims.ITERATION, hypothesis=hypotheses.Hypothesis("less")), GOOD)
     assert sooner[1].difference() == "-400 [-400, -400] iterations" and sooner[1].verdict == "supported"
     plain = frame([(level, arm, p, i, a - 0.01) for level, arm, p, i, a in ROWS])
     dropout = paper_claim(claims.DENSE, claims.DENSE, levels=(100.0,), compared="with dropout − without")
-    judged = claims.test_claim(dropout, GOOD, plain)
+    judged = claims.tested(dropout, GOOD, plain)
     assert len(judged) == 1 and judged[0].ours.startswith("with dropout − without at 100.0 %: +1.00")
 
 
 def test_holm_turns_a_borderline_verdict_inconclusive_in_a_larger_table():
     borderline = two_arms([0.902, 0.904, 0.901, 0.903, 0.902], [0.900, 0.900, 0.900, 0.900, 0.900])
-    alone = claims.judge(claims.test_claim(paper_claim("a", "b"), borderline))
+    alone = claims.judge(claims.tested(paper_claim("a", "b"), borderline))
     assert alone[0].verdict == "supported"
     null = two_arms([0.90, 0.91, 0.89, 0.90, 0.90], [0.90, 0.90, 0.90, 0.90, 0.90])
-    others = [j for _ in range(6) for j in claims.test_claim(paper_claim("a", "b"), null)]
+    others = [j for _ in range(6) for j in claims.tested(paper_claim("a", "b"), null)]
     family = claims.judge(alone + others)
     assert family[0].verdict == "inconclusive"
     assert "one family of 7 judged tests" in claims.family_note(family)
@@ -83,9 +83,9 @@ def test_holm_turns_a_borderline_verdict_inconclusive_in_a_larger_table():
 
 
 def test_smoke_trials_and_runs_stopped_at_the_end_give_neither_supported_nor_contradicted():
-    two = claims.judge(claims.test_claim(paper_claim(), frame(ROWS, trials=2)))
+    two = claims.judge(claims.tested(paper_claim(), frame(ROWS, trials=2)))
     assert {j.verdict for j in two} == {"inconclusive: only 2 trials (at least 5 needed)"}
-    short = claims.judge(claims.test_claim(paper_claim(b="reinit"), frame(ROWS, at_end=True)))
+    short = claims.judge(claims.tested(paper_claim(b="reinit"), frame(ROWS, at_end=True)))
     assert {j.verdict for j in short} == {
         "inconclusive: training too short to judge (100 % of runs stop at their last evaluation)"
     }
@@ -94,7 +94,7 @@ def test_smoke_trials_and_runs_stopped_at_the_end_give_neither_supported_nor_con
 
 def test_the_glance_gives_each_claim_once_with_where_it_holds():
     claim = paper_claim(levels=(51.3, 21.1, 7.0, 3.6), at=21.1)
-    judged = claims.judge(claims.test_claim(claim, GOOD))
+    judged = claims.judge(claims.tested(claim, GOOD))
     assert claims.where_it_holds(judged, claim) == "supported at 51.3, 21.1 and 7.0 %; contradicted at 3.6 %"
     glance = claims.glance(judged)
     assert len(glance) == 1

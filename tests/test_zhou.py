@@ -249,7 +249,7 @@ NOISE = [0.0, 0.004, -0.003, 0.002, -0.001]
 
 
 def judged(wanted, runs):
-    return claims.judge([j for claim in wanted for j in claims.test_claim(claim, runs)])
+    return claims.judge([j for claim in wanted for j in claims.tested(claim, runs)])
 
 
 def test_the_criteria_zhou_et_al_find_to_work_are_judged_against_random_at_the_deepest_size():

@@ -6,7 +6,7 @@ test set is read at the iteration the validation loss chose, never used to choos
 
 A :class:`PaperClaim` is a claim as its paper makes it: its words and direction, where the paper makes it and its
 number, and the hypothesis it states about the paired differences (:mod:`lthlib.analysis.hypotheses`: a
-difference in the claimed direction, or equivalence within a stated margin). :func:`test_claim` tests it at each
+difference in the claimed direction, or equivalence within a stated margin). :func:`tested` tests it at each
 of the paper's sizes that the runs reach, and :func:`judge` corrects one table's tests together with Holm's method.
 
 The chapters not yet judged this way still use the older rule of :class:`Claim` (an interval against a fixed
@@ -223,7 +223,7 @@ def _pruned_percents(frame: pd.DataFrame, arm: str) -> list[float]:
     return [float(p) for p in rows.groupby("level")["percent"].mean().sort_values(ascending=False)]
 
 
-def test_claim(claim: PaperClaim, frame: pd.DataFrame, other: pd.DataFrame | None = None) -> list[Judged]:
+def tested(claim: PaperClaim, frame: pd.DataFrame, other: pd.DataFrame | None = None) -> list[Judged]:
     """``claim`` tested at each of its levels that ``frame`` reaches (arm ``a`` from ``frame``, arm ``b`` from
     ``other``, default ``frame``), paired over the trials both hold, uncorrected (:func:`judge` corrects a
     table)."""

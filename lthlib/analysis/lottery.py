@@ -175,11 +175,10 @@ def verdicts(found: dict) -> dict[str, list[claims.Judged]]:
     runs = summary.runs_frame(found["imp"])
     oneshot = summary.runs_frame(found["oneshot"])
     return {
-        "against dense": claims.judge([j for c in AGAINST_DENSE for j in claims.test_claim(c, runs)]),
-        "against controls": claims.judge([j for c in AGAINST_CONTROLS for j in claims.test_claim(c, runs)]),
+        "against dense": claims.judge([j for c in AGAINST_DENSE for j in claims.tested(c, runs)]),
+        "against controls": claims.judge([j for c in AGAINST_CONTROLS for j in claims.tested(c, runs)]),
         "one-shot": claims.judge(
-            [j for c in ONESHOT[:2] for j in claims.test_claim(c, oneshot)]
-            + claims.test_claim(ONESHOT[2], runs, oneshot)
+            [j for c in ONESHOT[:2] for j in claims.tested(c, oneshot)] + claims.tested(ONESHOT[2], runs, oneshot)
         ),
     }
 
@@ -265,10 +264,10 @@ def conv_verdicts(conv: dict) -> list[claims.Judged]:
     judged = []
     for (network, dropout), record in conv.items():
         runs = summary.runs_frame(record)
-        judged += [j for c in conv_claims(network, dropout) for j in claims.test_claim(c, runs)]
+        judged += [j for c in conv_claims(network, dropout) for j in claims.tested(c, runs)]
         if dropout and (network, 0.0) in conv:
             plain = summary.runs_frame(conv[network, 0.0])
-            judged += claims.test_claim(dropout_claim(network, dropout), runs, plain)
+            judged += claims.tested(dropout_claim(network, dropout), runs, plain)
     return claims.judge(judged)
 
 

@@ -223,7 +223,7 @@ def supermask_claims(init: pd.DataFrame, learned: pd.DataFrame) -> list[claims.J
             compared=f"masked untrained network − chance ({100 * CHANCE:g} %)",
             kind="above chance",
         )
-        judged += claims.test_claim(claim, frame)
+        judged += claims.tested(claim, frame)
     pairs = (
         (same_sign, zhou.REFERENCE, "before training, the same-sign mask beats large_final's"),
         (constant, same_sign, "before training, signed constants beat the initial values under the same-sign mask"),
@@ -242,7 +242,7 @@ def supermask_claims(init: pd.DataFrame, learned: pd.DataFrame) -> list[claims.J
                 compared=f"{a} − {b}",
                 kind=f"{a} against {b}",
             )
-            judged += claims.test_claim(claim, init)
+            judged += claims.tested(claim, init)
     for start, init_arm in (("signed_constant", constant), ("original", same_sign)):
         for method in supermask.MODES:
             label = f"{method}, {start}"
@@ -263,7 +263,7 @@ def supermask_claims(init: pd.DataFrame, learned: pd.DataFrame) -> list[claims.J
                 compared=f"{label} − {init_arm}",
                 kind="learned beats untrained",
             )
-            judged += claims.test_claim(claim, frame)
+            judged += claims.tested(claim, frame)
     for start in ("original", "signed_constant"):
         plain, rescaled = f"bernoulli, {start}", f"bernoulli_rescaled, {start}"
         if {plain, rescaled} <= learned_arms:
@@ -282,7 +282,7 @@ def supermask_claims(init: pd.DataFrame, learned: pd.DataFrame) -> list[claims.J
                 compared=f"{rescaled} − {plain}",
                 kind="rescaling improves",
             )
-            judged += claims.test_claim(claim, pair)
+            judged += claims.tested(claim, pair)
     return claims.judge(judged)
 
 

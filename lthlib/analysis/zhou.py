@@ -390,7 +390,7 @@ def conv_criteria_note(book, records: dict[str, dict]) -> str:
 
 
 def _judged(wanted: list[claims.PaperClaim], frame: pd.DataFrame) -> list[claims.Judged]:
-    return claims.judge([j for claim in wanted for j in claims.test_claim(claim, frame)])
+    return claims.judge([j for claim in wanted for j in claims.tested(claim, frame)])
 
 
 def verdicts(found: dict[str, dict[str, dict]], action_levels: int | None) -> dict[str, list[claims.Judged]]:

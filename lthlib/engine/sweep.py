@@ -147,16 +147,19 @@ def address_problem(address: str | None) -> str | None:
     match = re.fullmatch(r"(?:ray://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})", address)
     if not match or not 0 < int(match.group(2)) < 65536:
         return f"--address {address!r} is not valid; valid: {ADDRESS_FORMS}"
-    host, port = match.group(1).strip("[]"), int(match.group(2))
+    why = unreachable(match.group(1).strip("[]"), int(match.group(2)))
+    if why:
+        return f"--address {address!r} is not valid: nothing answers there ({why}); valid: {ADDRESS_FORMS}"
+    return None
+
+
+def unreachable(host: str, port: int) -> str | None:
+    """Why nothing answers a TCP connection at ``host``:``port`` within :data:`CONNECT_SECONDS`, or ``None``."""
     try:
         with socket.create_connection((host, port), timeout=CONNECT_SECONDS):
             return None
     except OSError as error:
-        why = error.strerror or type(error).__name__
-        return (
-            f"--address {address!r} is not valid: nothing answers there ({why}); "
-            f"valid: {ADDRESS_FORMS} of a running Ray cluster"
-        )
+        return error.strerror or type(error).__name__
 
 
 def run(
