@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import pytest
 from test_cli import cli
 
@@ -84,3 +88,17 @@ def test_together_groups_the_sweeps_that_can_train_as_one_and_computes_them_in_o
         assert verify.verify(path, steps=50, device="cpu").ok
     again = sweep.compute_group([c.to_dict() for c in groups[0]], str(tmp_path), "cpu")
     assert [o.status for o in again] == ["stored", "stored"]
+
+
+def test_a_terminated_sweep_leaves_through_its_cleanup_and_restores_the_signal():
+    before = signal.getsignal(signal.SIGTERM)
+    cleaned = []
+    with pytest.raises(SystemExit) as exit_:
+        with sweep.terminated_as_exit():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the handler interrupts this at once
+            finally:
+                cleaned.append("ray.shutdown")
+    assert exit_.value.code == 128 + signal.SIGTERM and cleaned == ["ray.shutdown"]
+    assert signal.getsignal(signal.SIGTERM) is before

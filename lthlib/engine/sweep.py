@@ -22,10 +22,13 @@ cheaper on one machine or one GPU; separate tasks spread over more machines.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
+import signal
 import socket
+import threading
 import time
 from dataclasses import dataclass
 
@@ -187,12 +190,20 @@ def run(
         os.environ.setdefault("RAY_AUTH_MODE", "token")
     import ray
 
-    try:
-        ray.init(address=address, include_dashboard=False, configure_logging=False, log_to_driver=False)
-    except (ConnectionError, ValueError, RuntimeError) as error:
-        why = " ".join(str(error).split())
-        where = f"--address {address!r}: no Ray cluster to join" if address else "a local Ray instance did not start"
-        raise SweepError(f"{where} ({why})") from None
+    with terminated_as_exit():
+        try:
+            ray.init(address=address, include_dashboard=False, configure_logging=False, log_to_driver=False)
+        except (ConnectionError, ValueError, RuntimeError) as error:
+            why = " ".join(str(error).split())
+            where = (
+                f"--address {address!r}: no Ray cluster to join" if address else "a local Ray instance did not start"
+            )
+            raise SweepError(f"{where} ({why})") from None
+        return _run_on_ray(ray, todo, store, device, cpus_per_task, report, together)
+
+
+def _run_on_ray(ray, todo, store: Store, device: str, cpus_per_task: int, report, together: bool) -> list:
+    """:func:`run`'s work once Ray is up: one task per group of ``todo``; Ray is shut down however it ends."""
     try:
         resources = _task_resources(device, cpus_per_task)
         task = ray.remote(compute_group).options(**resources)
@@ -212,6 +223,26 @@ def run(
         return outcomes
     finally:
         ray.shutdown()
+
+
+@contextlib.contextmanager
+def terminated_as_exit():
+    """Within it, SIGTERM raises SystemExit (exit status 128 + 15), so that a terminated sweep still runs its
+    ``finally``: ``ray.shutdown()`` stops the helper processes of the local Ray instance. (A SIGKILL cannot be
+    caught; the helpers of a sweep killed so outlive it.) Only the main thread can set a signal handler; elsewhere
+    it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _task_resources(device: str, cpus_per_task: int) -> dict:
