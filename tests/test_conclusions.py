@@ -92,3 +92,26 @@ def test_a_comparison_two_chapters_judge_on_the_same_runs_counts_once():
         "review": [claim("pruned weights at zero beat frozen ones", stats.SUPPORTED, same), claim("other", "x")],
     }
     assert [c.claim for c in point.claims(verdicts)] == ["zero beats freeze_init", "other"]
+
+
+def test_a_finding_quotes_the_effect_its_interval_size_and_verdict_of_the_nearest_level():
+    from frames import GOOD
+
+    from lthlib.analysis import hypotheses
+
+    claim = claims.PaperClaim(
+        "reinit is less accurate",
+        "F&C §2",
+        "",
+        "ticket",
+        "reinit",
+        claims.ACCURACY,
+        hypotheses.Hypothesis("greater"),
+        kind="reinit less accurate",
+    )
+    verdicts = {"lottery": claims.judge(claims.tested(claim, GOOD))}
+    assert conclusions.finding(verdicts, "lottery", "reinit less accurate", 8.0) == (
+        "+4.50 [+4.50, +4.50] points at 7.0 % (supported)"
+    )
+    with pytest.raises(KeyError, match="no judged claim of kind 'sooner'"):
+        conclusions.finding(verdicts, "lottery", "sooner", 8.0)
